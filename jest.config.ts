@@ -1,0 +1,13 @@
+import type { Config } from 'jest';
+
+const config: Config = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testMatch: ['**/*.test.ts'],
+  // Integration and e2e suites start real servers and child processes; two cores, so keep it modest.
+  maxWorkers: 2,
+  testTimeout: 30_000,
+};
+
+export default config;

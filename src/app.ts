@@ -1,0 +1,22 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { AppDeps } from './http/app-deps';
+import { errorHandler, notFound } from './http/middleware/error-handler';
+import { createRequestLogger } from './http/middleware/request-logger';
+import { createRouter } from './http/router';
+
+export type { AppDeps };
+
+/** Builds the Express app from its parts; never listens (src/main.ts does). */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  // Nobody needs these on a JSON webhook API, and they cost time on the hot path.
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(helmet());
+  app.use(createRequestLogger(deps.logger));
+  app.use(createRouter(deps));
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+
+/** Environment variables whose values must never be echoed back in an error. */
+const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN']);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const integer = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .trim()
+    .default(String(fallback))
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+      message: `expected a whole number from ${min} to ${max}`,
+    })
+    .transform(Number);
+
+const booleanFlag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .default('false')
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const envSchema = z
+  .object({
+    GH_PAT_WEBHOOK: optionalString,
+    REPO_OWNER: z
+      .string({ error: 'required: the owner (user or organisation) of the GitOps repository' })
+      .trim()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'expected a GitHub user or organisation name'),
+    REPO_NAME: z
+      .string({ error: 'required: the name of the GitOps repository' })
+      .trim()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a GitHub repository name'),
+    WEBHOOK_EVENT: z.string().trim().default('argo-degraded').pipe(z.string().min(1).max(100, 'expected 1 to 100 characters')),
+    GITHUB_API_URL: z
+      .string()
+      .trim()
+      .default('https://api.github.com')
+      .refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+        message: 'expected an http(s) URL such as https://api.github.com or https://HOST/api/v3',
+      })
+      .transform((v) => v.replace(/\/+$/, '')),
+    WEBHOOK_TOKEN: z
+      .string({ error: 'required: the shared secret Argo CD sends (e.g. openssl rand -hex 32)' })
+      .min(16, 'expected at least 16 characters (e.g. openssl rand -hex 32)'),
+    ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
+    PORT: integer(0, 65535, 8080),
+    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .default('sqlite:./data/rollback.db')
+      .refine((v) => /^sqlite:.+/.test(v), {
+        message: 'expected sqlite:<path> (or sqlite::memory:); PostgreSQL is not supported yet',
+      }),
+    DRY_RUN: booleanFlag,
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    DELIVERY_MAX_ATTEMPTS: integer(1, 1000, 10),
+    DELIVERY_RETRY_BASE_MS: integer(1, 3_600_000, 2000),
+    DELIVERY_LEASE_MS: integer(1000, 3_600_000, 60_000),
+    GITHUB_MIN_INTERVAL_MS: integer(0, 3_600_000, 1000),
+    GITHUB_TIMEOUT_MS: integer(100, 600_000, 10_000),
+    SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
+    INGRESS_RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000, 600),
+  });
+
+/** Rules across variables, checked on the raw values so they are listed even when other variables are bad. */
+function crossCheck(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const dryRun = envSchema.shape.DRY_RUN.safeParse(env.DRY_RUN);
+  if (dryRun.success && !dryRun.data && !env.GH_PAT_WEBHOOK?.trim()) {
+    problems.push(
+      'GH_PAT_WEBHOOK: required unless DRY_RUN=true: a classic PAT with repo scope, or fine-grained with Contents: read and write',
+    );
+  }
+  const lease = envSchema.shape.DELIVERY_LEASE_MS.safeParse(env.DELIVERY_LEASE_MS);
+  const timeout = envSchema.shape.GITHUB_TIMEOUT_MS.safeParse(env.GITHUB_TIMEOUT_MS);
+  if (lease.success && timeout.success && lease.data <= timeout.data) {
+    problems.push(`DELIVERY_LEASE_MS: must be longer than GITHUB_TIMEOUT_MS (${timeout.data}) so a lease outlives one request`);
+  }
+  return problems;
+}
+
+export interface Config {
+  readonly github: {
+    readonly token: string | undefined;
+    readonly apiUrl: string;
+    readonly owner: string;
+    readonly repo: string;
+    readonly eventType: string;
+    readonly timeoutMs: number;
+    readonly minIntervalMs: number;
+  };
+  readonly auth: { readonly webhookToken: string; readonly adminToken: string };
+  readonly http: { readonly port: number; readonly host: string; readonly ingressRateLimitPerMinute: number };
+  readonly databaseUrl: string;
+  readonly dryRun: boolean;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly delivery: {
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly leaseMs: number;
+    readonly shutdownTimeoutMs: number;
+  };
+}
+
+/** Thrown by loadConfig; its message lists every problem, one per line, and never a secret value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment once, list every problem at once, and return a frozen, typed config. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = envSchema.safeParse(env);
+  const problems = (result.error?.issues ?? []).map((issue) => {
+    const name = String(issue.path[0] ?? 'environment');
+    const raw = env[name];
+    const shown = raw === undefined || SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(raw)})`;
+    return `${name}: ${issue.message}${shown}`;
+  });
+  problems.push(...crossCheck(env));
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  const e = result.data;
+  return deepFreeze({
+    github: {
+      token: e.GH_PAT_WEBHOOK,
+      apiUrl: e.GITHUB_API_URL,
+      owner: e.REPO_OWNER,
+      repo: e.REPO_NAME,
+      eventType: e.WEBHOOK_EVENT,
+      timeoutMs: e.GITHUB_TIMEOUT_MS,
+      minIntervalMs: e.GITHUB_MIN_INTERVAL_MS,
+    },
+    auth: { webhookToken: e.WEBHOOK_TOKEN, adminToken: e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN },
+    http: { port: e.PORT, host: e.HOST, ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE },
+    databaseUrl: e.DATABASE_URL,
+    dryRun: e.DRY_RUN,
+    logLevel: e.LOG_LEVEL,
+    delivery: {
+      maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
+      retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
+      leaseMs: e.DELIVERY_LEASE_MS,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

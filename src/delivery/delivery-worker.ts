@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import { computeBackoffMs } from '../domain/backoff';
+import type { RollbackEvent } from '../domain/rollback-event';
+import { classifyGitHubAnswer, type DeliveryVerdict } from '../github/classify-answer';
+import type { GitHubClient } from '../github/github-client';
+import type { Store } from '../store/database';
+import { claimDue, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
+import { DispatchPacer } from './dispatch-pacer';
+
+export interface DeliveryWorkerOptions {
+  store: Store;
+  github: GitHubClient;
+  clock: Clock;
+  logger: Logger;
+  maxAttempts: number;
+  retryBaseMs: number;
+  leaseMs: number;
+  minIntervalMs: number;
+  /** Longest idle wait between two looks at the store when nothing is due and nobody calls notify(). */
+  pollIntervalMs?: number;
+  random?: () => number;
+  /** Lease owner name; unique per process. */
+  owner?: string;
+}
+
+export interface DeliveryWorker {
+  readonly owner: string;
+  start(): void;
+  /** Wakes the loop early: a new event was stored. */
+  notify(): void;
+  /**
+   * Stops claiming, lets the in-flight dispatch finish for up to `timeoutMs` (then aborts it), and
+   * gives back every lease this worker holds.
+   */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+const STORE_ERROR_BACKOFF_MS = 1000;
+
+/** The delivery loop: claim one due event → wait for the pacer → send → delivered | retrying | failed. */
+export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const { store, github, clock, maxAttempts, retryBaseMs, leaseMs } = options;
+  const pollIntervalMs = options.pollIntervalMs ?? 5000;
+  const random = options.random ?? Math.random;
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const logger = options.logger.child({ component: 'delivery', owner });
+  const pacer = new DispatchPacer(options.minIntervalMs);
+
+  let running = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let stopSignal = new AbortController();
+  let wakeSignal = new AbortController();
+  let inFlight: AbortController | undefined;
+  let woken = false;
+
+  async function idle(until: number): Promise<void> {
+    if (woken) return;
+    const signal = AbortSignal.any([stopSignal.signal, wakeSignal.signal]);
+    await clock.sleep(Math.max(0, until - clock.now()), signal);
+  }
+
+  function nextState(event: RollbackEvent, verdict: DeliveryVerdict, now: number) {
+    switch (verdict.kind) {
+      case 'delivered':
+        return { status: 'delivered' as const, transientFailures: event.transientFailures, error: null, nextAttemptAt: null };
+      case 'permanent':
+        return { status: 'failed' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: null };
+      case 'rate_limited':
+        pacer.pauseUntil(verdict.retryAt);
+        return { status: 'retrying' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: verdict.retryAt };
+      case 'transient': {
+        const failures = event.transientFailures + 1;
+        if (failures >= maxAttempts) {
+          return { status: 'failed' as const, transientFailures: failures, error: `${verdict.reason} (gave up after ${failures} failed attempts)`, nextAttemptAt: null };
+        }
+        return { status: 'retrying' as const, transientFailures: failures, error: verdict.reason, nextAttemptAt: now + computeBackoffMs(failures, retryBaseMs, random) };
+      }
+    }
+  }
+
+  async function deliver(event: RollbackEvent): Promise<void> {
+    const log = logger.child({ eventId: event.id, app: event.app });
+    const attempt = event.attempts + 1;
+    log.info({ attempt, repo: `${event.target.owner}/${event.target.repo}` }, 'delivering');
+    const startedAt = clock.now();
+    inFlight = new AbortController();
+    const answer = await github.sendDispatch(event.target, event.dispatchBody, inFlight.signal);
+    inFlight = undefined;
+    const finishedAt = clock.now();
+    pacer.markSent(finishedAt);
+    const verdict = classifyGitHubAnswer(answer, finishedAt);
+    const next = nextState(event, verdict, finishedAt);
+    const statusCode = answer.kind === 'response' ? answer.status : null;
+    const kept = await recordAttempt(store.db, {
+      eventId: event.id,
+      owner,
+      status: next.status,
+      transientFailures: next.transientFailures,
+      lastError: next.error,
+      attempt: {
+        attempt,
+        startedAt,
+        finishedAt,
+        statusCode,
+        outcome: next.status === 'retrying' ? 'retry' : next.status,
+        error: next.error,
+        nextAttemptAt: next.nextAttemptAt,
+      },
+    });
+    if (!kept) {
+      log.warn({ attempt }, 'lease was lost during delivery (another worker took the event over); result not recorded');
+      return;
+    }
+    const fields = { attempt, statusCode, nextAttemptAt: next.nextAttemptAt === null ? undefined : new Date(next.nextAttemptAt).toISOString() };
+    if (verdict.kind === 'delivered') log.info(fields, 'delivered');
+    else if (verdict.kind === 'permanent') log.error({ ...fields, error: verdict.reason }, `failed: ${verdict.reason}; ${verdict.remedy}`);
+    else if (next.status === 'failed') log.error({ ...fields, error: next.error }, 'failed: retries exhausted');
+    else if (verdict.kind === 'rate_limited') log.warn({ ...fields, error: verdict.reason }, 'rate limited by GitHub; waiting as told');
+    else log.warn({ ...fields, error: verdict.reason }, 'retrying');
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      woken = false;
+      wakeSignal = new AbortController();
+      const allowedAt = pacer.nextAllowedAt();
+      if (allowedAt > clock.now()) {
+        await clock.sleep(allowedAt - clock.now(), stopSignal.signal);
+        continue;
+      }
+      try {
+        const [event] = await claimDue(store.db, clock.now(), owner, leaseMs, 1);
+        if (!event) {
+          const due = await nextDueAt(store.db);
+          await idle(Math.min(due ?? Number.POSITIVE_INFINITY, clock.now() + pollIntervalMs));
+          continue;
+        }
+        await deliver(event);
+      } catch (error) {
+        logger.error({ err: error }, 'delivery loop: store error; backing off');
+        await clock.sleep(STORE_ERROR_BACKOFF_MS, stopSignal.signal);
+      }
+    }
+  }
+
+  return {
+    owner,
+    start() {
+      if (running) return;
+      running = true;
+      stopSignal = new AbortController();
+      logger.info('delivery worker started');
+      loopDone = loop();
+    },
+    notify() {
+      woken = true;
+      wakeSignal.abort();
+    },
+    async stop(timeoutMs) {
+      if (!running) return;
+      running = false;
+      stopSignal.abort();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      if ((await Promise.race([loopDone, timedOut])) === 'timeout') {
+        logger.warn({ timeoutMs }, 'in-flight dispatch did not finish in time; aborting it');
+        inFlight?.abort();
+        await loopDone;
+      }
+      clearTimeout(timer);
+      const released = await releaseLeases(store.db, owner, clock.now());
+      logger.info({ released }, 'delivery worker stopped');
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import axios, { type AxiosInstance } from 'axios';
+import { USER_AGENT } from '../version';
+import type { GitHubAnswer } from './classify-answer';
+
+export interface DispatchTarget {
+  owner: string;
+  repo: string;
+}
+
+export interface GitHubClient {
+  /** Sends one repository_dispatch. Never throws: network trouble comes back as a transport answer. */
+  sendDispatch(target: DispatchTarget, serializedBody: string, signal?: AbortSignal): Promise<GitHubAnswer>;
+}
+
+export interface GitHubClientOptions {
+  apiUrl: string;
+  token: string;
+  timeoutMs: number;
+  /** Injected in tests; a fresh axios instance otherwise. */
+  http?: AxiosInstance;
+}
+
+const MAX_MESSAGE_CHARS = 500;
+
+function extractMessage(data: unknown): string | undefined {
+  if (typeof data === 'object' && data !== null && 'message' in data && typeof data.message === 'string') {
+    return data.message.slice(0, MAX_MESSAGE_CHARS);
+  }
+  if (typeof data === 'string' && data.trim() !== '') return data.trim().slice(0, MAX_MESSAGE_CHARS);
+  return undefined;
+}
+
+/**
+ * The GitHub REST client for repository_dispatch. The token lives only in the request headers of the
+ * axios instance; errors are reduced to a code and a message so no config object (which carries the
+ * Authorization header) ever reaches a log line or a stored error.
+ */
+export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
+  const http =
+    options.http ??
+    axios.create({
+      baseURL: options.apiUrl,
+      timeout: options.timeoutMs,
+      maxRedirects: 0,
+      validateStatus: () => true,
+      transitional: { clarifyTimeoutError: true },
+    });
+  const headers = {
+    Accept: 'application/vnd.github+json',
+    'X-GitHub-Api-Version': '2022-11-28',
+    Authorization: `Bearer ${options.token}`,
+    'User-Agent': USER_AGENT,
+    'Content-Type': 'application/json',
+  };
+
+  return {
+    async sendDispatch(target, serializedBody, signal) {
+      const path = `/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}/dispatches`;
+      try {
+        const response = await http.post(path, serializedBody, {
+          headers,
+          signal,
+          // The body is already JSON; keep axios from re-serialising it.
+          transformRequest: [(data: unknown) => data],
+          responseType: 'json',
+        });
+        const responseHeaders: Record<string, string | undefined> = {};
+        for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
+          if (typeof value === 'string') responseHeaders[name.toLowerCase()] = value;
+        }
+        return { kind: 'response', status: response.status, headers: responseHeaders, message: extractMessage(response.data) };
+      } catch (error) {
+        if (axios.isAxiosError(error)) {
+          const code = error.code ? ` (${error.code})` : '';
+          return { kind: 'transport', message: `${error.message}${code}` };
+        }
+        return { kind: 'transport', message: error instanceof Error ? error.message : 'unknown error' };
+      }
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import type { Config } from '../config/config';
+import type { Store } from '../store/database';
+
+/** Everything the HTTP app needs; tests swap any of it. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  clock: Clock;
+  /** Called after an event is committed, so the delivery worker need not wait for its next poll. */
+  onEventStored?: () => void;
+}

@@ -1,0 +1,92 @@
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import type { DeliveryAttempt, RollbackEvent } from '../../domain/rollback-event';
+import { AppError } from '../../errors';
+import { EVENT_STATUSES } from '../../store/events.table';
+import { findEvent, listEvents, replayEvent } from '../../store/events.repository';
+import type { AppDeps } from '../app-deps';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function toEventView(event: RollbackEvent) {
+  return {
+    id: event.id,
+    app: event.app,
+    status: event.status,
+    failed_revision: event.failedRevision,
+    healthy_revision: event.healthyRevision,
+    repository: `${event.target.owner}/${event.target.repo}`,
+    event_type: event.eventType,
+    attempts: event.attempts,
+    next_attempt_at: iso(event.nextAttemptAt),
+    last_error: event.lastError,
+    request_id: event.requestId,
+    created_at: iso(event.createdAt),
+    updated_at: iso(event.updatedAt),
+    delivered_at: iso(event.deliveredAt),
+  };
+}
+
+function toAttemptView(attempt: DeliveryAttempt) {
+  return {
+    attempt: attempt.attempt,
+    started_at: iso(attempt.startedAt),
+    finished_at: iso(attempt.finishedAt),
+    status_code: attempt.statusCode,
+    outcome: attempt.outcome,
+    error: attempt.error,
+    next_attempt_at: iso(attempt.nextAttemptAt),
+  };
+}
+
+const listQuery = z.object({
+  app: z.string().min(1).max(253).optional(),
+  status: z.enum(EVENT_STATUSES).optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(500))
+    .default(50),
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function requireEventId(id: unknown): string {
+  if (typeof id !== 'string' || !UUID.test(id)) throw new AppError('NOT_FOUND', 'no such event');
+  return id;
+}
+
+export function createEventsController({ config, store, clock, onEventStored }: AppDeps) {
+  const list: RequestHandler = async (req, res) => {
+    const query = listQuery.safeParse(req.query);
+    if (!query.success) {
+      const issue = query.error.issues[0]!;
+      throw new AppError('INVALID_PAYLOAD', `${issue.path.join('.')}: ${issue.message}`);
+    }
+    const events = await listEvents(store.db, query.data);
+    res.json({ events: events.map(toEventView) });
+  };
+
+  const get: RequestHandler = async (req, res) => {
+    const found = await findEvent(store.db, requireEventId(req.params.id));
+    if (!found) throw new AppError('NOT_FOUND', 'no such event');
+    const event = found.event;
+    res.json({ ...toEventView(event), dispatch: JSON.parse(event.dispatchBody) as unknown, delivery_attempts: found.attempts.map(toAttemptView) });
+  };
+
+  const replay: RequestHandler = async (req, res) => {
+    const id = requireEventId(req.params.id);
+    const result = await replayEvent(store.db, id, config.dryRun ? 'dry_run' : 'queued', clock.now());
+    if (!result) throw new AppError('NOT_FOUND', 'no such event');
+    if (!result.replayed) {
+      throw new AppError('INVALID_STATE', `the event is ${result.previous}; only delivered, failed or dry_run events can be replayed`);
+    }
+    req.log.info({ eventId: id, previous: result.previous }, 'replay requested');
+    onEventStored?.();
+    const found = await findEvent(store.db, id);
+    res.status(202).location(`/v1/events/${id}`).json(toEventView(found!.event));
+  };
+
+  return { list, get, replay };
+}

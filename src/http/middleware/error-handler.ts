@@ -1,0 +1,37 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError } from '../../errors';
+import { WWW_AUTHENTICATE } from './auth';
+
+/** Errors raised by body-parser/raw-body carry a `type`; map the ones a client can cause. */
+function fromBodyParser(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
+  switch (error.type) {
+    case 'entity.too.large':
+      return new AppError('PAYLOAD_TOO_LARGE');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'entity.verify.failed':
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('INVALID_JSON', 'the body could not be read');
+    default:
+      return undefined;
+  }
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};
+
+/** The one place that writes `{"error": {"code", "message"}}`. Unknown errors become 500 with no stack. */
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  const appError = error instanceof AppError ? error : (fromBodyParser(error) ?? new AppError('INTERNAL'));
+  if (appError.status >= 500) {
+    req.log.error({ err: appError.cause ?? error, code: appError.code }, appError.message);
+  } else {
+    req.log.info({ code: appError.code, status: appError.status }, appError.message);
+  }
+  if (appError.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+  if (res.headersSent) return;
+  res.status(appError.status).json({ error: { code: appError.code, message: appError.message } });
+};

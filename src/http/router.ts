@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { AppError } from '../errors';
+import type { AppDeps } from './app-deps';
+import { createEventsController } from './controllers/events.controller';
+import { createReadiness, live } from './controllers/health.controller';
+import { createWebhookController } from './controllers/webhook.controller';
+import { requireToken } from './middleware/auth';
+import { parseJsonBody, requireJsonContentType } from './middleware/json-body';
+
+/**
+ * The ingress ladder for webhooks, one rung per code: route → rate limit 429 → auth 401 →
+ * content type 415 → size 413 → JSON 400 → schema 422 → persist (503) → 202.
+ */
+export function createRouter(deps: AppDeps): Router {
+  const router = Router();
+  const { config } = deps;
+
+  const ingressLimit =
+    config.http.ingressRateLimitPerMinute > 0
+      ? rateLimit({
+          windowMs: 60_000,
+          limit: config.http.ingressRateLimitPerMinute,
+          standardHeaders: 'draft-7',
+          legacyHeaders: false,
+          handler: (_req, _res, next) => next(new AppError('RATE_LIMITED', `more than ${config.http.ingressRateLimitPerMinute} webhooks a minute from this client`)),
+        })
+      : [];
+  const webhookAuth = requireToken(config.auth.webhookToken);
+  const adminAuth = requireToken(config.auth.adminToken);
+  const events = createEventsController(deps);
+
+  router.post(['/', '/v1/webhooks/argocd'], ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
+  router.get('/v1/events', adminAuth, events.list);
+  router.get('/v1/events/:id', adminAuth, events.get);
+  router.post('/v1/events/:id/replay', adminAuth, events.replay);
+  router.get('/healthz', live);
+  router.get('/readyz', createReadiness(deps));
+  return router;
+}

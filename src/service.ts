@@ -1,0 +1,62 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { createApp } from './app';
+import { systemClock, type Clock } from './clock';
+import type { Config } from './config/config';
+import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker';
+import { createGitHubClient } from './github/github-client';
+import { openStore, type Store } from './store/database';
+
+export interface RunningService {
+  readonly url: string;
+  readonly store: Store;
+  readonly worker: DeliveryWorker | undefined;
+  /** Stop accepting, let the in-flight dispatch finish, release leases, close the store. */
+  stop(): Promise<void>;
+}
+
+/** Opens the store (running migrations), starts the worker unless DRY_RUN, and listens. */
+export async function startService(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningService> {
+  const store = openStore(config.databaseUrl);
+  await store.migrate();
+
+  const worker = config.dryRun
+    ? undefined
+    : createDeliveryWorker({
+        store,
+        clock,
+        logger,
+        // loadConfig guarantees a token whenever DRY_RUN is off.
+        github: createGitHubClient({ apiUrl: config.github.apiUrl, token: config.github.token!, timeoutMs: config.github.timeoutMs }),
+        maxAttempts: config.delivery.maxAttempts,
+        retryBaseMs: config.delivery.retryBaseMs,
+        leaseMs: config.delivery.leaseMs,
+        minIntervalMs: config.github.minIntervalMs,
+      });
+
+  const app = createApp({ config, logger, store, clock, onEventStored: () => worker?.notify() });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.http.port, config.http.host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  worker?.start();
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `http://${shownHost}:${port}`;
+  logger.info({ url, dryRun: config.dryRun, repo: `${config.github.owner}/${config.github.repo}`, store: store.dialect }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await worker?.stop(config.delivery.shutdownTimeoutMs);
+      server.closeAllConnections();
+      await closed;
+      await store.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { url, store, worker, stop };
+}

@@ -1,0 +1,236 @@
+import { type Kysely, type Transaction, sql } from 'kysely';
+import type { DeliveryAttempt, RollbackEvent } from '../domain/rollback-event';
+import type { AttemptRow, Database, EventRow, EventStatus } from './events.table';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+// bigint columns come back as strings from some drivers; normalise at the edge.
+const toMs = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+export function toRollbackEvent(row: EventRow): RollbackEvent {
+  return {
+    id: row.id,
+    app: row.app,
+    failedRevision: row.failed_revision,
+    healthyRevision: row.healthy_revision,
+    target: { owner: row.target_owner, repo: row.target_repo },
+    eventType: row.event_type,
+    dispatchBody: row.dispatch_body,
+    status: row.status,
+    attempts: Number(row.attempts),
+    transientFailures: Number(row.transient_failures),
+    nextAttemptAt: toMs(row.next_attempt_at),
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: toMs(row.lease_expires_at),
+    lastError: row.last_error,
+    requestId: row.request_id,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    deliveredAt: toMs(row.delivered_at),
+  };
+}
+
+function toDeliveryAttempt(row: AttemptRow): DeliveryAttempt {
+  return {
+    attempt: Number(row.attempt),
+    startedAt: Number(row.started_at),
+    finishedAt: Number(row.finished_at),
+    statusCode: row.status_code === null ? null : Number(row.status_code),
+    outcome: row.outcome,
+    error: row.error,
+    nextAttemptAt: toMs(row.next_attempt_at),
+  };
+}
+
+export interface NewEvent {
+  id: string;
+  app: string;
+  failedRevision: string;
+  healthyRevision: string;
+  target: { owner: string; repo: string };
+  eventType: string;
+  dispatchBody: string;
+  status: 'queued' | 'dry_run';
+  requestId: string | null;
+}
+
+export async function insertEvent(db: Db, event: NewEvent, now: number): Promise<void> {
+  await db
+    .insertInto('events')
+    .values({
+      id: event.id,
+      app: event.app,
+      failed_revision: event.failedRevision,
+      healthy_revision: event.healthyRevision,
+      target_owner: event.target.owner,
+      target_repo: event.target.repo,
+      event_type: event.eventType,
+      dispatch_body: event.dispatchBody,
+      status: event.status,
+      attempts: 0,
+      transient_failures: 0,
+      next_attempt_at: event.status === 'queued' ? now : null,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_error: null,
+      request_id: event.requestId,
+      created_at: now,
+      updated_at: now,
+      delivered_at: null,
+    })
+    .execute();
+}
+
+export async function findEvent(db: Db, id: string): Promise<{ event: RollbackEvent; attempts: DeliveryAttempt[] } | undefined> {
+  const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const attempts = await db.selectFrom('attempts').selectAll().where('event_id', '=', id).orderBy('attempt').execute();
+  return { event: toRollbackEvent(row), attempts: attempts.map(toDeliveryAttempt) };
+}
+
+export async function listEvents(db: Db, filter: { app?: string; status?: EventStatus; limit: number }): Promise<RollbackEvent[]> {
+  let query = db.selectFrom('events').selectAll();
+  if (filter.app !== undefined) query = query.where('app', '=', filter.app);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+  return rows.map(toRollbackEvent);
+}
+
+/**
+ * Takes up to `limit` events that are due (queued or retrying with next_attempt_at <= now) or whose
+ * lease has expired (a worker died mid-delivery), and leases them to `owner` in one statement.
+ */
+export async function claimDue(db: Db, now: number, owner: string, leaseMs: number, limit: number): Promise<RollbackEvent[]> {
+  const rows = await db
+    .updateTable('events')
+    .set({ status: 'delivering', lease_owner: owner, lease_expires_at: now + leaseMs, updated_at: now })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('events')
+        .select('id')
+        .where((w) =>
+          w.or([
+            w.and([w('status', 'in', ['queued', 'retrying']), w('next_attempt_at', '<=', now)]),
+            w.and([w('status', '=', 'delivering'), w('lease_expires_at', '<=', now)]),
+          ]),
+        )
+        .orderBy('next_attempt_at')
+        .orderBy('created_at')
+        .limit(limit),
+    )
+    .returningAll()
+    .execute();
+  return rows.map(toRollbackEvent);
+}
+
+/** When the next event becomes due (or a lease expires), or undefined when nothing is pending. */
+export async function nextDueAt(db: Db): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => [
+      eb.fn.min(eb.case().when('status', 'in', ['queued', 'retrying']).then(eb.ref('next_attempt_at')).end()).as('next_attempt'),
+      eb.fn.min(eb.case().when('status', '=', 'delivering').then(eb.ref('lease_expires_at')).end()).as('next_lease'),
+    ])
+    .executeTakeFirst();
+  const candidates = [row?.next_attempt, row?.next_lease].filter((v) => v !== null && v !== undefined).map(Number);
+  return candidates.length > 0 ? Math.min(...candidates) : undefined;
+}
+
+export interface AttemptResult {
+  eventId: string;
+  owner: string;
+  attempt: DeliveryAttempt;
+  status: 'delivered' | 'retrying' | 'failed';
+  transientFailures: number;
+  lastError: string | null;
+}
+
+/**
+ * Records one delivery attempt and the event's new state, atomically, but only while `owner` still
+ * holds the lease: a worker whose lease expired and was taken over must not overwrite the new owner.
+ * Returns false when the lease was lost.
+ */
+export async function recordAttempt(db: Kysely<Database>, result: AttemptResult): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const { attempt } = result;
+    const updated = await trx
+      .updateTable('events')
+      .set({
+        status: result.status,
+        attempts: attempt.attempt,
+        transient_failures: result.transientFailures,
+        next_attempt_at: result.status === 'retrying' ? attempt.nextAttemptAt : null,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_error: result.lastError,
+        updated_at: attempt.finishedAt,
+        delivered_at: result.status === 'delivered' ? attempt.finishedAt : null,
+      })
+      .where('id', '=', result.eventId)
+      .where('lease_owner', '=', result.owner)
+      .where('status', '=', 'delivering')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return false;
+    await trx
+      .insertInto('attempts')
+      .values({
+        event_id: result.eventId,
+        attempt: attempt.attempt,
+        started_at: attempt.startedAt,
+        finished_at: attempt.finishedAt,
+        status_code: attempt.statusCode,
+        outcome: attempt.outcome,
+        error: attempt.error,
+        next_attempt_at: attempt.nextAttemptAt,
+      })
+      .execute();
+    return true;
+  });
+}
+
+/** Gives back every lease `owner` holds (clean shutdown), making those events due at once. */
+export async function releaseLeases(db: Db, owner: string, now: number): Promise<number> {
+  const result = await db
+    .updateTable('events')
+    .set({
+      status: sql<EventStatus>`case when attempts = 0 then 'queued' else 'retrying' end`,
+      lease_owner: null,
+      lease_expires_at: null,
+      next_attempt_at: now,
+      updated_at: now,
+    })
+    .where('lease_owner', '=', owner)
+    .where('status', '=', 'delivering')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Puts a finished event (delivered, failed or dry_run) back to `status` with a fresh retry budget.
+ * Returns the event's status before the change, or undefined when the id is unknown.
+ */
+export async function replayEvent(
+  db: Kysely<Database>,
+  id: string,
+  status: 'queued' | 'dry_run',
+  now: number,
+): Promise<{ replayed: boolean; previous: EventStatus } | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('events').select('status').where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const updated = await trx
+      .updateTable('events')
+      .set({
+        status,
+        transient_failures: 0,
+        next_attempt_at: status === 'queued' ? now : null,
+        last_error: null,
+        delivered_at: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', ['delivered', 'failed', 'dry_run'])
+      .executeTakeFirst();
+    return { replayed: Number(updated.numUpdatedRows) === 1, previous: row.status };
+  });
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as createEvents from './2026-11-29T09-00-create-events';
+
+/** Every migration, keyed by its dated name; Kysely runs them in name order. */
+export const migrations: Record<string, Migration> = {
+  '2026-11-29T09-00-create-events': createEvents,
+};

@@ -1,0 +1,190 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Ajv from 'ajv';
+import dispatchSchema from '../fixtures/github-create-dispatch-event.request.schema.json';
+
+/** One request the fake GitHub received. */
+export interface ReceivedDispatch {
+  owner: string;
+  repo: string;
+  headers: IncomingMessage['headers'];
+  rawBody: string;
+  body: { event_type?: string; client_payload?: Record<string, unknown> } | undefined;
+  /** Errors from GitHub's schema (and the 64 KB rule); empty when the body is valid. */
+  schemaErrors: string[];
+  receivedAt: number;
+  status: number;
+}
+
+/** A scripted answer for the next dispatch: a status with headers and GitHub-style message, or a hang. */
+export type ScriptedAnswer =
+  | { status: number; headers?: Record<string, string>; message?: string }
+  | { hang: true };
+
+const DOCS = 'https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event';
+const MESSAGES: Record<number, string> = {
+  400: 'Problems parsing JSON',
+  401: 'Bad credentials',
+  403: 'Resource not accessible by personal access token',
+  404: 'Not Found',
+  410: 'Repository access blocked',
+  422: 'Invalid request.',
+  429: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+  500: 'Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+export interface FakeGitHubOptions {
+  token: string;
+  /** Repositories ("owner/repo") that exist; others answer 404. */
+  repos: string[];
+}
+
+/**
+ * A real local HTTP server that answers POST /repos/{owner}/{repo}/dispatches like GitHub: 401 for a
+ * wrong token, 404 for an unknown repository, 422 with a validation-error body when the body breaks
+ * GitHub's schema, 204 otherwise, with GitHub's rate-limit headers on every answer. Tests script
+ * answers with `script()`; every request is recorded.
+ */
+export class FakeGitHub {
+  readonly received: ReceivedDispatch[] = [];
+  private readonly queue: ScriptedAnswer[] = [];
+  private readonly hanging = new Set<ServerResponse>();
+  private readonly server: Server;
+  private readonly validate = new Ajv({ allErrors: true, strict: false }).compile(dispatchSchema);
+  private readonly listeners = new Set<() => void>();
+  private remaining = 5000;
+  url = '';
+
+  constructor(private readonly options: FakeGitHubOptions) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async start(): Promise<this> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Answers for the next dispatches, in order; after they run out every valid dispatch gets 204. */
+  script(...answers: ScriptedAnswer[]): void {
+    this.queue.push(...answers);
+  }
+
+  /** Drops hanging requests' sockets (as a crashed GitHub edge would) and clears the script. */
+  reset(): void {
+    this.queue.length = 0;
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+  }
+
+  /** Dispatches that GitHub would have accepted (204). */
+  accepted(): ReceivedDispatch[] {
+    return this.received.filter((r) => r.status === 204);
+  }
+
+  /** Resolves once `predicate` holds, checked after every request; rejects after `timeoutMs`. */
+  waitFor(predicate: (fake: this) => boolean, timeoutMs = 10_000): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!predicate(this)) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`fake GitHub: condition not met within ${timeoutMs} ms (${this.received.length} requests so far)`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      this.listeners.add(check);
+    });
+  }
+
+  private rateLimitHeaders(): Record<string, string> {
+    return {
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': String(this.remaining),
+      'x-ratelimit-used': String(5000 - this.remaining),
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      'x-ratelimit-resource': 'core',
+      'x-github-api-version-selected': '2022-11-28',
+      'x-github-request-id': `FAKE:${this.received.length}`,
+    };
+  }
+
+  private answer(res: ServerResponse, status: number, headers: Record<string, string> = {}, body?: unknown): void {
+    const all = { ...this.rateLimitHeaders(), ...headers };
+    if (body === undefined) {
+      res.writeHead(status, all).end();
+    } else {
+      res.writeHead(status, { ...all, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const match = /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/.exec(req.url ?? '');
+    if (req.method !== 'POST' || !match) {
+      this.answer(res, 404, {}, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+      return;
+    }
+    const [, owner = '', repo = ''] = match;
+    const record: ReceivedDispatch = {
+      owner,
+      repo,
+      headers: req.headers,
+      rawBody,
+      body: undefined,
+      schemaErrors: [],
+      receivedAt: Date.now(),
+      status: 0,
+    };
+    this.received.push(record);
+    this.remaining = Math.max(0, this.remaining - 1);
+
+    const finish = (status: number, headers?: Record<string, string>, message?: string) => {
+      record.status = status;
+      this.answer(res, status, headers, status === 204 ? undefined : { message: message ?? MESSAGES[status] ?? 'Error', documentation_url: DOCS, status: String(status) });
+      for (const listener of [...this.listeners]) listener();
+    };
+
+    if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401);
+    if (!this.options.repos.includes(`${owner}/${repo}`)) return finish(404);
+    try {
+      record.body = JSON.parse(rawBody) as ReceivedDispatch['body'];
+    } catch {
+      return finish(400);
+    }
+    if (!this.validate(record.body)) {
+      record.schemaErrors = (this.validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+    } else if (JSON.stringify(record.body?.client_payload ?? {}).length >= 65_535) {
+      record.schemaErrors = ['/client_payload must be less than 64 KB'];
+    }
+    if (record.schemaErrors.length > 0) return finish(422, {}, `Invalid request. ${record.schemaErrors.join('; ')}`);
+
+    const scripted = this.queue.shift();
+    if (scripted && 'hang' in scripted) {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      for (const listener of [...this.listeners]) listener();
+      return;
+    }
+    if (scripted) return finish(scripted.status, scripted.headers, scripted.message);
+    finish(204);
+  }
+}

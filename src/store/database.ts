@@ -40,7 +40,7 @@ export function openStore(databaseUrl: string): Store {
       const { error, results } = await new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } }).migrateToLatest();
       const failed = results?.find((r) => r.status === 'Error');
       if (error) {
-        throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
       }
     },
     async ping() {

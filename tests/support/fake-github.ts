@@ -19,7 +19,7 @@ export interface ReceivedDispatch {
 
 /** A scripted answer for the next dispatch: a status with headers and GitHub-style message, or a hang. */
 export type ScriptedAnswer =
-  | { status: number; headers?: Record<string, string>; message?: string }
+  | { status: number; headers?: Record<string, string>; message?: string; delayMs?: number }
   | { hang: true };
 
 const DOCS = 'https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event';
@@ -56,6 +56,9 @@ export class FakeGitHub {
   private readonly validate = new Ajv({ allErrors: true, strict: false }).compile(dispatchSchema);
   private readonly listeners = new Set<() => void>();
   private remaining = 5000;
+  private inFlight = 0;
+  /** The most dispatches that were ever open at the same time. */
+  maxConcurrent = 0;
   url = '';
 
   constructor(private readonly options: FakeGitHubOptions) {
@@ -156,6 +159,11 @@ export class FakeGitHub {
     };
     this.received.push(record);
     this.remaining = Math.max(0, this.remaining - 1);
+    this.inFlight += 1;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.inFlight);
+    res.on('close', () => {
+      this.inFlight -= 1;
+    });
 
     const finish = (status: number, headers?: Record<string, string>, message?: string) => {
       record.status = status;
@@ -184,6 +192,7 @@ export class FakeGitHub {
       for (const listener of [...this.listeners]) listener();
       return;
     }
+    if (scripted?.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
     if (scripted) return finish(scripted.status, scripted.headers, scripted.message);
     finish(204);
   }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { RequestHandler } from 'express';
 import { buildDispatchBody, serializeDispatchBody } from '../../domain/dispatch-body';
 import { parseRollbackRequest } from '../../domain/rollback-request';
@@ -11,7 +11,8 @@ export function createWebhookController({ config, store, clock, onEventStored }:
   const target = { owner: config.github.owner, repo: config.github.repo };
   return async (req, res) => {
     const request = parseRollbackRequest(req.body);
-    const id = randomUUID();
+    // UUIDv7: time-ordered, so "newest first" is stable even for events stored in the same millisecond.
+    const id = uuidv7();
     const body = buildDispatchBody({ ...request, eventType: request.eventType ?? config.github.eventType, eventId: id });
     const dispatchBody = serializeDispatchBody(body);
     const status = config.dryRun ? 'dry_run' : 'queued';
@@ -27,7 +28,7 @@ export function createWebhookController({ config, store, clock, onEventStored }:
           eventType: body.event_type,
           dispatchBody,
           status,
-          requestId: String(req.id),
+          requestId: typeof req.id === 'string' ? req.id : null,
         },
         clock.now(),
       );

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 
 // Frozen once released: change the schema with a new dated migration, never by editing this one.
+// Migrations take Kysely<any> (Kysely's advice): they must not depend on today's table types.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema

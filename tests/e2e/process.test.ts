@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/database';
+import { findEvent, listEvents } from '../../src/store/events.repository';
+import { FakeGitHub } from '../support/fake-github';
+import { GITHUB_TOKEN, WEBHOOK_TOKEN, seedBody } from '../support/harness';
+import { runServiceToExit, spawnService as spawnProcess, type ServiceProcess } from '../support/service-process';
+
+describe('the built service as a real process', () => {
+  let github: FakeGitHub;
+  let dir: string;
+  let env: Record<string, string>;
+  const started: ServiceProcess[] = [];
+  const spawnService = async (...args: Parameters<typeof spawnProcess>) => {
+    const service = await spawnProcess(...args);
+    started.push(service);
+    return service;
+  };
+
+  beforeEach(async () => {
+    github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+    dir = mkdtempSync(join(tmpdir(), 'rollback-e2e-'));
+    env = {
+      REPO_OWNER: 'acme',
+      REPO_NAME: 'gitops',
+      GH_PAT_WEBHOOK: GITHUB_TOKEN,
+      GITHUB_API_URL: github.url,
+      WEBHOOK_TOKEN,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: `sqlite:${join(dir, 'data', 'rollback.db')}`,
+      GITHUB_MIN_INTERVAL_MS: '0',
+      GITHUB_TIMEOUT_MS: '1500',
+      DELIVERY_LEASE_MS: '2000',
+      DELIVERY_RETRY_BASE_MS: '50',
+      LOG_LEVEL: 'info',
+    };
+  });
+
+  afterEach(async () => {
+    for (const service of started) if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+    started.length = 0;
+    github.reset();
+    await github.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const postRollback = (url: string, i: number) =>
+    fetch(`${url}/v1/webhooks/argocd`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      // Bytes, so fetch adds no Content-Type: what Argo CD sends by default.
+      body: new TextEncoder().encode(JSON.stringify(seedBody({ app: `app-${i}` }))),
+    });
+
+  it('when the process is killed with SIGKILL while deliveries are pending and restarted, then every accepted event reaches GitHub', async () => {
+    // GitHub hangs, so the first process holds a lease on one event while the others wait in the queue.
+    github.script({ hang: true }, { hang: true }, { hang: true });
+    const first = await spawnService(env, dir);
+    const accepted = new Set<string>();
+
+    const accept = async (res: Response) => {
+      if (res.status === 202) accepted.add(((await res.json()) as { id: string }).id);
+    };
+    for (let i = 0; i < 20; i++) await postRollback(first.url, i).then(accept);
+    await github.waitFor((g) => g.received.length >= 1);
+
+    // More webhooks are arriving when the process dies: every one that got a 202 must survive.
+    const inFlight: Array<Promise<void>> = [];
+    for (let i = 20; i < 40; i++) {
+      inFlight.push(postRollback(first.url, i).then(accept, () => undefined)); // a dropped connection was not accepted; Argo CD retries
+      if (i === 30) first.child.kill('SIGKILL');
+    }
+    await Promise.all(inFlight);
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(accepted.size).toBeGreaterThanOrEqual(20);
+    expect(github.accepted()).toHaveLength(0);
+
+    github.reset();
+    const second = await spawnService(env, dir);
+    try {
+      await github.waitFor((g) => accepted.size > 0 && [...accepted].every((id) => g.accepted().some((r) => r.body?.client_payload?.event_id === id)), 20_000);
+      expect(github.received.flatMap((r) => r.schemaErrors)).toEqual([]);
+    } finally {
+      second.child.kill('SIGTERM');
+      expect((await second.exited).code).toBe(0);
+    }
+    const store = openStore(env.DATABASE_URL!);
+    try {
+      const events = await listEvents(store.db, { limit: 500 });
+      // An event committed just before the kill may never have had its 202 delivered: stored >= accepted.
+      expect(events.length).toBeGreaterThanOrEqual(accepted.size);
+      expect(events.filter((e) => e.status !== 'delivered')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    expect([...first.lines, ...second.lines].join('\n')).not.toContain(GITHUB_TOKEN);
+  });
+
+  it('when SIGTERM arrives during a dispatch, then the dispatch finishes, the event is delivered and the process exits 0', async () => {
+    github.script({ status: 204, delayMs: 500 });
+    const service = await spawnService(env, dir);
+    const res = await postRollback(service.url, 1);
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await github.waitFor((g) => g.received.length === 1);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toEqual({ code: 0, signal: null });
+
+    const store = openStore(env.DATABASE_URL!);
+    try {
+      expect((await findEvent(store.db, id))?.event).toMatchObject({ status: 'delivered', leaseOwner: null });
+    } finally {
+      await store.close();
+    }
+    const messages = service.lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(messages.slice(-3)).toEqual(['shutting down', 'delivery worker stopped', 'stopped']);
+  });
+
+  it('when the configuration is invalid, then it lists every problem, exits 1, prints no stack and no secret', async () => {
+    const result = await runServiceToExit({ GH_PAT_WEBHOOK: GITHUB_TOKEN, WEBHOOK_TOKEN: 'tooshortsecret', PORT: 'http' }, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Invalid configuration:/);
+    for (const name of ['REPO_OWNER', 'REPO_NAME', 'WEBHOOK_TOKEN', 'PORT']) expect(result.stderr).toContain(`  - ${name}:`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stderr + result.stdout).not.toContain('tooshortsecret');
+    expect(result.stderr + result.stdout).not.toContain(GITHUB_TOKEN);
+  });
+});

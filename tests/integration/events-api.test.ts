@@ -1,0 +1,105 @@
+import request from 'supertest';
+import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, seedBody, type Harness } from '../support/harness';
+
+const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const webhook = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
+
+describe('events API and probes', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({ worker: false });
+  });
+  afterEach(() => h.close());
+
+  const post = async (app: string): Promise<string> => {
+    const res = await request(h.app).post('/').set(webhook).send(seedBody({ app }));
+    expect(res.status).toBe(202);
+    return res.body.id as string;
+  };
+
+  it('when events exist, then GET /v1/events lists them newest first, filtered by app and status, up to limit', async () => {
+    const first = await post('alpha');
+    const second = await post('beta');
+    const third = await post('alpha');
+
+    const all = await request(h.app).get('/v1/events').set(admin);
+    expect(all.status).toBe(200);
+    expect((all.body.events as Array<{ id: string }>).map((e) => e.id)).toEqual([third, second, first]);
+
+    const alpha = await request(h.app).get('/v1/events?app=alpha&status=queued').set(admin);
+    expect((alpha.body.events as Array<{ id: string }>).map((e) => e.id)).toEqual([third, first]);
+
+    const limited = await request(h.app).get('/v1/events?limit=1').set(admin);
+    expect(limited.body.events).toHaveLength(1);
+
+    const delivered = await request(h.app).get('/v1/events?status=delivered').set(admin);
+    expect(delivered.body.events).toEqual([]);
+  });
+
+  it.each([
+    ['limit=0', /limit/],
+    ['limit=501', /limit/],
+    ['limit=ten', /limit: expected a whole number/],
+    ['status=lost', /status/],
+  ])('when the list query has %s, then 422 INVALID_PAYLOAD names it', async (query, message) => {
+    const res = await request(h.app).get(`/v1/events?${query}`).set(admin);
+    expect(res.status).toBe(422);
+    expect(res.body.error).toEqual({ code: 'INVALID_PAYLOAD', message: expect.stringMatching(message) });
+  });
+
+  it('when an event is fetched, then it shows the dispatch body and its (empty) delivery attempts', async () => {
+    const id = await post('alpha');
+    const res = await request(h.app).get(`/v1/events/${id}`).set(admin);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      id,
+      app: 'alpha',
+      status: 'queued',
+      repository: 'acme/gitops',
+      attempts: 0,
+      dispatch: { event_type: 'argo-degraded', client_payload: { app: 'alpha', event_id: id } },
+      delivery_attempts: [],
+    });
+    expect(Date.parse(res.body.created_at as string)).not.toBeNaN();
+  });
+
+  it.each(['00000000-0000-4000-8000-000000000000', 'not-a-uuid'])('when event %s does not exist, then 404 NOT_FOUND', async (id) => {
+    const res = await request(h.app).get(`/v1/events/${id}`).set(admin);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
+    expect((await request(h.app).post(`/v1/events/${id}/replay`).set(admin)).status).toBe(404);
+  });
+
+  it('when a queued event is replayed, then 409 INVALID_STATE and nothing changes', async () => {
+    const id = await post('alpha');
+    const res = await request(h.app).post(`/v1/events/${id}/replay`).set(admin);
+    expect(res.status).toBe(409);
+    expect(res.body.error).toEqual({ code: 'INVALID_STATE', message: expect.stringMatching(/the event is queued/) });
+  });
+
+  it('when ADMIN_TOKEN is set, then the webhook token does not open the events API', async () => {
+    for (const [method, path] of [['get', '/v1/events'], ['get', `/v1/events/${await post('a')}`], ['post', '/v1/events/x/replay']] as const) {
+      const res = await request(h.app)[method](path).set(webhook);
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBeDefined();
+    }
+  });
+
+  it('when the admin token is sent as the webhook token, then the webhook refuses it', async () => {
+    expect((await request(h.app).post('/').set(admin).send(seedBody())).status).toBe(401);
+  });
+
+  it('when the process is up, then /healthz answers 200 without a token', async () => {
+    const res = await request(h.app).get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('when the store answers, then /readyz is 200; when it is closed, then 503 STORE_UNAVAILABLE', async () => {
+    expect((await request(h.app).get('/readyz')).body).toEqual({ status: 'ready' });
+    await h.store.close();
+    const res = await request(h.app).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('STORE_UNAVAILABLE');
+  });
+});

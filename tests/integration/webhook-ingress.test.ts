@@ -1,0 +1,192 @@
+import request from 'supertest';
+import { sql } from 'kysely';
+import { findEvent, listEvents } from '../../src/store/events.repository';
+import { FAILED, HEALTHY, WEBHOOK_TOKEN, createHarness, seedBody, type Harness } from '../support/harness';
+
+const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
+
+async function countEvents(h: Harness): Promise<number> {
+  return (await listEvents(h.store.db, { limit: 500 })).length;
+}
+
+describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({ worker: false });
+  });
+  afterEach(() => h.close());
+
+  it.each(['/', '/v1/webhooks/argocd'])('when the seed body is posted to %s, then it answers 202 after storing the event', async (path) => {
+    const res = await request(h.app).post(path).set(auth).send(seedBody());
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ id: expect.any(String), status: 'queued', app: 'podinfo-prod', failed_revision: FAILED, healthy_revision: HEALTHY });
+    expect(res.headers.location).toBe(`/v1/events/${res.body.id}`);
+
+    const stored = await findEvent(h.store.db, res.body.id as string);
+    expect(stored?.event).toMatchObject({ status: 'queued', app: 'podinfo-prod', failedRevision: FAILED, healthyRevision: HEALTHY, target: { owner: 'acme', repo: 'gitops' }, attempts: 0 });
+    expect(JSON.parse(stored!.event.dispatchBody)).toEqual({
+      event_type: 'argo-degraded',
+      client_payload: { failed_revision: FAILED, healthy_revision: HEALTHY, app: 'podinfo-prod', event_id: res.body.id },
+    });
+    expect(h.logs.entries).toContainEqual(expect.objectContaining({ msg: 'queued', eventId: res.body.id, app: 'podinfo-prod' }));
+  });
+
+  it('when Argo CD sends no Content-Type, then the body is read as JSON', async () => {
+    const res = await request(h.app).post('/').set(auth).unset('Content-Type').send(Buffer.from(JSON.stringify(seedBody())));
+    expect(res.status).toBe(202);
+  });
+
+  it('when the Content-Type is application/json with a charset, then it is accepted', async () => {
+    const res = await request(h.app).post('/').set(auth).set('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(seedBody()));
+    expect(res.status).toBe(202);
+  });
+
+  it.each([
+    ['Bearer', { Authorization: `Bearer ${WEBHOOK_TOKEN}` }],
+    ['Basic password (Argo CD basicAuth)', { Authorization: `Basic ${Buffer.from(`argocd:${WEBHOOK_TOKEN}`).toString('base64')}` }],
+    ['X-Webhook-Token', { 'X-Webhook-Token': WEBHOOK_TOKEN }],
+  ])('when the token comes as %s, then it is accepted', async (_name, headers) => {
+    expect((await request(h.app).post('/').set(headers).send(seedBody())).status).toBe(202);
+  });
+
+  it('when a client sends x-request-id, then it is echoed and stored with the event', async () => {
+    const res = await request(h.app).post('/').set(auth).set('x-request-id', 'argo-42').send(seedBody());
+    expect(res.headers['x-request-id']).toBe('argo-42');
+    expect((await findEvent(h.store.db, res.body.id as string))?.event.requestId).toBe('argo-42');
+  });
+
+  it('when no x-request-id is sent, then one is generated and echoed', async () => {
+    const res = await request(h.app).post('/').set(auth).send(seedBody());
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('when the answer is JSON, then there is no etag and no x-powered-by', async () => {
+    const res = await request(h.app).post('/').set(auth).send(seedBody());
+    expect(res.headers.etag).toBeUndefined();
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('when extra client_payload keys are sent, then they are passed through to the dispatch', async () => {
+    const res = await request(h.app).post('/').set(auth).send(seedBody({ ticket: 'OPS-7', values_path: 'charts/podinfo/values-prod.yaml' }));
+    const stored = await findEvent(h.store.db, res.body.id as string);
+    expect(JSON.parse(stored!.event.dispatchBody).client_payload).toMatchObject({ ticket: 'OPS-7', values_path: 'charts/podinfo/values-prod.yaml' });
+  });
+
+  describe('bad input gets a clear 4xx and nothing is stored', () => {
+    // A body just under the 64 KB body limit whose client payload, once event_id and the default app are
+    // added, reaches GitHub's 65,535-character limit: the size check must refuse it before storing.
+    const bodyOfLength = (bytes: number) => {
+      const make = (pad: string) => JSON.stringify({ client_payload: { failed_revision: FAILED, healthy_revision: HEALTHY, pad } });
+      return make('x'.repeat(bytes - make('').length));
+    };
+    const payload = (p: Record<string, unknown>) => ({ event_type: 'argo-degraded', client_payload: { failed_revision: FAILED, healthy_revision: HEALTHY, ...p } });
+    interface BadCase {
+      name: string;
+      build: (r: request.Test) => request.Test;
+      status: number;
+      code: string;
+      message?: RegExp;
+    }
+    const cases: BadCase[] = [
+      { name: 'no token', build: (r) => r.send(seedBody()), status: 401, code: 'UNAUTHORIZED', message: /no token/ },
+      { name: 'a wrong token', build: (r) => r.set('Authorization', 'Bearer not-the-token-at-all').send(seedBody()), status: 401, code: 'UNAUTHORIZED', message: /wrong token/ },
+      { name: 'a wrong Basic password', build: (r) => r.set('Authorization', `Basic ${Buffer.from('argocd:nope').toString('base64')}`).send(seedBody()), status: 401, code: 'UNAUTHORIZED' },
+      { name: 'text/plain', build: (r) => r.set(auth).set('Content-Type', 'text/plain').send(JSON.stringify(seedBody())), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: /text\/plain/ },
+      { name: 'a form body', build: (r) => r.set(auth).type('form').send({ a: 'b' }), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+      { name: 'a 1 MB body', build: (r) => r.set(auth).set('Content-Type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      { name: 'a body that is not JSON', build: (r) => r.set(auth).set('Content-Type', 'application/json').send('{"event_type": '), status: 400, code: 'INVALID_JSON', message: /not valid JSON/ },
+      { name: 'an empty body', build: (r) => r.set(auth).set('Content-Type', 'application/json').send(''), status: 400, code: 'INVALID_JSON', message: /empty/ },
+      { name: 'a JSON array', build: (r) => r.set(auth).send([seedBody()]), status: 422, code: 'INVALID_PAYLOAD', message: /got an array/ },
+      { name: 'a JSON string', build: (r) => r.set(auth).set('Content-Type', 'application/json').send('"degraded"'), status: 422, code: 'INVALID_PAYLOAD', message: /got string/ },
+      { name: 'no client_payload', build: (r) => r.set(auth).send({ event_type: 'argo-degraded' }), status: 422, code: 'INVALID_PAYLOAD', message: /client_payload: required/ },
+      { name: 'a failed_revision that is not hex', build: (r) => r.set(auth).send(payload({ failed_revision: 'zzzzzzz' })), status: 422, code: 'INVALID_PAYLOAD', message: /failed_revision: expected a hex/ },
+      { name: 'a failed_revision too short', build: (r) => r.set(auth).send(payload({ failed_revision: 'abc12' })), status: 422, code: 'INVALID_PAYLOAD', message: /failed_revision: expected 7 to 64/ },
+      { name: 'a failed_revision too long', build: (r) => r.set(auth).send(payload({ failed_revision: 'a'.repeat(65) })), status: 422, code: 'INVALID_PAYLOAD', message: /failed_revision: expected 7 to 64/ },
+      { name: '<no value> as failed_revision', build: (r) => r.set(auth).send(payload({ failed_revision: '<no value>' })), status: 422, code: 'INVALID_PAYLOAD', message: /<no value>/ },
+      { name: 'a short healthy_revision', build: (r) => r.set(auth).send(payload({ healthy_revision: HEALTHY.slice(0, 12) })), status: 422, code: 'INVALID_PAYLOAD', message: /40 or 64/ },
+      { name: 'an event_type over 100 characters', build: (r) => r.set(auth).send({ ...payload({}), event_type: 'e'.repeat(101) }), status: 422, code: 'INVALID_PAYLOAD', message: /event_type/ },
+      { name: 'a client payload over 10 keys', build: (r) => r.set(auth).send(payload(Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`k${i}`, i])))), status: 422, code: 'INVALID_PAYLOAD', message: /10 top-level keys/ },
+      { name: 'a client payload over 64 KB', build: (r) => r.set(auth).set('Content-Type', 'application/json').send(bodyOfLength(65_530)), status: 422, code: 'INVALID_PAYLOAD', message: /64 KB/ },
+      { name: 'a __proto__ key', build: (r) => r.set(auth).set('Content-Type', 'application/json').send('{"client_payload":{"failed_revision":"' + FAILED + '","healthy_revision":"' + HEALTHY + '","__proto__":{"polluted":true}}}'), status: 422, code: 'INVALID_PAYLOAD', message: /__proto__/ },
+      { name: 'a constructor key', build: (r) => r.set(auth).send(payload({ constructor: { prototype: { polluted: true } } })), status: 422, code: 'INVALID_PAYLOAD', message: /constructor/ },
+      { name: 'a health report (shape B, not yet)', build: (r) => r.set(auth).send({ app: 'podinfo-prod', status: 'Degraded', revision: FAILED }), status: 422, code: 'INVALID_PAYLOAD', message: /not supported yet/ },
+    ];
+
+    it.each(cases)('when the request has $name, then $status $code', async ({ build, status, code, message }) => {
+      const res = await build(request(h.app).post('/v1/webhooks/argocd'));
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe(code);
+      if (message) expect(res.body.error.message).toMatch(message);
+      expect(await countEvents(h)).toBe(0);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('when the token is only in the query string, then it is not accepted and not logged', async () => {
+      const res = await request(h.app).post(`/?token=${WEBHOOK_TOKEN}&access_token=${WEBHOOK_TOKEN}`).send(seedBody());
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/Bearer realm=.*Basic realm=/);
+      expect(await countEvents(h)).toBe(0);
+      expect(h.logs.text()).not.toContain(WEBHOOK_TOKEN);
+    });
+  });
+
+  it('when a route does not exist, then 404 NOT_FOUND', async () => {
+    const res = await request(h.app).get('/nope');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: { code: 'NOT_FOUND', message: 'no route for GET /nope' } });
+  });
+
+  it('when the store cannot write, then 503 STORE_UNAVAILABLE and nothing is half-stored', async () => {
+    await sql`create trigger refuse_insert before insert on events begin select raise(abort, 'disk I/O error'); end`.execute(h.store.db);
+    const res = await request(h.app).post('/').set(auth).send(seedBody());
+    expect(res.status).toBe(503);
+    expect(res.body.error).toEqual({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/nothing was stored/) });
+    expect(await countEvents(h)).toBe(0);
+    expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 50, code: 'STORE_UNAVAILABLE' }));
+  });
+
+  it('when something unexpected breaks, then 500 INTERNAL without a stack in the body', async () => {
+    await sql`drop table attempts`.execute(h.store.db);
+    await sql`drop table events`.execute(h.store.db);
+    const res = await request(h.app).get('/v1/events').set('Authorization', `Bearer ${h.config.auth.adminToken}`);
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts|SqliteError/);
+  });
+});
+
+describe('ingress rate limit', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2' } });
+  });
+  afterEach(() => h.close());
+
+  it('when a client sends more webhooks a minute than allowed, then 429 RATE_LIMITED and the extra one is not stored', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await request(h.app).post('/').set(auth).send(seedBody())).status);
+    expect(statuses).toEqual([202, 202, 429]);
+    const res = await request(h.app).post('/').set(auth).send(seedBody());
+    expect(res.body.error.code).toBe('RATE_LIMITED');
+    expect(await countEvents(h)).toBe(2);
+  });
+});
+
+describe('DRY_RUN=true', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({ env: { DRY_RUN: 'true' } });
+  });
+  afterEach(() => h.close());
+
+  it('when a rollback arrives, then it is recorded as dry_run, the dispatch is logged, and GitHub is never called', async () => {
+    const res = await request(h.app).post('/').set(auth).send(seedBody());
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('dry_run');
+    expect((await findEvent(h.store.db, res.body.id as string))?.event.status).toBe('dry_run');
+    const line = h.logs.entries.find((e) => e.eventId === res.body.id && String(e.msg).startsWith('dry run'));
+    expect(line).toMatchObject({ repo: 'acme/gitops', dispatch: { event_type: 'argo-degraded', client_payload: { event_id: res.body.id } } });
+    expect(h.worker).toBeUndefined();
+    expect(h.github.received).toHaveLength(0);
+  });
+});

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import { createApp } from '../../src/app';
+import { sleepReal, type Clock } from '../../src/clock';
+import { loadConfig, type Config } from '../../src/config/config';
+import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker';
+import { createGitHubClient } from '../../src/github/github-client';
+import { createLogger } from '../../src/logger';
+import { openStore, type Store } from '../../src/store/database';
+import { findEvent } from '../../src/store/events.repository';
+import type { EventStatus } from '../../src/store/events.table';
+import { FakeGitHub } from './fake-github';
+
+export const GITHUB_TOKEN = 'test-github-token-0123456789abcdef';
+export const WEBHOOK_TOKEN = 'test-webhook-token-0123456789';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
+export const HEALTHY = '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2';
+
+/** The seed contract's body (shape A). */
+export function seedBody(payload: Record<string, unknown> = {}): Record<string, unknown> {
+  return { event_type: 'argo-degraded', client_payload: { app: 'podinfo-prod', failed_revision: FAILED, healthy_revision: HEALTHY, ...payload } };
+}
+
+/**
+ * A clock that runs `factor` times faster than real time, so a 60 s GitHub wait takes 60 s / factor
+ * of real time while every stored timestamp still reads in "GitHub seconds".
+ */
+export function createScaledClock(factor: number): Clock {
+  const start = Date.now();
+  return {
+    now: () => start + (Date.now() - start) * factor,
+    sleep: (ms, signal) => sleepReal(ms / factor, signal),
+  };
+}
+
+/** Captures every pino line as text and as parsed JSON. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  write(line: string): void {
+    this.lines.push(line);
+  }
+  get entries(): Array<Record<string, unknown>> {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+  text(): string {
+    return this.lines.join('');
+  }
+}
+
+export interface Harness {
+  app: Express;
+  config: Config;
+  store: Store;
+  github: FakeGitHub;
+  worker: DeliveryWorker | undefined;
+  logs: LogCapture;
+  clock: Clock;
+  /** Resolves when the event reaches `status` (checked against the store), or rejects after `timeoutMs`. */
+  waitForStatus(id: string, status: EventStatus, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  clock?: Clock;
+  /** Start the delivery worker (default true unless DRY_RUN). */
+  worker?: boolean;
+  random?: () => number;
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+  const dir = mkdtempSync(join(tmpdir(), 'rollback-test-'));
+  const config = loadConfig({
+    REPO_OWNER: 'acme',
+    REPO_NAME: 'gitops',
+    GH_PAT_WEBHOOK: GITHUB_TOKEN,
+    GITHUB_API_URL: github.url,
+    WEBHOOK_TOKEN,
+    ADMIN_TOKEN,
+    DATABASE_URL: `sqlite:${join(dir, 'rollback.db')}`,
+    GITHUB_MIN_INTERVAL_MS: '0',
+    DELIVERY_RETRY_BASE_MS: '10',
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const clock = options.clock ?? createScaledClock(1);
+  const store = openStore(config.databaseUrl);
+  await store.migrate();
+
+  const worker =
+    options.worker === false || config.dryRun
+      ? undefined
+      : createDeliveryWorker({
+          store,
+          clock,
+          logger,
+          github: createGitHubClient({ apiUrl: config.github.apiUrl, token: GITHUB_TOKEN, timeoutMs: config.github.timeoutMs }),
+          maxAttempts: config.delivery.maxAttempts,
+          retryBaseMs: config.delivery.retryBaseMs,
+          leaseMs: config.delivery.leaseMs,
+          minIntervalMs: config.github.minIntervalMs,
+          pollIntervalMs: 50,
+          random: options.random,
+        });
+  const app = createApp({ config, logger, store, clock, onEventStored: () => worker?.notify() });
+  worker?.start();
+
+  return {
+    app,
+    config,
+    store,
+    github,
+    worker,
+    logs,
+    clock,
+    async waitForStatus(id, status, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: string | undefined;
+      while (Date.now() < deadline) {
+        last = (await findEvent(store.db, id))?.event.status;
+        if (last === status) return;
+        await sleepReal(5);
+      }
+      throw new Error(`event ${id} did not reach ${status} within ${timeoutMs} ms (last: ${last})`);
+    },
+    async close() {
+      await worker?.stop(1000);
+      await store.close();
+      github.reset();
+      await github.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

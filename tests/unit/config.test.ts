@@ -1,0 +1,85 @@
+import { ConfigError, loadConfig } from '../../src/config/config';
+
+const minimal = { REPO_OWNER: 'acme', REPO_NAME: 'gitops', GH_PAT_WEBHOOK: 'gh-test-token-value', WEBHOOK_TOKEN: 'webhook-token-0123456789' };
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('when only the required variables are set, then the documented defaults apply', () => {
+    const config = loadConfig(minimal);
+    expect(config).toEqual({
+      github: { token: 'gh-test-token-value', apiUrl: 'https://api.github.com', owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', timeoutMs: 10_000, minIntervalMs: 1000 },
+      auth: { webhookToken: 'webhook-token-0123456789', adminToken: 'webhook-token-0123456789' },
+      http: { port: 8080, host: '0.0.0.0', ingressRateLimitPerMinute: 600 },
+      databaseUrl: 'sqlite:./data/rollback.db',
+      dryRun: false,
+      logLevel: 'info',
+      delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
+    });
+  });
+
+  it('when the config is loaded, then it is frozen all the way down', () => {
+    const config = loadConfig(minimal);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.github)).toBe(true);
+  });
+
+  it('when the seed names are set, then they drive the GitHub target', () => {
+    const config = loadConfig({ ...minimal, WEBHOOK_EVENT: 'rollback', GITHUB_API_URL: 'https://ghe.example.com/api/v3/' });
+    expect(config.github).toMatchObject({ eventType: 'rollback', apiUrl: 'https://ghe.example.com/api/v3', owner: 'acme', repo: 'gitops' });
+  });
+
+  it('when everything is wrong at once, then every problem is listed in one error', () => {
+    const problems = problemsOf({ PORT: 'eighty', DRY_RUN: 'maybe', LOG_LEVEL: 'loud', DELIVERY_MAX_ATTEMPTS: '0', GITHUB_API_URL: 'ftp://x' });
+    const names = problems.map((p) => p.split(':')[0]);
+    expect(names).toEqual(
+      expect.arrayContaining(['REPO_OWNER', 'REPO_NAME', 'WEBHOOK_TOKEN', 'PORT', 'DRY_RUN', 'LOG_LEVEL', 'DELIVERY_MAX_ATTEMPTS', 'GITHUB_API_URL']),
+    );
+    expect(problems.find((p) => p.startsWith('PORT'))).toBe('PORT: expected a whole number from 0 to 65535 (got "eighty")');
+  });
+
+  it('when DRY_RUN is off and no GitHub token is set, then the token is reported missing with the permission it needs', () => {
+    const { GH_PAT_WEBHOOK: _omit, ...rest } = minimal;
+    expect(problemsOf(rest)).toEqual([expect.stringMatching(/^GH_PAT_WEBHOOK: required unless DRY_RUN=true.*Contents: read and write/)]);
+  });
+
+  it('when DRY_RUN is on, then no GitHub token is needed', () => {
+    const { GH_PAT_WEBHOOK: _omit, ...rest } = minimal;
+    expect(loadConfig({ ...rest, DRY_RUN: 'true' }).dryRun).toBe(true);
+  });
+
+  it('when secrets are invalid, then their values never appear in the message', () => {
+    try {
+      loadConfig({ ...minimal, WEBHOOK_TOKEN: 'shortsecret', ADMIN_TOKEN: 'adminsecret', PORT: 'x' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toMatch(/WEBHOOK_TOKEN: expected at least 16 characters/);
+      expect(message).toMatch(/ADMIN_TOKEN/);
+      expect(message).not.toContain('shortsecret');
+      expect(message).not.toContain('adminsecret');
+    }
+  });
+
+  it('when the lease is not longer than the GitHub timeout, then that is a problem', () => {
+    expect(problemsOf({ ...minimal, DELIVERY_LEASE_MS: '5000', GITHUB_TIMEOUT_MS: '5000' })).toEqual([
+      expect.stringMatching(/^DELIVERY_LEASE_MS: must be longer than GITHUB_TIMEOUT_MS/),
+    ]);
+  });
+
+  it('when DATABASE_URL is not sqlite:, then it is refused', () => {
+    expect(problemsOf({ ...minimal, DATABASE_URL: 'mysql://x' })).toEqual([expect.stringMatching(/^DATABASE_URL: expected sqlite:/)]);
+  });
+
+  it('when ADMIN_TOKEN is set, then it guards the events API instead of WEBHOOK_TOKEN', () => {
+    expect(loadConfig({ ...minimal, ADMIN_TOKEN: 'admin-token-0123456789' }).auth.adminToken).toBe('admin-token-0123456789');
+  });
+});

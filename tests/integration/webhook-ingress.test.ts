@@ -14,7 +14,13 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
   beforeEach(async () => {
     h = await createHarness({ worker: false });
   });
-  afterEach(() => h.close());
+  afterEach(async () => {
+    // Every request here carried the webhook token in a header; none of it may reach a log line.
+    expect(h.logs.lines.length).toBeGreaterThan(0);
+    expect(h.logs.text()).not.toContain(WEBHOOK_TOKEN);
+    expect(h.logs.text()).not.toContain(Buffer.from(`argocd:${WEBHOOK_TOKEN}`).toString('base64'));
+    await h.close();
+  });
 
   it.each(['/', '/v1/webhooks/argocd'])('when the seed body is posted to %s, then it answers 202 after storing the event', async (path) => {
     const res = await request(h.app).post(path).set(auth).send(seedBody());

@@ -51,7 +51,8 @@ async function main(): Promise<void> {
             ...req,
             body: JSON.stringify({
               event_type: 'argo-degraded',
-              client_payload: { app: `app-${n % 20}`, failed_revision: failed, healthy_revision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2' },
+              // One app per request: the loop guard (3 rollbacks per app per hour) is not what is measured here.
+              client_payload: { app: `app-${n}`, failed_revision: failed, healthy_revision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2' },
             }),
           };
         },

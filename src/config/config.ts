@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './routes';
 
 /** Environment variables whose values must never be echoed back in an error. */
 const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN']);
@@ -71,6 +73,9 @@ const envSchema = z
     GITHUB_TIMEOUT_MS: integer(100, 600_000, 10_000),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
     INGRESS_RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000, 600),
+    ROLLBACK_MAX_PER_WINDOW: integer(1, 1000, 3),
+    ROLLBACK_WINDOW_MINUTES: integer(1, 10_080, 60),
+    ROUTES_FILE: optionalString,
   });
 
 /** Rules across variables, checked on the raw values so they are listed even when other variables are bad. */
@@ -105,6 +110,9 @@ export interface Config {
   readonly databaseUrl: string;
   readonly dryRun: boolean;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Routes from ROUTES_FILE, in file order; resolve with `routeFor(config, app)`. */
+  readonly routes: readonly RouteRule[];
+  readonly rollback: { readonly maxPerWindow: number; readonly windowMinutes: number };
   readonly delivery: {
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
@@ -122,7 +130,10 @@ export class ConfigError extends Error {
 }
 
 /** Parse the environment once, list every problem at once, and return a frozen, typed config. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): Config {
   const result = envSchema.safeParse(env);
   const problems = (result.error?.issues ?? []).map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
@@ -131,6 +142,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return `${name}: ${issue.message}${shown}`;
   });
   problems.push(...crossCheck(env));
+  const routesFile = env.ROUTES_FILE?.trim();
+  let routes: RouteRule[] = [];
+  if (routesFile) {
+    let text: string | undefined;
+    try {
+      text = readFile(routesFile);
+    } catch (error) {
+      problems.push(`ROUTES_FILE: cannot read ${routesFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    if (text !== undefined) {
+      const parsed = parseRoutesFile(text);
+      routes = parsed.rules;
+      problems.push(...parsed.problems.map((p) => `ROUTES_FILE (${routesFile}): ${p}`));
+    }
+  }
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
   return deepFreeze({
@@ -148,6 +174,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     dryRun: e.DRY_RUN,
     logLevel: e.LOG_LEVEL,
+    routes,
+    rollback: { maxPerWindow: e.ROLLBACK_MAX_PER_WINDOW, windowMinutes: e.ROLLBACK_WINDOW_MINUTES },
     delivery: {
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
@@ -162,4 +190,22 @@ function deepFreeze<T extends object>(value: T): T {
     if (child !== null && typeof child === 'object') deepFreeze(child as object);
   }
   return Object.freeze(value);
+}
+
+/** The route for an app: the first matching ROUTES_FILE rule over the environment defaults. */
+export function routeFor(config: Config, app: string): Route {
+  return resolveRoute(
+    config.routes,
+    {
+      owner: config.github.owner,
+      repo: config.github.repo,
+      eventType: config.github.eventType,
+      valuesPaths: undefined,
+      sourceIndex: undefined,
+      dryRun: config.dryRun,
+      maxPerWindow: config.rollback.maxPerWindow,
+      windowMinutes: config.rollback.windowMinutes,
+    },
+    app,
+  );
 }

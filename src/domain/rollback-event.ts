@@ -19,6 +19,8 @@ export interface RollbackEvent {
   leaseExpiresAt: number | null;
   lastError: string | null;
   requestId: string | null;
+  targetReason: string | null;
+  suppressionReason: string | null;
   createdAt: number;
   updatedAt: number;
   deliveredAt: number | null;

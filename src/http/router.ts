@@ -2,11 +2,13 @@ import { Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from '../errors';
 import type { AppDeps } from './app-deps';
+import { createAppsController } from './controllers/apps.controller';
 import { createEventsController } from './controllers/events.controller';
 import { createReadiness, live } from './controllers/health.controller';
 import { createWebhookController } from './controllers/webhook.controller';
 import { requireToken } from './middleware/auth';
 import { parseJsonBody, requireJsonContentType } from './middleware/json-body';
+import { createWebhookReceiver } from '../rollback/webhook-receiver';
 
 /**
  * The ingress ladder for webhooks, one rung per code: route → rate limit 429 → auth 401 →
@@ -30,10 +32,14 @@ export function createRouter(deps: AppDeps): Router {
   const adminAuth = requireToken(config.auth.adminToken);
   const events = createEventsController(deps);
 
-  router.post(['/', '/v1/webhooks/argocd'], ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
+  router.post(['/', '/v1/webhooks/argocd'], ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps, createWebhookReceiver(deps)));
   router.get('/v1/events', adminAuth, events.list);
   router.get('/v1/events/:id', adminAuth, events.get);
   router.post('/v1/events/:id/replay', adminAuth, events.replay);
+  const apps = createAppsController(deps);
+  router.get('/v1/apps', adminAuth, apps.list);
+  // App names with a slash (apps in any namespace: "team-a/podinfo") are sent URL-encoded: team-a%2Fpodinfo.
+  router.get('/v1/apps/:app', adminAuth, apps.get);
   router.get('/healthz', live);
   router.get('/readyz', createReadiness(deps));
   return router;

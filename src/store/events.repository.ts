@@ -24,6 +24,8 @@ export function toRollbackEvent(row: EventRow): RollbackEvent {
     leaseExpiresAt: toMs(row.lease_expires_at),
     lastError: row.last_error,
     requestId: row.request_id,
+    targetReason: row.target_reason,
+    suppressionReason: row.suppression_reason,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     deliveredAt: toMs(row.delivered_at),
@@ -50,8 +52,10 @@ export interface NewEvent {
   target: { owner: string; repo: string };
   eventType: string;
   dispatchBody: string;
-  status: 'queued' | 'dry_run';
+  status: 'queued' | 'dry_run' | 'suppressed';
   requestId: string | null;
+  targetReason: string | null;
+  suppressionReason: string | null;
 }
 
 export async function insertEvent(db: Db, event: NewEvent, now: number): Promise<void> {
@@ -74,11 +78,53 @@ export async function insertEvent(db: Db, event: NewEvent, now: number): Promise
       lease_expires_at: null,
       last_error: null,
       request_id: event.requestId,
+      target_reason: event.targetReason,
+      suppression_reason: event.suppressionReason,
       created_at: now,
       updated_at: now,
       delivered_at: null,
     })
     .execute();
+}
+
+/** The identity of a rollback: one per target repository, app and failed revision. */
+export interface RollbackKey {
+  owner: string;
+  repo: string;
+  app: string;
+  failedRevision: string;
+}
+
+/** The id of the rollback already stored for `key` (suppressed requests do not count), if any. */
+export async function findRollbackId(db: Db, key: RollbackKey): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('events')
+    .select('id')
+    .where('target_owner', '=', key.owner)
+    .where('target_repo', '=', key.repo)
+    .where('app', '=', key.app)
+    .where('failed_revision', '=', key.failedRevision)
+    .where('status', '<>', 'suppressed')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count. */
+export async function countRollbacksSince(db: Db, app: string, since: number): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('app', '=', app)
+    .where('status', '<>', 'suppressed')
+    .where('created_at', '>=', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** True when `error` is a unique-constraint violation (SQLite or PostgreSQL). */
+export function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  return error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || error.code === '23505';
 }
 
 export async function findEvent(db: Db, id: string): Promise<{ event: RollbackEvent; attempts: DeliveryAttempt[] } | undefined> {

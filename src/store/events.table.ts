@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 
-export const EVENT_STATUSES = ['queued', 'delivering', 'retrying', 'delivered', 'failed', 'dry_run'] as const;
+export const EVENT_STATUSES = ['queued', 'delivering', 'retrying', 'delivered', 'failed', 'dry_run', 'suppressed'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 /** Times are epoch milliseconds. */
@@ -23,6 +23,10 @@ export interface EventsTable {
   lease_expires_at: number | null;
   last_error: string | null;
   request_id: string | null;
+  /** Why this target: "from payload", "from ledger, recorded …", "from history id 8". */
+  target_reason: string | null;
+  /** Why the loop guard refused it (status suppressed). */
+  suppression_reason: string | null;
   created_at: number;
   updated_at: number;
   delivered_at: number | null;
@@ -42,10 +46,23 @@ export interface AttemptsTable {
   next_attempt_at: number | null;
 }
 
+export interface HealthReportsTable {
+  id: string;
+  app: string;
+  revision: string;
+  /** Argo CD health status; rollback requests are recorded as Degraded. */
+  status: string;
+  source: 'health_report' | 'rollback_request';
+  event_id: string | null;
+  reported_at: number;
+}
+
 export interface Database {
   events: EventsTable;
   attempts: AttemptsTable;
+  health_reports: HealthReportsTable;
 }
 
 export type EventRow = Selectable<EventsTable>;
 export type AttemptRow = Selectable<AttemptsTable>;
+export type HealthReportRow = Selectable<HealthReportsTable>;

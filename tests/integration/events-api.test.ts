@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, seedBody, type Harness } from '../support/harness';
+import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, failedRevision, seedBody, type Harness } from '../support/harness';
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const webhook = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -11,8 +11,10 @@ describe('events API and probes', () => {
   });
   afterEach(() => h.close());
 
+  let n = 0;
   const post = async (app: string): Promise<string> => {
-    const res = await request(h.app).post('/').set(webhook).send(seedBody({ app }));
+    n += 1;
+    const res = await request(h.app).post('/').set(webhook).send(seedBody({ app, failed_revision: failedRevision(n) }));
     expect(res.status).toBe(202);
     return res.body.id as string;
   };

@@ -19,6 +19,11 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
 export const HEALTHY = '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2';
 
+/** A distinct 40-hex failed revision per n, so repeated requests are not duplicates of each other. */
+export function failedRevision(n: number): string {
+  return `f${n.toString(16).padStart(39, '0')}`;
+}
+
 /** The seed contract's body (shape A). */
 export function seedBody(payload: Record<string, unknown> = {}): Record<string, unknown> {
   return { event_type: 'argo-degraded', client_payload: { app: 'podinfo-prod', failed_revision: FAILED, healthy_revision: HEALTHY, ...payload } };
@@ -33,6 +38,18 @@ export function createScaledClock(factor: number): Clock {
   return {
     now: () => start + (Date.now() - start) * factor,
     sleep: (ms, signal) => sleepReal(ms / factor, signal),
+  };
+}
+
+/** A clock that only moves when told to (for windows measured in minutes). */
+export function createManualClock(start = Date.UTC(2026, 10, 29, 10, 0, 0)): Clock & { advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    sleep: (ms, signal) => sleepReal(Math.min(ms, 20), signal),
+    advance(ms) {
+      now += ms;
+    },
   };
 }
 
@@ -69,10 +86,12 @@ export interface HarnessOptions {
   /** Start the delivery worker (default true unless DRY_RUN). */
   worker?: boolean;
   random?: () => number;
+  /** Repositories the fake GitHub knows (default acme/gitops). */
+  repos?: string[];
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'] }).start();
   const dir = mkdtempSync(join(tmpdir(), 'rollback-test-'));
   const config = loadConfig({
     REPO_OWNER: 'acme',

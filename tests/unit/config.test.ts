@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       databaseUrl: 'sqlite:./data/rollback.db',
       dryRun: false,
       logLevel: 'info',
+      routes: [],
+      rollback: { maxPerWindow: 3, windowMinutes: 60 },
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
     });
   });
@@ -38,10 +40,10 @@ describe('loadConfig', () => {
   });
 
   it('when everything is wrong at once, then every problem is listed in one error', () => {
-    const problems = problemsOf({ PORT: 'eighty', DRY_RUN: 'maybe', LOG_LEVEL: 'loud', DELIVERY_MAX_ATTEMPTS: '0', GITHUB_API_URL: 'ftp://x' });
+    const problems = problemsOf({ PORT: 'eighty', DRY_RUN: 'maybe', LOG_LEVEL: 'loud', DELIVERY_MAX_ATTEMPTS: '0', GITHUB_API_URL: 'ftp://x', ROLLBACK_WINDOW_MINUTES: '0' });
     const names = problems.map((p) => p.split(':')[0]);
     expect(names).toEqual(
-      expect.arrayContaining(['REPO_OWNER', 'REPO_NAME', 'WEBHOOK_TOKEN', 'PORT', 'DRY_RUN', 'LOG_LEVEL', 'DELIVERY_MAX_ATTEMPTS', 'GITHUB_API_URL']),
+      expect.arrayContaining(['REPO_OWNER', 'REPO_NAME', 'WEBHOOK_TOKEN', 'PORT', 'DRY_RUN', 'LOG_LEVEL', 'DELIVERY_MAX_ATTEMPTS', 'GITHUB_API_URL', 'ROLLBACK_WINDOW_MINUTES']),
     );
     expect(problems.find((p) => p.startsWith('PORT'))).toBe('PORT: expected a whole number from 0 to 65535 (got "eighty")');
   });

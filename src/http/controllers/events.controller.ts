@@ -8,13 +8,15 @@ import type { AppDeps } from '../app-deps';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function toEventView(event: RollbackEvent) {
+export function toEventView(event: RollbackEvent) {
   return {
     id: event.id,
     app: event.app,
     status: event.status,
     failed_revision: event.failedRevision,
     healthy_revision: event.healthyRevision,
+    target_reason: event.targetReason,
+    suppression_reason: event.suppressionReason,
     repository: `${event.target.owner}/${event.target.repo}`,
     event_type: event.eventType,
     attempts: event.attempts,
@@ -80,7 +82,7 @@ export function createEventsController({ config, store, clock, onEventStored }: 
     const result = await replayEvent(store.db, id, config.dryRun ? 'dry_run' : 'queued', clock.now());
     if (!result) throw new AppError('NOT_FOUND', 'no such event');
     if (!result.replayed) {
-      throw new AppError('INVALID_STATE', `the event is ${result.previous}; only delivered, failed or dry_run events can be replayed`);
+      throw new AppError('INVALID_STATE', `the event is ${result.previous}; only delivered, failed or dry_run events can be replayed (a suppressed one is a new request once the guard allows it)`);
     }
     req.log.info({ eventId: id, previous: result.previous }, 'replay requested');
     onEventStored?.();

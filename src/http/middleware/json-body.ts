@@ -1,6 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { AppError } from '../../errors';
-import { findForbiddenKey } from '../../domain/rollback-request';
+import { findForbiddenKey } from '../../domain/webhook-message';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 

@@ -1,0 +1,201 @@
+import { AppError } from '../errors';
+import type { HistoryEntry } from './rollback-policy';
+import { NO_VALUE, checkRevision } from './revision';
+
+/** What a webhook body asks for, whatever shape it came in. */
+export type WebhookMessage =
+  | {
+      kind: 'rollback';
+      shape: 'A' | 'B' | 'C';
+      app: string;
+      failedRevision: string;
+      /** `healthy_revision` from a shape-A payload. */
+      requestedTarget?: string;
+      /** `event_type` from a shape-A body; undefined means the route's or WEBHOOK_EVENT. */
+      eventType?: string;
+      /** Other shape-A client_payload keys, passed through to the workflow. */
+      extras: Record<string, unknown>;
+      /** Shape C: the application's sync history, oldest first. */
+      history?: HistoryEntry[];
+    }
+  | { kind: 'health'; shape: 'B' | 'C'; app: string; status: HealthStatus; revision: string };
+
+/** Argo CD's health statuses (argo-cd gitops-engine `health.HealthStatusCode`). */
+export const HEALTH_STATUSES = ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
+
+/** Used when a shape-A body names no app: seed setups have one app per GitOps repository. */
+export const DEFAULT_APP = 'default';
+
+const RESERVED_PAYLOAD_KEYS = new Set(['failed_revision', 'healthy_revision', 'app', 'event_id']);
+const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
+const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$/;
+
+type Json = Record<string, unknown>;
+
+function invalid(field: string, expected: string): AppError {
+  return new AppError('INVALID_PAYLOAD', `${field}: ${expected}`);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Finds a key that could pollute prototypes if some later code merged this object. The raw text is
+ * scanned first so ordinary bodies pay for one `includes` per word, not a walk of the tree.
+ */
+export function findForbiddenKey(rawText: string, value: unknown): string | undefined {
+  if (!FORBIDDEN_KEYS.some((key) => rawText.includes(key))) return undefined;
+  const walk = (node: unknown, path: string): string | undefined => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const found = walk(node[i], `${path}[${i}]`);
+        if (found) return found;
+      }
+    } else if (isObject(node)) {
+      for (const key of Object.keys(node)) {
+        const here = path ? `${path}.${key}` : key;
+        if (FORBIDDEN_KEYS.includes(key)) return here;
+        const found = walk(node[key], here);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return walk(value, '');
+}
+
+function parseApp(raw: unknown, field: string): string {
+  if (typeof raw !== 'string' || raw === NO_VALUE || !APP_NAME.test(raw)) {
+    throw invalid(field, 'expected an Argo CD application name (letters, digits, . _ / -; at most 253)');
+  }
+  return raw;
+}
+
+function revisionOrThrow(raw: unknown, kind: 'failed' | 'target', field: string): string {
+  const checked = checkRevision(raw, kind);
+  if (!checked.ok) throw invalid(field, checked.reason);
+  return checked.value;
+}
+
+/** Shape A, the seed contract: {event_type?, client_payload: {failed_revision, healthy_revision?, app?, …}}. */
+function parseShapeA(body: Json): WebhookMessage {
+  const payload = body.client_payload;
+  if (!isObject(payload)) throw invalid('client_payload', 'expected an object');
+
+  let eventType: string | undefined;
+  if (body.event_type !== undefined) {
+    if (typeof body.event_type !== 'string' || body.event_type.length < 1 || body.event_type.length > 100) {
+      throw invalid('event_type', 'expected a string of 1 to 100 characters');
+    }
+    if (body.event_type === NO_VALUE) throw invalid('event_type', `got "${NO_VALUE}"`);
+    eventType = body.event_type;
+  }
+
+  const failedRevision = revisionOrThrow(payload.failed_revision, 'failed', 'client_payload.failed_revision');
+  let requestedTarget: string | undefined;
+  if (payload.healthy_revision !== undefined && payload.healthy_revision !== null) {
+    requestedTarget = revisionOrThrow(payload.healthy_revision, 'target', 'client_payload.healthy_revision');
+    if (requestedTarget.startsWith(failedRevision)) throw invalid('client_payload.healthy_revision', 'must differ from failed_revision');
+  }
+  const app = payload.app === undefined ? DEFAULT_APP : parseApp(payload.app, 'client_payload.app');
+
+  const extras: Json = {};
+  for (const [key, value] of Object.entries(payload)) {
+    if (!RESERVED_PAYLOAD_KEYS.has(key)) extras[key] = value;
+  }
+  return { kind: 'rollback', shape: 'A', app, failedRevision, requestedTarget, eventType, extras };
+}
+
+function parseHealthStatus(raw: unknown, field: string): HealthStatus {
+  if (typeof raw !== 'string' || !(HEALTH_STATUSES as readonly string[]).includes(raw)) {
+    throw invalid(field, `expected one of ${HEALTH_STATUSES.join(', ')}`);
+  }
+  return raw as HealthStatus;
+}
+
+/** A revision for a health observation: Healthy ones become rollback targets, so they must be full ids. */
+function healthMessage(shape: 'B' | 'C', app: string, status: HealthStatus, rawRevision: unknown, field: string): WebhookMessage {
+  if (status === 'Degraded') {
+    return { kind: 'rollback', shape, app, failedRevision: revisionOrThrow(rawRevision, 'failed', field), extras: {} };
+  }
+  return { kind: 'health', shape, app, status, revision: revisionOrThrow(rawRevision, status === 'Healthy' ? 'target' : 'failed', field) };
+}
+
+/** Shape B, the seed's health report: {app, status, revision}. */
+function parseShapeB(body: Json): WebhookMessage {
+  const app = parseApp(body.app, 'app');
+  return healthMessage('B', app, parseHealthStatus(body.status, 'status'), body.revision, 'revision');
+}
+
+const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/**
+ * The index of the source whose revision matters for a multi-source app: the route's `source_index`,
+ * else the first Git source (a source without `chart`; Helm repositories carry `chart`), else 0.
+ */
+function pickSourceIndex(state: Json, configured: number | undefined): number {
+  if (configured !== undefined) return configured;
+  const syncResult = isObject(state.operationState) && isObject(state.operationState.syncResult) ? state.operationState.syncResult : {};
+  const comparedTo = isObject(state.sync) && isObject(state.sync.comparedTo) ? state.sync.comparedTo : {};
+  const sources = Array.isArray(syncResult.sources) ? syncResult.sources : Array.isArray(comparedTo.sources) ? comparedTo.sources : [];
+  const git = sources.findIndex((s) => isObject(s) && !nonEmpty(s.chart));
+  return git >= 0 ? git : 0;
+}
+
+function revisionOf(holder: unknown, index: number): string | undefined {
+  if (!isObject(holder)) return undefined;
+  if (nonEmpty(holder.revision)) return holder.revision;
+  if (Array.isArray(holder.revisions) && nonEmpty(holder.revisions[index])) return holder.revisions[index];
+  return undefined;
+}
+
+/**
+ * Shape C, the Argo CD application state the shipped template sends ({app, health, sync,
+ * operationState, history}), or a whole Application object (`toJson .app`). The deployed revision is
+ * operationState.syncResult's, else sync's: sync.revision moves ahead to what Git has as soon as Argo CD
+ * compares, which may be newer than what was actually deployed.
+ */
+function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undefined): WebhookMessage {
+  const isApplication = isObject(body.metadata) && isObject(body.status);
+  const status = isApplication ? (body.status as Json) : body;
+  const app = isApplication ? parseApp((body.metadata as Json).name, 'metadata.name') : parseApp(body.app, 'app');
+  if (!isObject(status.health)) throw invalid(isApplication ? 'status.health' : 'health', 'expected an object with status');
+  const health = parseHealthStatus(status.health.status, isApplication ? 'status.health.status' : 'health.status');
+
+  const index = pickSourceIndex(status, sourceIndexFor(app));
+  const syncResult = isObject(status.operationState) ? status.operationState.syncResult : undefined;
+  const revision = revisionOf(syncResult, index) ?? revisionOf(status.sync, index);
+  const field = 'operationState.syncResult.revision (or sync.revision)';
+  if (revision === undefined) throw invalid(field, 'required: no synced revision in the body');
+
+  const message = healthMessage('C', app, health, revision, field);
+  if (message.kind === 'rollback') {
+    const rawHistory = status.history;
+    if (rawHistory !== undefined && rawHistory !== null && !Array.isArray(rawHistory)) throw invalid('history', 'expected an array');
+    message.history = Array.isArray(rawHistory)
+      ? rawHistory.map((h) => ({ id: isObject(h) && typeof h.id === 'number' ? h.id : null, revision: revisionOf(h, index)?.toLowerCase() ?? null }))
+      : undefined;
+  }
+  return message;
+}
+
+/**
+ * Tells the three body shapes apart by their fields and turns the body into a message, or throws
+ * INVALID_PAYLOAD naming the field. `sourceIndexFor` gives a route's `source_index` for an app.
+ */
+export function parseWebhookMessage(body: unknown, sourceIndexFor: (app: string) => number | undefined = () => undefined): WebhookMessage {
+  if (!isObject(body)) {
+    throw invalid('body', `expected a JSON object, got ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}`);
+  }
+  if ('client_payload' in body) return parseShapeA(body);
+  if ('health' in body || 'operationState' in body || 'history' in body || 'sync' in body || (isObject(body.metadata) && isObject(body.status))) {
+    return parseShapeC(body, sourceIndexFor);
+  }
+  if ('status' in body && 'revision' in body) return parseShapeB(body);
+  throw invalid(
+    'body',
+    'expected {event_type, client_payload: {failed_revision, …}}, a health report {app, status, revision}, or an Argo CD application state {app, health, sync, operationState, history}',
+  );
+}

@@ -1,0 +1,212 @@
+import { buildDispatchBody, serializeDispatchBody } from '../../src/domain/dispatch-body';
+import { checkRevision } from '../../src/domain/revision';
+import { DEFAULT_APP, findForbiddenKey, parseWebhookMessage } from '../../src/domain/webhook-message';
+import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, singleSource, toStateBody, v3AppTree } from '../support/argocd-fixtures';
+import { AppError } from '../../src/errors';
+
+const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
+const HEALTHY = '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2';
+
+describe('checkRevision', () => {
+  it.each([
+    ['failed', 'abc1234', 'abc1234'],
+    ['failed', FAILED.toUpperCase(), FAILED],
+    ['failed', 'a'.repeat(64), 'a'.repeat(64)],
+    ['target', HEALTHY, HEALTHY],
+    ['target', 'b'.repeat(64), 'b'.repeat(64)],
+  ] as const)('when a %s revision is %s, then it is accepted as %s', (kind, raw, expected) => {
+    expect(checkRevision(raw, kind)).toEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ['failed', 'abc123', /7 to 64/],
+    ['failed', 'a'.repeat(65), /7 to 64/],
+    ['failed', 'xyz1234', /hex/],
+    ['failed', '<no value>', /<no value>/],
+    ['failed', 42, /string/],
+    ['target', 'abc1234', /40 or 64/],
+    ['target', 'a'.repeat(41), /40 or 64/],
+    ['target', `${HEALTHY.slice(0, 39)}g`, /hex/],
+    ['target', '$(rm -rf /)', /hex/],
+  ] as const)('when a %s revision is %p, then it is refused', (kind, raw, reason) => {
+    const result = checkRevision(raw, kind);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(reason);
+  });
+});
+
+describe('parseWebhookMessage', () => {
+  const refused = (body: unknown, sourceIndex?: number): string => {
+    try {
+      parseWebhookMessage(body, () => sourceIndex);
+    } catch (error) {
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('INVALID_PAYLOAD');
+      return (error as AppError).message;
+    }
+    throw new Error('expected the body to be refused');
+  };
+
+  describe('shape A (seed contract)', () => {
+    it('when the seed body arrives, then it is a rollback request with lower-case revisions and extras kept', () => {
+      const message = parseWebhookMessage({
+        event_type: 'argo-degraded',
+        client_payload: { failed_revision: FAILED.toUpperCase(), healthy_revision: HEALTHY, app: 'podinfo', ticket: 'OPS-1' },
+      });
+      expect(message).toEqual({ kind: 'rollback', shape: 'A', app: 'podinfo', failedRevision: FAILED, requestedTarget: HEALTHY, eventType: 'argo-degraded', extras: { ticket: 'OPS-1' } });
+    });
+
+    it('when no app, event_type or healthy_revision is given, then the defaults apply and the policy picks the target', () => {
+      expect(parseWebhookMessage({ client_payload: { failed_revision: FAILED } })).toEqual({
+        kind: 'rollback', shape: 'A', app: DEFAULT_APP, failedRevision: FAILED, requestedTarget: undefined, eventType: undefined, extras: {},
+      });
+    });
+  });
+
+  describe('shape B (health report)', () => {
+    it.each([
+      ['Healthy', { kind: 'health', shape: 'B', app: 'podinfo', status: 'Healthy', revision: HEALTHY }],
+      ['Progressing', { kind: 'health', shape: 'B', app: 'podinfo', status: 'Progressing', revision: HEALTHY }],
+      ['Suspended', { kind: 'health', shape: 'B', app: 'podinfo', status: 'Suspended', revision: HEALTHY }],
+      ['Missing', { kind: 'health', shape: 'B', app: 'podinfo', status: 'Missing', revision: HEALTHY }],
+      ['Unknown', { kind: 'health', shape: 'B', app: 'podinfo', status: 'Unknown', revision: HEALTHY }],
+      ['Degraded', { kind: 'rollback', shape: 'B', app: 'podinfo', failedRevision: HEALTHY, extras: {} }],
+    ])('when the status is %s, then %o', (status, expected) => {
+      expect(parseWebhookMessage({ app: 'podinfo', status, revision: HEALTHY.toUpperCase() })).toEqual(expected);
+    });
+
+    it('when a Healthy report carries an abbreviated revision, then it is refused: ledger entries become targets', () => {
+      expect(refused({ app: 'podinfo', status: 'Healthy', revision: 'abc1234' })).toMatch(/^revision: expected a full commit id/);
+    });
+
+    it('when the status is not an Argo CD health status, then it is refused naming the choices', () => {
+      expect(refused({ app: 'podinfo', status: 'Broken', revision: HEALTHY })).toMatch(/^status: expected one of Healthy, Progressing/);
+    });
+  });
+
+  describe('shape C (Argo CD application state, as the shipped template sends it)', () => {
+    it('when the single-source fixture is Degraded, then the failed revision is syncResult.revision and history comes along', () => {
+      expect(parseWebhookMessage(toStateBody(singleSource()))).toEqual({
+        kind: 'rollback',
+        shape: 'C',
+        app: 'podinfo-prod',
+        failedRevision: REV_9,
+        extras: {},
+        history: [
+          { id: 7, revision: REV_7 },
+          { id: 8, revision: REV_8 },
+          { id: 9, revision: REV_9 },
+        ],
+      });
+    });
+
+    it('when sync.revision moved ahead of what was deployed, then syncResult.revision still wins', () => {
+      const app = singleSource();
+      app.status.sync.revision = 'ffffffffffffffffffffffffffffffffffffffff';
+      expect(parseWebhookMessage(toStateBody(app))).toMatchObject({ failedRevision: REV_9 });
+    });
+
+    it('when there is no operationState, then sync.revision is used', () => {
+      const body = { ...toStateBody(singleSource()), operationState: null };
+      expect(parseWebhookMessage(body)).toMatchObject({ failedRevision: REV_9 });
+    });
+
+    it('when the app is multi-source, then the first Git source is used (the Helm repository carries chart)', () => {
+      expect(parseWebhookMessage(toStateBody(multiSource()))).toMatchObject({
+        failedRevision: REV_9,
+        history: [
+          { id: 7, revision: REV_7 },
+          { id: 8, revision: REV_8 },
+          { id: 9, revision: REV_9 },
+        ],
+      });
+    });
+
+    it("when a route sets source_index, then that source's revision is used", () => {
+      // Index 0 is the chart version, not a commit: the route is wrong and the body is refused by name.
+      expect(refused(toStateBody(multiSource()), 0)).toMatch(/operationState.syncResult.revision.*hex/);
+    });
+
+    it('when the Argo CD 3 appTree fixture (no per-resource health) arrives, then it parses the same', () => {
+      expect(parseWebhookMessage(toStateBody(v3AppTree()))).toMatchObject({ kind: 'rollback', failedRevision: REV_9 });
+    });
+
+    it('when a first deploy has no history, then history is undefined (toJson renders null)', () => {
+      const message = parseWebhookMessage(toStateBody(firstDeploy()));
+      expect(message).toMatchObject({ kind: 'rollback', failedRevision: REV_9 });
+      expect(message.kind === 'rollback' && message.history).toBeUndefined();
+    });
+
+    it('when the state is Healthy, then it is a health report for the synced revision', () => {
+      expect(parseWebhookMessage(toStateBody(healthyAt(REV_8)))).toEqual({ kind: 'health', shape: 'C', app: 'podinfo-prod', status: 'Healthy', revision: REV_8 });
+    });
+
+    it('when a whole Application object is sent (toJson .app), then it is read the same way', () => {
+      expect(parseWebhookMessage(singleSource())).toMatchObject({ kind: 'rollback', shape: 'C', app: 'podinfo-prod', failedRevision: REV_9 });
+    });
+  });
+
+  it.each([
+    ['an array', [1, 2], /body: expected a JSON object, got an array/],
+    ['a string', 'hello', /got string/],
+    ['null', null, /got null/],
+    ['none of the shapes', { event_type: 'argo-degraded' }, /^body: expected \{event_type, client_payload/],
+    ['a client_payload that is not an object', { client_payload: 'x' }, /client_payload: expected an object/],
+    ['an event_type over 100 characters', { event_type: 'e'.repeat(101), client_payload: { failed_revision: FAILED } }, /event_type/],
+    ['an empty event_type', { event_type: '', client_payload: { failed_revision: FAILED } }, /event_type/],
+    ['a missing failed_revision', { client_payload: { healthy_revision: HEALTHY } }, /failed_revision/],
+    ['a short healthy_revision', { client_payload: { failed_revision: FAILED, healthy_revision: 'abc1234' } }, /healthy_revision: expected a full commit id/],
+    ['<no value> as healthy_revision', { client_payload: { failed_revision: FAILED, healthy_revision: '<no value>' } }, /healthy_revision: got "<no value>"/],
+    ['the same revision twice', { client_payload: { failed_revision: HEALTHY.slice(0, 7), healthy_revision: HEALTHY } }, /must differ/],
+    ['an app with spaces', { client_payload: { failed_revision: FAILED, app: 'my app' } }, /client_payload.app/],
+    ['<no value> as app', { client_payload: { failed_revision: FAILED, app: '<no value>' } }, /client_payload.app/],
+    ['a shape-B report without app', { status: 'Healthy', revision: HEALTHY }, /^app:/],
+    ['a shape-C state without health', { app: 'a', sync: { revision: FAILED } }, /^health: expected an object/],
+    ['a shape-C state with no revision anywhere', { app: 'a', health: { status: 'Degraded' }, sync: {}, operationState: null }, /required: no synced revision/],
+    ['a shape-C state whose revision is <no value>', { app: 'a', health: { status: 'Degraded' }, sync: { revision: '<no value>' } }, /<no value>/],
+    ['a shape-C history that is not an array', { app: 'a', health: { status: 'Degraded' }, sync: { revision: FAILED }, history: {} }, /^history: expected an array/],
+  ])('when the body is %s, then it is refused naming the field', (_name, body, message) => {
+    expect(refused(body)).toMatch(message);
+  });
+});
+
+describe('findForbiddenKey', () => {
+  it.each([
+    ['{"client_payload":{"__proto__":{"x":1}}}', 'client_payload.__proto__'],
+    ['{"a":[{"constructor":{"prototype":{}}}]}', 'a[0].constructor'],
+    ['{"a":{"b":{"prototype":1}}}', 'a.b.prototype'],
+  ])('when the body is %s, then %s is found', (raw, path) => {
+    expect(findForbiddenKey(raw, JSON.parse(raw))).toBe(path);
+  });
+
+  it('when the words only appear in values, then nothing is found', () => {
+    const raw = '{"note":"__proto__ constructor prototype"}';
+    expect(findForbiddenKey(raw, JSON.parse(raw))).toBeUndefined();
+  });
+});
+
+describe('serializeDispatchBody', () => {
+  const base = { eventType: 'argo-degraded', app: 'podinfo', failedRevision: FAILED, healthyRevision: HEALTHY, eventId: 'id-1' };
+
+  it('when extras fit, then the body carries them beside the four fixed keys', () => {
+    const body = buildDispatchBody({ ...base, extras: { ticket: 'OPS-1' } });
+    expect(JSON.parse(serializeDispatchBody(body))).toEqual({
+      event_type: 'argo-degraded',
+      client_payload: { ticket: 'OPS-1', failed_revision: FAILED, healthy_revision: HEALTHY, app: 'podinfo', event_id: 'id-1' },
+    });
+  });
+
+  it('when extras would make 11 top-level keys, then it is refused', () => {
+    const extras = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`k${i}`, i]));
+    expect(() => serializeDispatchBody(buildDispatchBody({ ...base, extras }))).toThrow(/at most 10 top-level keys.*11/);
+  });
+
+  it('when six extras make exactly 10 keys, then it passes', () => {
+    const extras = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`k${i}`, i]));
+    expect(() => serializeDispatchBody(buildDispatchBody({ ...base, extras }))).not.toThrow();
+  });
+
+  it('when the payload reaches 64 KB, then it is refused', () => {
+    expect(() => serializeDispatchBody(buildDispatchBody({ ...base, extras: { blob: 'x'.repeat(65_400) } }))).toThrow(/less than 64 KB/);
+  });
+});

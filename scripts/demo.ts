@@ -73,6 +73,12 @@ async function main(): Promise<void> {
    curl -s -X POST ${service.url}/v1/webhooks/argocd \\
      -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\
      -d '{"event_type":"argo-degraded","client_payload":{"app":"podinfo-prod","failed_revision":"a41d7c0","healthy_revision":"3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2"}}'
+   # a health report (shape B): Healthy feeds the ledger, Degraded rolls back to the newest healthy revision
+   curl -s -X POST ${service.url}/ -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\
+     -d '{"app":"web","status":"Healthy","revision":"3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2"}'
+   curl -s -X POST ${service.url}/ -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\
+     -d '{"app":"web","status":"Degraded","revision":"9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51"}'
+   curl -s ${service.url}/v1/apps/web -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'
    curl -s ${service.url}/v1/events -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'
    curl -s ${service.url}/v1/events/${answer.id} -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'
    curl -s -X POST ${service.url}/v1/events/${answer.id}/replay -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'

@@ -55,6 +55,8 @@ export class FakeGitHub {
   private readonly server: Server;
   private readonly validate = new Ajv({ allErrors: true, strict: false }).compile(dispatchSchema);
   private readonly listeners = new Set<() => void>();
+  /** Called after a dispatch was answered 204, as GitHub then starts the workflow. */
+  onAccepted: ((dispatch: ReceivedDispatch) => void) | undefined;
   private remaining = 5000;
   private inFlight = 0;
   /** The most dispatches that were ever open at the same time. */
@@ -168,6 +170,7 @@ export class FakeGitHub {
     const finish = (status: number, headers?: Record<string, string>, message?: string) => {
       record.status = status;
       this.answer(res, status, headers, status === 204 ? undefined : { message: message ?? MESSAGES[status] ?? 'Error', documentation_url: DOCS, status: String(status) });
+      if (status === 204) this.onAccepted?.(record);
       for (const listener of [...this.listeners]) listener();
     };
 

@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# Two stages: build the TypeScript with dev dependencies, then a production image with only what runs.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 is a native addon: when no prebuilt binary can be downloaded it compiles.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=8080 \
+    DATABASE_URL=sqlite:/app/data/rollback.db
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only; the compiler is removed again in the same layer.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && apt-get purge -y python3 make g++ \
+ && apt-get autoremove -y \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /app/dist ./dist
+COPY deploy/routes.example.yaml ./deploy/routes.example.yaml
+# The SQLite database lives on a volume owned by the unprivileged "node" user (uid 1000).
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME ["/app/data"]
+USER node
+EXPOSE 8080
+# No curl in the image: Node's own fetch asks /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node as PID 1 receives SIGTERM directly and drains (SHUTDOWN_TIMEOUT_MS) before exiting.
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,99 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export const RESTORE_SCRIPT = join(__dirname, '..', '..', 'deploy', 'github', 'restore-values.sh');
+
+/** Git identity and no user config, so tests behave the same on every machine. */
+export const GIT_ENV = {
+  PATH: process.env.PATH ?? '',
+  HOME: tmpdir(),
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'rollback-test',
+  GIT_AUTHOR_EMAIL: 'rollback-test@example.invalid',
+  GIT_COMMITTER_NAME: 'rollback-test',
+  GIT_COMMITTER_EMAIL: 'rollback-test@example.invalid',
+};
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+}
+
+export const PROD = 'charts/podinfo/values-prod.yaml';
+export const COMMON = 'charts/podinfo/values-common.yaml';
+export const DEFAULT_PATH = 'nextjs/values.yaml';
+
+/**
+ * A local GitOps repository: a bare origin with three commits on main (an early one, a healthy one, a
+ * failed one that breaks the values files) and helpers to clone it, commit to it and read it.
+ */
+export class GitOpsRepo {
+  readonly root = mkdtempSync(join(tmpdir(), 'gitops-'));
+  readonly origin = join(this.root, 'origin.git');
+  readonly commits: { early: string; healthy: string; failed: string };
+  private clones = 0;
+
+  constructor() {
+    git(this.root, 'init', '--quiet', '--bare', '--initial-branch=main', this.origin);
+    const seed = this.clone('seed');
+    // The workflow's script lives in the GitOps repository, where rollback.yml runs it from.
+    const script = readFileSync(RESTORE_SCRIPT, 'utf8');
+    this.write(seed, { [PROD]: 'image: 6.9.0\nreplicas: 2\n', [COMMON]: 'resources: small\n', [DEFAULT_PATH]: 'image: web:1\n', 'README.md': 'gitops\n', 'deploy/github/restore-values.sh': script });
+    const early = this.commit(seed, 'early');
+    this.write(seed, { [PROD]: 'image: 6.9.1\nreplicas: 2\n', [DEFAULT_PATH]: 'image: web:2\n' });
+    const healthy = this.commit(seed, 'healthy release');
+    this.write(seed, { [PROD]: 'image: 6.9.99-broken\nreplicas: 2\n', [COMMON]: 'resources: tiny\n', [DEFAULT_PATH]: 'image: web:broken\n' });
+    const failed = this.commit(seed, 'bad release');
+    git(seed, 'push', '--quiet', 'origin', 'main');
+    this.commits = { early, healthy, failed };
+  }
+
+  /** A fresh full clone, as actions/checkout with fetch-depth: 0 makes. */
+  clone(name = `clone-${++this.clones}`): string {
+    const dir = join(this.root, name);
+    git(this.root, 'clone', '--quiet', this.origin, dir);
+    return dir;
+  }
+
+  write(dir: string, files: Record<string, string>): void {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+  }
+
+  commit(dir: string, message: string): string {
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '--quiet', '-m', message);
+    return git(dir, 'rev-parse', 'HEAD');
+  }
+
+  /** A file as it is on origin's main (or at `revision`). */
+  show(path: string, revision = 'main'): string {
+    return git(this.origin, 'show', `${revision}:${path}`);
+  }
+
+  mainHead(): string {
+    return git(this.origin, 'rev-parse', 'main');
+  }
+
+  /** Installs a pre-push hook in `dir` that runs `script` (bash) once, before the first push. */
+  beforeFirstPush(dir: string, script: string): void {
+    const hook = join(dir, '.git', 'hooks', 'pre-push');
+    const marker = join(dir, '.git', 'pre-push-ran');
+    writeFileSync(hook, `#!/usr/bin/env bash\nset -e\n[ -e '${marker}' ] && exit 0\ntouch '${marker}'\n${script}\n`);
+    chmodSync(hook, 0o755);
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Runs the shipped restore script in `cwd` with exactly `env` (plus git's test environment). */
+export function runRestore(cwd: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('bash', [RESTORE_SCRIPT], { cwd, env: { ...GIT_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}

@@ -8,6 +8,9 @@ const config: Config = {
   // Integration and e2e suites start real servers and child processes; two cores, so keep it modest.
   maxWorkers: 2,
   testTimeout: 30_000,
+  // A fresh PostgreSQL database per run for the PostgreSQL suites, dropped at the end.
+  globalSetup: '<rootDir>/tests/global-setup.ts',
+  globalTeardown: '<rootDir>/tests/global-teardown.ts',
 };
 
 export default config;

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config/config';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker';
 import { createGitHubClient } from './github/github-client';
+import { tokenKeyFor } from './github/token-key';
 import { openStore, type Store } from './store/database';
 
 export interface RunningService {
@@ -18,7 +19,10 @@ export interface RunningService {
 
 /** Opens the store (running migrations), starts the worker unless DRY_RUN, and listens. */
 export async function startService(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningService> {
-  const store = openStore(config.databaseUrl);
+  const storeLog = logger.child({ component: 'store' });
+  const store = openStore(config.databaseUrl, {
+    onConnectionError: (error) => storeLog.warn({ err: error }, 'database connection lost; it is replaced on next use'),
+  });
   await store.migrate();
 
   const worker = config.dryRun
@@ -29,6 +33,7 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
         logger,
         // loadConfig guarantees a token whenever DRY_RUN is off.
         github: createGitHubClient({ apiUrl: config.github.apiUrl, token: config.github.token!, timeoutMs: config.github.timeoutMs }),
+        tokenKey: tokenKeyFor(config.github.apiUrl, config.github.token!),
         maxAttempts: config.delivery.maxAttempts,
         retryBaseMs: config.delivery.retryBaseMs,
         leaseMs: config.delivery.leaseMs,

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './routes';
 
 /** Environment variables whose values must never be echoed back in an error. */
-const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN']);
+// DATABASE_URL may carry a PostgreSQL password.
+const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL']);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -61,8 +62,8 @@ const envSchema = z
       .string()
       .trim()
       .default('sqlite:./data/rollback.db')
-      .refine((v) => /^sqlite:.+/.test(v), {
-        message: 'expected sqlite:<path> (or sqlite::memory:); PostgreSQL is not supported yet',
+      .refine((v) => /^sqlite:.+/.test(v) || (/^postgres(?:ql)?:\/\/.+/.test(v) && URL.canParse(v)), {
+        message: 'expected sqlite:<path>, sqlite::memory: or postgres://user:password@host:5432/database',
       }),
     DRY_RUN: booleanFlag,
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),

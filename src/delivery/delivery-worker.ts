@@ -7,12 +7,14 @@ import type { RollbackEvent } from '../domain/rollback-event';
 import { classifyGitHubAnswer, type DeliveryVerdict } from '../github/classify-answer';
 import type { GitHubClient } from '../github/github-client';
 import type { Store } from '../store/database';
+import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
 import { claimDue, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
-import { DispatchPacer } from './dispatch-pacer';
 
 export interface DeliveryWorkerOptions {
   store: Store;
   github: GitHubClient;
+  /** Names the token's dispatch slot (tokenKeyFor); workers sharing a token share one pace. */
+  tokenKey: string;
   clock: Clock;
   logger: Logger;
   maxAttempts: number;
@@ -40,14 +42,17 @@ export interface DeliveryWorker {
 
 const STORE_ERROR_BACKOFF_MS = 1000;
 
-/** The delivery loop: claim one due event → wait for the pacer → send → delivered | retrying | failed. */
+/**
+ * The delivery loop: wait for a due event → take the token's dispatch slot (one dispatch at a time,
+ * GITHUB_MIN_INTERVAL_MS apart, paused during rate limits, across every replica) → claim one event →
+ * send → delivered | retrying | failed → give the slot back with the time the next dispatch may start.
+ */
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
-  const { store, github, clock, maxAttempts, retryBaseMs, leaseMs } = options;
+  const { store, github, clock, maxAttempts, retryBaseMs, leaseMs, minIntervalMs, tokenKey } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 5000;
   const random = options.random ?? Math.random;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const logger = options.logger.child({ component: 'delivery', owner });
-  const pacer = new DispatchPacer(options.minIntervalMs);
 
   let running = false;
   let loopDone: Promise<void> = Promise.resolve();
@@ -69,7 +74,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       case 'permanent':
         return { status: 'failed' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: null };
       case 'rate_limited':
-        pacer.pauseUntil(verdict.retryAt);
         return { status: 'retrying' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: verdict.retryAt };
       case 'transient': {
         const failures = event.transientFailures + 1;
@@ -81,7 +85,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
   }
 
-  async function deliver(event: RollbackEvent): Promise<void> {
+  /** Sends one event and records the outcome; returns when the token may be used again. */
+  async function deliver(event: RollbackEvent): Promise<number> {
     const log = logger.child({ eventId: event.id, app: event.app });
     const attempt = event.attempts + 1;
     log.info({ attempt, repo: `${event.target.owner}/${event.target.repo}` }, 'delivering');
@@ -90,7 +95,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const answer = await github.sendDispatch(event.target, event.dispatchBody, inFlight.signal);
     inFlight = undefined;
     const finishedAt = clock.now();
-    pacer.markSent(finishedAt);
     const verdict = classifyGitHubAnswer(answer, finishedAt);
     const next = nextState(event, verdict, finishedAt);
     const statusCode = answer.kind === 'response' ? answer.status : null;
@@ -110,35 +114,40 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         nextAttemptAt: next.nextAttemptAt,
       },
     });
-    if (!kept) {
-      log.warn({ attempt }, 'lease was lost during delivery (another worker took the event over); result not recorded');
-      return;
-    }
     const fields = { attempt, statusCode, nextAttemptAt: next.nextAttemptAt === null ? undefined : new Date(next.nextAttemptAt).toISOString() };
-    if (verdict.kind === 'delivered') log.info(fields, 'delivered');
+    if (!kept) log.warn({ attempt }, 'lease was lost during delivery (another worker took the event over); result not recorded');
+    else if (verdict.kind === 'delivered') log.info(fields, 'delivered');
     else if (verdict.kind === 'permanent') log.error({ ...fields, error: verdict.reason }, `failed: ${verdict.reason}; ${verdict.remedy}`);
     else if (next.status === 'failed') log.error({ ...fields, error: next.error }, 'failed: retries exhausted');
     else if (verdict.kind === 'rate_limited') log.warn({ ...fields, error: verdict.reason }, 'rate limited by GitHub; waiting as told');
     else log.warn({ ...fields, error: verdict.reason }, 'retrying');
+    // A rate limit belongs to the token: no replica dispatches with it before GitHub's time.
+    return verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + minIntervalMs) : finishedAt + minIntervalMs;
   }
 
   async function loop(): Promise<void> {
     while (running) {
       woken = false;
       wakeSignal = new AbortController();
-      const allowedAt = pacer.nextAllowedAt();
-      if (allowedAt > clock.now()) {
-        await clock.sleep(allowedAt - clock.now(), stopSignal.signal);
-        continue;
-      }
       try {
-        const [event] = await claimDue(store.db, clock.now(), owner, leaseMs, 1);
-        if (!event) {
-          const due = await nextDueAt(store.db);
+        const due = await nextDueAt(store.db);
+        if (due === undefined || due > clock.now()) {
           await idle(Math.min(due ?? Number.POSITIVE_INFINITY, clock.now() + pollIntervalMs));
           continue;
         }
-        await deliver(event);
+        const slot = await acquireSlot(store.db, tokenKey, owner, clock.now(), leaseMs);
+        if (!slot.acquired) {
+          await clock.sleep(Math.min(Math.max(0, slot.retryAt - clock.now()), pollIntervalMs), stopSignal.signal);
+          continue;
+        }
+        // Not moved forward unless a dispatch is actually sent.
+        let nextAllowedAt = 0;
+        try {
+          const [event] = await claimDue(store.db, store.dialect, clock.now(), owner, leaseMs, 1);
+          if (event) nextAllowedAt = await deliver(event);
+        } finally {
+          await releaseSlot(store.db, tokenKey, owner, nextAllowedAt);
+        }
       } catch (error) {
         logger.error({ err: error }, 'delivery loop: store error; backing off');
         await clock.sleep(STORE_ERROR_BACKOFF_MS, stopSignal.signal);
@@ -173,8 +182,13 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         await loopDone;
       }
       clearTimeout(timer);
-      const released = await releaseLeases(store.db, owner, clock.now());
-      logger.info({ released }, 'delivery worker stopped');
+      try {
+        const released = await releaseLeases(store.db, owner, clock.now());
+        logger.info({ released }, 'delivery worker stopped');
+      } catch (error) {
+        // The store is gone: the leases expire on their own after DELIVERY_LEASE_MS.
+        logger.warn({ err: error }, 'delivery worker stopped; could not release leases, they will expire');
+      }
     },
   };
 }

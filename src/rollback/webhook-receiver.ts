@@ -40,10 +40,12 @@ export function createWebhookReceiver(deps: { config: Config; store: Store; cloc
 
       let outcome: ReceiveOutcome;
       try {
-        // One transaction: the dedupe read, the failed-revision record, the ledger read, the loop-guard
-        // count and the insert see one consistent state. The unique index on the rollback key is what
-        // settles a race between two identical requests; the read only spares the common repeat a write.
+        // One transaction, holding the app's lock (PostgreSQL: an advisory lock, so replicas take turns per
+        // app): the dedupe read, the failed-revision record, the ledger read, the loop-guard count and the
+        // insert see one consistent state. The unique index on the rollback key is what settles a race
+        // between two identical requests; the read only spares the common repeat a write.
         outcome = await store.db.transaction().execute(async (trx): Promise<ReceiveOutcome> => {
+          await store.lockApp(trx, message.app);
           const existing = await findRollbackId(trx, key);
           if (existing) return { kind: 'duplicate', id: existing };
 

@@ -1,5 +1,6 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { DeliveryAttempt, RollbackEvent } from '../domain/rollback-event';
+import type { Dialect } from './database';
 import type { AttemptRow, Database, EventRow, EventStatus } from './events.table';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -144,14 +145,23 @@ export async function listEvents(db: Db, filter: { app?: string; status?: EventS
 
 /**
  * Takes up to `limit` events that are due (queued or retrying with next_attempt_at <= now) or whose
- * lease has expired (a worker died mid-delivery), and leases them to `owner` in one statement.
+ * lease has expired (a worker died mid-delivery), and leases them to `owner` in one statement. On
+ * PostgreSQL the candidate rows are locked with FOR UPDATE SKIP LOCKED, so replicas claiming at the
+ * same moment take different events instead of waiting for, or double-claiming, each other's.
  */
-export async function claimDue(db: Db, now: number, owner: string, leaseMs: number, limit: number): Promise<RollbackEvent[]> {
+export async function claimDue(
+  db: Db,
+  dialect: Dialect,
+  now: number,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+): Promise<RollbackEvent[]> {
   const rows = await db
     .updateTable('events')
     .set({ status: 'delivering', lease_owner: owner, lease_expires_at: now + leaseMs, updated_at: now })
-    .where('id', 'in', (eb) =>
-      eb
+    .where('id', 'in', (eb) => {
+      const due = eb
         .selectFrom('events')
         .select('id')
         .where((w) =>
@@ -162,8 +172,9 @@ export async function claimDue(db: Db, now: number, owner: string, leaseMs: numb
         )
         .orderBy('next_attempt_at')
         .orderBy('created_at')
-        .limit(limit),
-    )
+        .limit(limit);
+      return dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+    })
     .returningAll()
     .execute();
   return rows.map(toRollbackEvent);

@@ -57,7 +57,15 @@ export interface HealthReportsTable {
   reported_at: number;
 }
 
+export interface DispatchSlotsTable {
+  token_key: string;
+  holder: string | null;
+  held_until: number | null;
+  next_allowed_at: number;
+}
+
 export interface Database {
+  dispatch_slots: DispatchSlotsTable;
   events: EventsTable;
   attempts: AttemptsTable;
   health_reports: HealthReportsTable;

@@ -200,13 +200,14 @@ describe('delivery to GitHub', () => {
   it('when a worker holding a lease died, then another worker takes the event once the lease expires', async () => {
     await start({ worker: false });
     const id = await post();
-    const [claimed] = await claimDue(h.store.db, h.clock.now(), 'dead-worker', 300, 1);
+    const [claimed] = await claimDue(h.store.db, h.store.dialect, h.clock.now(), 'dead-worker', 300, 1);
     expect(claimed?.id).toBe(id);
     const survivor = createDeliveryWorker({
       store: h.store,
       clock: h.clock,
       logger: createLogger('silent'),
       github: createGitHubClient({ apiUrl: h.github.url, token: GITHUB_TOKEN, timeoutMs: 1000 }),
+      tokenKey: 'survivor-test',
       maxAttempts: 3,
       retryBaseMs: 10,
       leaseMs: 5000,

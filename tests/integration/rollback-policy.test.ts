@@ -4,15 +4,16 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { findEvent, listEvents } from '../../src/store/events.repository';
 import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, singleSource, toStateBody, v3AppTree } from '../support/argocd-fixtures';
+import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, type Harness, type HarnessOptions } from '../support/harness';
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
-describe('rollback policy through the webhook', () => {
+describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, createDatabase) => {
   let h: Harness;
   const start = async (options: HarnessOptions = {}) => {
-    h = await createHarness(options);
+    h = await createHarness({ ...options, database: await createDatabase() });
   };
   afterEach(async () => {
     expect(h.github.received.flatMap((r) => r.schemaErrors)).toEqual([]);

@@ -1,26 +1,39 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { openStore, type Store } from '../../src/store/database';
-import { insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
+import { acquireSlot, releaseSlot } from '../../src/store/dispatch-slots.repository';
+import { claimDue, insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
+import { DIALECTS, type TestDatabase } from '../support/dialects';
 
-describe('SQLite store', () => {
-  let dir: string;
+const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
+
+describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
+  let database: TestDatabase;
   let store: Store;
+  const extra: Store[] = [];
+  /** Another process's view of the same database: its own connection(s). */
+  const another = () => {
+    const s = openStore(database.url);
+    extra.push(s);
+    return s;
+  };
+
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rollback-store-'));
-    store = openStore(`sqlite:${join(dir, 'nested', 'rollback.db')}`);
+    database = await createDatabase();
+    store = openStore(database.url);
     await store.migrate();
   });
   afterEach(async () => {
+    for (const s of extra.splice(0)) await s.close();
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   });
 
-  const event = (id: string, status: NewEvent['status'], app = 'podinfo-prod'): NewEvent => ({
-    id,
+  let n = 0;
+  const event = (status: NewEvent['status'], app = 'podinfo-prod', failedRevision = FAILED): NewEvent => ({
+    id: `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`,
     app,
-    failedRevision: '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51',
+    failedRevision,
     healthyRevision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2',
     target: { owner: 'acme', repo: 'gitops' },
     eventType: 'argo-degraded',
@@ -32,8 +45,8 @@ describe('SQLite store', () => {
   });
 
   it('when two rollbacks with the same key are inserted, then the second is a unique violation (what settles races)', async () => {
-    await insertEvent(store.db, event('00000000-0000-7000-8000-000000000001', 'queued'), 1);
-    const error = await insertEvent(store.db, event('00000000-0000-7000-8000-000000000002', 'queued'), 2).then(
+    await insertEvent(store.db, event('queued'), 1);
+    const error = await insertEvent(store.db, event('queued'), 2).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -42,22 +55,123 @@ describe('SQLite store', () => {
   });
 
   it('when the first of them was suppressed, then the key is still free', async () => {
-    await insertEvent(store.db, event('00000000-0000-7000-8000-000000000001', 'suppressed'), 1);
-    await insertEvent(store.db, event('00000000-0000-7000-8000-000000000002', 'suppressed'), 2);
-    await expect(insertEvent(store.db, event('00000000-0000-7000-8000-000000000003', 'queued'), 3)).resolves.toBeUndefined();
+    await insertEvent(store.db, event('suppressed'), 1);
+    await insertEvent(store.db, event('suppressed'), 2);
+    await expect(insertEvent(store.db, event('queued'), 3)).resolves.toBeUndefined();
   });
 
   it('when the same key is for another app, then it is another rollback', async () => {
-    await insertEvent(store.db, event('00000000-0000-7000-8000-000000000001', 'queued'), 1);
-    await expect(insertEvent(store.db, event('00000000-0000-7000-8000-000000000002', 'queued', 'other'), 2)).resolves.toBeUndefined();
+    await insertEvent(store.db, event('queued'), 1);
+    await expect(insertEvent(store.db, event('queued', 'other'), 2)).resolves.toBeUndefined();
   });
 
   it('when migrations run twice, then the second run changes nothing', async () => {
     await expect(store.migrate()).resolves.toBeUndefined();
   });
 
-  it('when another error happens, then it is not taken for a unique violation', () => {
-    expect(isUniqueViolation(new Error('disk I/O error'))).toBe(false);
-    expect(isUniqueViolation({ code: 'SQLITE_BUSY' })).toBe(false);
+  it('when four workers claim at once, then every due event is claimed exactly once', async () => {
+    for (let i = 0; i < 40; i++) await insertEvent(store.db, event('queued', `app-${i}`), 1000 + i);
+    const workers = [store, another(), another(), another()];
+    const claimed: string[] = [];
+    await Promise.all(
+      workers.map(async (s, w) => {
+        for (;;) {
+          const batch = await claimDue(s.db, s.dialect, 5000, `worker-${w}`, 60_000, 3);
+          if (batch.length === 0) return;
+          claimed.push(...batch.map((e) => e.id));
+        }
+      }),
+    );
+    expect(claimed).toHaveLength(40);
+    expect(new Set(claimed).size).toBe(40);
   });
+
+  it('when a lease has expired, then the event can be claimed again, and not before', async () => {
+    await insertEvent(store.db, event('queued'), 1000);
+    expect(await claimDue(store.db, store.dialect, 1000, 'dead', 500, 1)).toHaveLength(1);
+    expect(await claimDue(store.db, store.dialect, 1499, 'alive', 500, 1)).toHaveLength(0);
+    expect(await claimDue(store.db, store.dialect, 1500, 'alive', 500, 1)).toEqual([expect.objectContaining({ leaseOwner: 'alive' })]);
+  });
+
+  describe('dispatch slot (one token, one pace, across replicas)', () => {
+    it('when one worker holds the slot, then another waits until it is released and the interval has passed', async () => {
+      expect(await acquireSlot(store.db, 'token', 'a', 1000, 60_000)).toEqual({ acquired: true });
+      expect(await acquireSlot(store.db, 'token', 'b', 1001, 60_000)).toEqual({ acquired: false, retryAt: 61_000 });
+      await releaseSlot(store.db, 'token', 'a', 2000);
+      expect(await acquireSlot(store.db, 'token', 'b', 1999, 60_000)).toEqual({ acquired: false, retryAt: 2000 });
+      expect(await acquireSlot(store.db, 'token', 'b', 2000, 60_000)).toEqual({ acquired: true });
+    });
+
+    it('when the holder died, then the slot is free once its hold expires', async () => {
+      await acquireSlot(store.db, 'token', 'dead', 1000, 500);
+      expect(await acquireSlot(store.db, 'token', 'b', 1499, 500)).toMatchObject({ acquired: false });
+      expect(await acquireSlot(store.db, 'token', 'b', 1500, 500)).toEqual({ acquired: true });
+      // The dead holder's late release must not free the new holder's slot.
+      await releaseSlot(store.db, 'token', 'dead', 0);
+      expect(await acquireSlot(store.db, 'token', 'c', 1600, 500)).toMatchObject({ acquired: false });
+    });
+
+    it('when a rate limit set a later time, then a release asking for an earlier one does not shorten it', async () => {
+      await acquireSlot(store.db, 'token', 'a', 1000, 500);
+      await releaseSlot(store.db, 'token', 'a', 90_000);
+      await acquireSlot(store.db, 'token', 'a', 90_000, 500);
+      await releaseSlot(store.db, 'token', 'a', 10);
+      expect(await acquireSlot(store.db, 'token', 'b', 89_999, 500)).toMatchObject({ acquired: false, retryAt: 90_000 });
+    });
+
+    it('when ten replicas ask for a new token at once, then exactly one gets it', async () => {
+      const stores = [store, ...Array.from({ length: 9 }, another)];
+      const results = await Promise.all(stores.map((s, i) => acquireSlot(s.db, 'fresh', `w${i}`, 1000, 60_000)));
+      expect(results.filter((r) => r.acquired)).toHaveLength(1);
+    });
+  });
+
+  if (dialect === 'postgres') {
+    it('when two transactions lock the same app, then the second waits for the first to end', async () => {
+      const other = another();
+      let firstDone!: () => void;
+      const firstMayEnd = new Promise<void>((resolve) => (firstDone = resolve));
+      const order: string[] = [];
+      const first = store.db.transaction().execute(async (trx) => {
+        await store.lockApp(trx, 'podinfo-prod');
+        order.push('first locked');
+        await firstMayEnd;
+        order.push('first ends');
+      });
+      // Wait until the first holds the lock before the second asks for it.
+      while (!order.includes('first locked')) await new Promise((r) => setImmediate(r));
+      const second = other.db.transaction().execute(async (trx) => {
+        await other.lockApp(trx, 'podinfo-prod');
+        order.push('second locked');
+      });
+      // Condition, not a sleep: PostgreSQL shows the second backend waiting on an advisory lock.
+      const probe = new pg.Client({ connectionString: database.url });
+      await probe.connect();
+      try {
+        for (;;) {
+          const { rows } = await probe.query<{ n: string }>("select count(*) as n from pg_locks where locktype = 'advisory' and not granted");
+          if (Number(rows[0]!.n) > 0) break;
+        }
+      } finally {
+        await probe.end();
+      }
+      firstDone();
+      await Promise.all([first, second]);
+      expect(order).toEqual(['first locked', 'first ends', 'second locked']);
+    });
+
+    it('when two transactions lock different apps, then neither waits', async () => {
+      const other = another();
+      const locked = await store.db.transaction().execute(async (trx) => {
+        await store.lockApp(trx, 'app-a');
+        return other.db.transaction().execute(async (trx2) => {
+          // Were app-b blocked by app-a's lock, this would fail after 2 s instead of hanging.
+          await sql`set local lock_timeout = '2s'`.execute(trx2);
+          await other.lockApp(trx2, 'app-b');
+          return 'app-b locked while app-a was held';
+        });
+      });
+      expect(locked).toBe('app-b locked while app-a was held');
+    });
+  }
 });

@@ -1,16 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
 import { sleepReal, type Clock } from '../../src/clock';
 import { loadConfig, type Config } from '../../src/config/config';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker';
 import { createGitHubClient } from '../../src/github/github-client';
+import { tokenKeyFor } from '../../src/github/token-key';
 import { createLogger } from '../../src/logger';
 import { openStore, type Store } from '../../src/store/database';
 import { findEvent } from '../../src/store/events.repository';
 import type { EventStatus } from '../../src/store/events.table';
+import { createSqliteDatabase, type TestDatabase } from './dialects';
 import { FakeGitHub } from './fake-github';
 
 export const GITHUB_TOKEN = 'test-github-token-0123456789abcdef';
@@ -88,11 +87,13 @@ export interface HarnessOptions {
   random?: () => number;
   /** Repositories the fake GitHub knows (default acme/gitops). */
   repos?: string[];
+  /** The database to run on (default: a fresh SQLite file); dropped by close(). */
+  database?: TestDatabase;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'] }).start();
-  const dir = mkdtempSync(join(tmpdir(), 'rollback-test-'));
+  const database = options.database ?? createSqliteDatabase();
   const config = loadConfig({
     REPO_OWNER: 'acme',
     REPO_NAME: 'gitops',
@@ -100,7 +101,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     GITHUB_API_URL: github.url,
     WEBHOOK_TOKEN,
     ADMIN_TOKEN,
-    DATABASE_URL: `sqlite:${join(dir, 'rollback.db')}`,
+    DATABASE_URL: database.url,
     GITHUB_MIN_INTERVAL_MS: '0',
     DELIVERY_RETRY_BASE_MS: '10',
     LOG_LEVEL: 'debug',
@@ -120,6 +121,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
           clock,
           logger,
           github: createGitHubClient({ apiUrl: config.github.apiUrl, token: GITHUB_TOKEN, timeoutMs: config.github.timeoutMs }),
+          tokenKey: tokenKeyFor(config.github.apiUrl, GITHUB_TOKEN),
           maxAttempts: config.delivery.maxAttempts,
           retryBaseMs: config.delivery.retryBaseMs,
           leaseMs: config.delivery.leaseMs,
@@ -153,7 +155,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       await store.close();
       github.reset();
       await github.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await database.drop();
     },
   };
 }

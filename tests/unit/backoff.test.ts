@@ -1,5 +1,4 @@
 import { MAX_BACKOFF_MS, computeBackoffMs } from '../../src/domain/backoff';
-import { DispatchPacer } from '../../src/delivery/dispatch-pacer';
 
 describe('computeBackoffMs (full jitter)', () => {
   it.each([
@@ -20,25 +19,5 @@ describe('computeBackoffMs (full jitter)', () => {
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...delays)).toBeLessThan(4000);
     expect(new Set(delays.map((d) => Math.floor(d / 1000))).size).toBe(4);
-  });
-});
-
-describe('DispatchPacer', () => {
-  it('when nothing was sent, then the next dispatch may start at once', () => {
-    expect(new DispatchPacer(1000).nextAllowedAt()).toBe(Number.NEGATIVE_INFINITY);
-  });
-
-  it('when a dispatch was sent, then the next waits the minimum interval', () => {
-    const pacer = new DispatchPacer(1000);
-    pacer.markSent(5000);
-    expect(pacer.nextAllowedAt()).toBe(6000);
-  });
-
-  it('when GitHub announced a rate limit, then nothing starts before it ends, and a shorter pause does not shorten it', () => {
-    const pacer = new DispatchPacer(1000);
-    pacer.markSent(5000);
-    pacer.pauseUntil(60_000);
-    pacer.pauseUntil(10_000);
-    expect(pacer.nextAllowedAt()).toBe(60_000);
   });
 });

@@ -77,8 +77,14 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('when DATABASE_URL is not sqlite:, then it is refused', () => {
-    expect(problemsOf({ ...minimal, DATABASE_URL: 'mysql://x' })).toEqual([expect.stringMatching(/^DATABASE_URL: expected sqlite:/)]);
+  it('when DATABASE_URL is neither sqlite: nor postgres://, then it is refused without echoing it (it may hold a password)', () => {
+    expect(problemsOf({ ...minimal, DATABASE_URL: 'mysql://root:hunter2@db/x' })).toEqual([
+      'DATABASE_URL: expected sqlite:<path>, sqlite::memory: or postgres://user:password@host:5432/database',
+    ]);
+  });
+
+  it.each(['postgres://rollback:pw@db:5432/rollback', 'postgresql://db/rollback?sslmode=require', 'sqlite::memory:'])('when DATABASE_URL is %s, then it is accepted', (url) => {
+    expect(loadConfig({ ...minimal, DATABASE_URL: url }).databaseUrl).toBe(url);
   });
 
   it('when ADMIN_TOKEN is set, then it guards the events API instead of WEBHOOK_TOKEN', () => {

@@ -1,0 +1,190 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/database';
+import { listEvents } from '../../src/store/events.repository';
+import { createPostgresDatabase, type TestDatabase } from '../support/dialects';
+import { FakeGitHub } from '../support/fake-github';
+import { GITHUB_TOKEN, WEBHOOK_TOKEN, failedRevision } from '../support/harness';
+import { spawnService, type ServiceProcess } from '../support/service-process';
+import { TcpProxy } from '../support/tcp-proxy';
+
+// In CI the run fails before this point when PostgreSQL is missing (tests/global-setup.ts).
+const describePostgres = process.env.TEST_POSTGRES_URL ? describe : describe.skip;
+
+describePostgres('several replicas on one PostgreSQL database (real processes)', () => {
+  let github: FakeGitHub;
+  let database: TestDatabase;
+  let dir: string;
+  const services: ServiceProcess[] = [];
+
+  beforeEach(async () => {
+    github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+    database = await createPostgresDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'rollback-replicas-'));
+  });
+
+  afterEach(async () => {
+    for (const s of services.splice(0)) {
+      if (s.child.exitCode === null && s.child.signalCode === null) {
+        s.child.kill('SIGKILL');
+        await s.exited;
+      }
+    }
+    github.reset();
+    await github.stop();
+    await database.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = (overrides: Record<string, string> = {}) => ({
+    REPO_OWNER: 'acme',
+    REPO_NAME: 'gitops',
+    GH_PAT_WEBHOOK: GITHUB_TOKEN,
+    GITHUB_API_URL: github.url,
+    WEBHOOK_TOKEN,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: database.url,
+    GITHUB_MIN_INTERVAL_MS: '0',
+    GITHUB_TIMEOUT_MS: '1500',
+    DELIVERY_LEASE_MS: '2000',
+    DELIVERY_RETRY_BASE_MS: '50',
+    INGRESS_RATE_LIMIT_PER_MINUTE: '0',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  });
+  const start = async (overrides?: Record<string, string>) => {
+    const service = await spawnService(env(overrides), dir);
+    services.push(service);
+    return service;
+  };
+  const rollback = (service: ServiceProcess, n: number, app = `app-${n}`) =>
+    fetch(`${service.url}/v1/webhooks/argocd`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_payload: { app, failed_revision: failedRevision(n), healthy_revision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2' } }),
+    });
+  const storedEvents = async () => {
+    const store = openStore(database.url);
+    try {
+      return await listEvents(store.db, { limit: 500 });
+    } finally {
+      await store.close();
+    }
+  };
+  /** Waits (bounded) until every stored event is delivered: the store, not GitHub's count, is the truth. */
+  const allDelivered = async (timeoutMs = 20_000) => {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const events = await storedEvents();
+      if (events.every((e) => e.status === 'delivered')) return events;
+    }
+    throw new Error(`events still undelivered after ${timeoutMs} ms`);
+  };
+  const acceptedIds = () => github.accepted().map((r) => String(r.body?.client_payload?.event_id));
+
+  it('when 500 rollbacks are spread over two replicas, then GitHub receives each exactly once', async () => {
+    // Started together on an empty schema: both run the migrations at once (Kysely's migration lock).
+    const replicas = await Promise.all([start(), start()]);
+    const ids: string[] = [];
+    for (let batch = 0; batch < 500; batch += 25) {
+      const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => rollback(replicas[(batch + i) % 2]!, batch + i)));
+      for (const answer of answers) {
+        expect(answer.status).toBe(202);
+        ids.push(((await answer.json()) as { id: string }).id);
+      }
+    }
+    await github.waitFor((g) => g.accepted().length >= 500, 60_000);
+    const events = await storedEvents();
+    expect(events).toHaveLength(500);
+    expect(events.filter((e) => e.status !== 'delivered')).toEqual([]);
+    expect(acceptedIds().sort()).toEqual([...ids].sort());
+    expect(github.maxConcurrent).toBe(1); // one token: one dispatch at a time across both replicas
+    const deliveredBy = replicas.map((r) => r.lines.filter((l) => l.includes('"msg":"delivered"')).length);
+    expect(deliveredBy[0]! + deliveredBy[1]!).toBe(500);
+  });
+
+  it('when the same rollback is posted to both replicas at once, then one event and one dispatch', async () => {
+    const replicas = [await start(), await start()];
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => rollback(replicas[i % 2]!, 7, 'podinfo-prod')));
+    const bodies = await Promise.all(answers.map(async (a) => ({ status: a.status, body: (await a.json()) as { id: string; status: string } })));
+    const accepted = bodies.filter((b) => b.status === 202);
+    expect(accepted).toHaveLength(1);
+    expect(bodies.filter((b) => b.status === 200).map((b) => b.body)).toEqual(Array(9).fill({ status: 'duplicate', id: accepted[0]!.body.id }));
+    await github.waitFor((g) => g.accepted().length === 1);
+    expect(await storedEvents()).toHaveLength(1);
+    expect(github.received).toHaveLength(1);
+  });
+
+  it('when a replica holding leases is killed, then the other delivers its events after the lease expires', async () => {
+    github.script({ hang: true });
+    const doomed = await start();
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(((await (await rollback(doomed, i)).json()) as { id: string }).id);
+    await github.waitFor((g) => g.received.length === 1);
+    const survivor = await start();
+    doomed.child.kill('SIGKILL');
+    expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    github.reset();
+
+    await github.waitFor((g) => ids.every((id) => g.accepted().some((r) => r.body?.client_payload?.event_id === id)), 30_000);
+    expect(acceptedIds().sort()).toEqual([...ids].sort());
+    const events = await storedEvents();
+    expect(events.filter((e) => e.status !== 'delivered')).toEqual([]);
+    // The event the dead replica was sending went out again only after its lease had expired.
+    const retaken = events.find((e) => e.id === github.received[0]!.body?.client_payload?.event_id);
+    expect(retaken?.attempts).toBe(1);
+    expect(survivor.lines.some((l) => l.includes('"msg":"delivered"'))).toBe(true);
+  });
+
+  it('when PostgreSQL goes away under load, then webhooks answer 503 with nothing half-stored, and both paths recover on their own', async () => {
+    const target = new URL(process.env.TEST_POSTGRES_URL!);
+    const proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).up();
+    const viaProxy = new URL(database.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const service = await start({ DATABASE_URL: viaProxy.toString() });
+
+    const outcomes = new Map<number, number>();
+    const send = async (n: number) => outcomes.set(n, (await rollback(service, n)).status);
+    for (let n = 0; n < 10; n++) await send(n);
+    await github.waitFor((g) => g.accepted().length === 10);
+    await allDelivered();
+
+    await proxy.down();
+    for (let n = 10; n < 20; n++) await send(n);
+    expect([...outcomes].filter(([n]) => n >= 10).map(([, status]) => status)).toEqual(Array(10).fill(503));
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
+    // The worker notices too and backs off instead of spinning.
+    await new Promise<void>((resolve) => {
+      const check = () => (service.lines.some((l) => l.includes('delivery loop: store error; backing off')) ? resolve() : setTimeout(check, 20));
+      check();
+    });
+
+    await proxy.up();
+    // Recovery needs no restart: keep sending until the store answers again (bounded).
+    let n = 20;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; n++) {
+      await send(n);
+      if (outcomes.get(n) === 202) break;
+    }
+    expect(outcomes.get(n)).toBe(202);
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+
+    const accepted = [...outcomes].filter(([, status]) => status === 202).map(([k]) => failedRevision(k));
+    const refused = [...outcomes].filter(([, status]) => status === 503).map(([k]) => failedRevision(k));
+    const events = await allDelivered();
+    expect(events.map((e) => e.failedRevision).sort()).toEqual(accepted.sort());
+    expect(events.filter((e) => refused.includes(e.failedRevision))).toEqual([]);
+    const store = openStore(database.url);
+    try {
+      const reports = await store.db.selectFrom('health_reports').select('revision').execute();
+      expect(reports.filter((r) => refused.includes(r.revision))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    // At least once: every stored event reached GitHub (one whose result was lost with the connection goes again).
+    expect(new Set(acceptedIds())).toEqual(new Set(events.map((e) => e.id)));
+    expect(service.child.exitCode).toBeNull(); // a dropped connection never crashed the process
+    await proxy.down();
+  });
+});

@@ -44,7 +44,13 @@ function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store
     db,
     dialect,
     async migrate() {
-      const { error, results } = await new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } }).migrateToLatest();
+      // Kysely looks for its own migration tables in every schema unless told which one; with two
+      // installations in one database (one schema each) it would find the other's and skip creating its
+      // own. Pin them to the schema this connection writes to.
+      const migrationTableSchema =
+        dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+      const migrator = new Migrator({ db, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations) } });
+      const { error, results } = await migrator.migrateToLatest();
       const failed = results?.find((r) => r.status === 'Error');
       if (error) {
         throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);

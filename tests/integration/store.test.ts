@@ -3,7 +3,7 @@ import pg from 'pg';
 import { openStore, type Store } from '../../src/store/database';
 import { acquireSlot, releaseSlot } from '../../src/store/dispatch-slots.repository';
 import { claimDue, insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
-import { DIALECTS, type TestDatabase } from '../support/dialects';
+import { DIALECTS, createPostgresDatabase, type TestDatabase } from '../support/dialects';
 
 const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
 
@@ -127,6 +127,21 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
   });
 
   if (dialect === 'postgres') {
+    it('when another schema of the database already has the migration tables, then two replicas still migrate this one together', async () => {
+      // Kysely looked for its migration tables in every schema: it found these and skipped its own.
+      const fresh = await createPostgresDatabase();
+      try {
+        const replicas = [openStore(fresh.url), openStore(fresh.url)];
+        extra.push(...replicas);
+        await Promise.all(replicas.map((r) => r.migrate()));
+        await insertEvent(replicas[0]!.db, event('queued'), 1);
+        expect(await claimDue(replicas[1]!.db, 'postgres', 1, 'w', 1000, 1)).toHaveLength(1);
+      } finally {
+        for (const r of extra.splice(0)) await r.close();
+        await fresh.drop();
+      }
+    });
+
     it('when two transactions lock the same app, then the second waits for the first to end', async () => {
       const other = another();
       let firstDone!: () => void;

@@ -142,14 +142,26 @@ describePostgres('several replicas on one PostgreSQL database (real processes)',
     const service = await start({ DATABASE_URL: viaProxy.toString() });
 
     const outcomes = new Map<number, number>();
-    const send = async (n: number) => outcomes.set(n, (await rollback(service, n)).status);
+    const send = async (n: number) => {
+      const status = await rollback(service, n).then(
+        (r) => r.status,
+        () => 0,
+      );
+      outcomes.set(n, status);
+      return status;
+    };
     for (let n = 0; n < 10; n++) await send(n);
-    await github.waitFor((g) => g.accepted().length === 10);
     await allDelivered();
 
+    // Under load: 40 webhooks in flight when the database goes away.
+    let answered = 0;
+    const batch = Array.from({ length: 40 }, (_, i) => send(10 + i).then(() => (answered += 1)));
+    while (answered < 5) await new Promise((r) => setImmediate(r));
     await proxy.down();
-    for (let n = 10; n < 20; n++) await send(n);
-    expect([...outcomes].filter(([n]) => n >= 10).map(([, status]) => status)).toEqual(Array(10).fill(503));
+    await Promise.all(batch);
+    for (let n = 50; n < 60; n++) expect(await send(n)).toBe(503);
+    expect([...outcomes.values()].every((status) => status === 202 || status === 503)).toBe(true);
+    expect([...outcomes.values()].filter((status) => status === 503).length).toBeGreaterThanOrEqual(10);
     expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
     // The worker notices too and backs off instead of spinning.
     await new Promise<void>((resolve) => {
@@ -159,25 +171,26 @@ describePostgres('several replicas on one PostgreSQL database (real processes)',
 
     await proxy.up();
     // Recovery needs no restart: keep sending until the store answers again (bounded).
-    let n = 20;
+    let n = 60;
     for (const deadline = Date.now() + 20_000; Date.now() < deadline; n++) {
-      await send(n);
-      if (outcomes.get(n) === 202) break;
+      if ((await send(n)) === 202) break;
     }
     expect(outcomes.get(n)).toBe(202);
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
 
-    const accepted = [...outcomes].filter(([, status]) => status === 202).map(([k]) => failedRevision(k));
-    const refused = [...outcomes].filter(([, status]) => status === 503).map(([k]) => failedRevision(k));
     const events = await allDelivered();
-    expect(events.map((e) => e.failedRevision).sort()).toEqual(accepted.sort());
-    expect(events.filter((e) => refused.includes(e.failedRevision))).toEqual([]);
     const store = openStore(database.url);
-    try {
-      const reports = await store.db.selectFrom('health_reports').select('revision').execute();
-      expect(reports.filter((r) => refused.includes(r.revision))).toEqual([]);
-    } finally {
-      await store.close();
+    const reports = await store.db.selectFrom('health_reports').select('revision').execute();
+    await store.close();
+    const stored = new Set(events.map((e) => e.failedRevision));
+    const reported = new Set(reports.map((r) => r.revision));
+    for (const [k, status] of outcomes) {
+      const revision = failedRevision(k);
+      // Nothing half-stored: the event and its failed-revision record exist together or not at all.
+      expect([revision, stored.has(revision)]).toEqual([revision, reported.has(revision)]);
+      // Every 202 is stored. A 503 is normally not; it can be, when the commit reached PostgreSQL but its
+      // acknowledgement was cut: then it is whole, and Argo CD's retry answers "duplicate".
+      if (status === 202) expect([revision, stored.has(revision)]).toEqual([revision, true]);
     }
     // At least once: every stored event reached GitHub (one whose result was lost with the connection goes again).
     expect(new Set(acceptedIds())).toEqual(new Set(events.map((e) => e.id)));

@@ -43,9 +43,10 @@ export interface DeliveryWorker {
 const STORE_ERROR_BACKOFF_MS = 1000;
 
 /**
- * The delivery loop: wait for a due event → take the token's dispatch slot (one dispatch at a time,
- * GITHUB_MIN_INTERVAL_MS apart, paused during rate limits, across every replica) → claim one event →
- * send → delivered | retrying | failed → give the slot back with the time the next dispatch may start.
+ * The delivery loop: take the token's dispatch slot (one dispatch at a time, GITHUB_MIN_INTERVAL_MS
+ * apart, paused during rate limits, across every replica) and claim one due event → send → delivered |
+ * retrying | failed, giving the slot back with the time the next dispatch may start; with nothing due,
+ * sleep until the next event is due, a new one is stored, or the poll interval passes.
  */
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { store, github, clock, maxAttempts, retryBaseMs, leaseMs, minIntervalMs, tokenKey } = options;
@@ -85,8 +86,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
   }
 
-  /** Sends one event and records the outcome; returns when the token may be used again. */
-  async function deliver(event: RollbackEvent): Promise<number> {
+  /** Sends one event, then records the outcome and gives the token's slot back in one transaction. */
+  async function deliver(event: RollbackEvent): Promise<void> {
     const log = logger.child({ eventId: event.id, app: event.app });
     const attempt = event.attempts + 1;
     log.info({ attempt, repo: `${event.target.owner}/${event.target.repo}` }, 'delivering');
@@ -98,21 +99,28 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const verdict = classifyGitHubAnswer(answer, finishedAt);
     const next = nextState(event, verdict, finishedAt);
     const statusCode = answer.kind === 'response' ? answer.status : null;
-    const kept = await recordAttempt(store.db, {
-      eventId: event.id,
-      owner,
-      status: next.status,
-      transientFailures: next.transientFailures,
-      lastError: next.error,
-      attempt: {
-        attempt,
-        startedAt,
-        finishedAt,
-        statusCode,
-        outcome: next.status === 'retrying' ? 'retry' : next.status,
-        error: next.error,
-        nextAttemptAt: next.nextAttemptAt,
-      },
+    // A rate limit belongs to the token: no replica dispatches with it before GitHub's time.
+    const nextAllowedAt = verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + minIntervalMs) : finishedAt + minIntervalMs;
+    // The attempt, the event's new state and the slot's release commit together: one write per dispatch.
+    const kept = await store.db.transaction().execute(async (trx) => {
+      const recorded = await recordAttempt(trx, {
+        eventId: event.id,
+        owner,
+        status: next.status,
+        transientFailures: next.transientFailures,
+        lastError: next.error,
+        attempt: {
+          attempt,
+          startedAt,
+          finishedAt,
+          statusCode,
+          outcome: next.status === 'retrying' ? 'retry' : next.status,
+          error: next.error,
+          nextAttemptAt: next.nextAttemptAt,
+        },
+      });
+      await releaseSlot(trx, tokenKey, owner, nextAllowedAt);
+      return recorded;
     });
     const fields = { attempt, statusCode, nextAttemptAt: next.nextAttemptAt === null ? undefined : new Date(next.nextAttemptAt).toISOString() };
     if (!kept) log.warn({ attempt }, 'lease was lost during delivery (another worker took the event over); result not recorded');
@@ -121,8 +129,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     else if (next.status === 'failed') log.error({ ...fields, error: next.error }, 'failed: retries exhausted');
     else if (verdict.kind === 'rate_limited') log.warn({ ...fields, error: verdict.reason }, 'rate limited by GitHub; waiting as told');
     else log.warn({ ...fields, error: verdict.reason }, 'retrying');
-    // A rate limit belongs to the token: no replica dispatches with it before GitHub's time.
-    return verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + minIntervalMs) : finishedAt + minIntervalMs;
   }
 
   async function loop(): Promise<void> {
@@ -130,24 +136,32 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       woken = false;
       wakeSignal = new AbortController();
       try {
+        // Taking the slot and claiming an event commit together (one write); with nothing to claim
+        // (nothing due, or another replica was faster) the slot is given straight back, time unchanged.
+        const now = clock.now();
+        const taken = await store.db.transaction().execute(async (trx) => {
+          const slot = await acquireSlot(trx, tokenKey, owner, now, leaseMs);
+          if (!slot.acquired) return slot;
+          const [event] = await claimDue(trx, store.dialect, now, owner, leaseMs, 1);
+          if (!event) await releaseSlot(trx, tokenKey, owner, 0);
+          return { acquired: true as const, event };
+        });
+        if (!taken.acquired) {
+          await clock.sleep(Math.min(Math.max(0, taken.retryAt - clock.now()), pollIntervalMs), stopSignal.signal);
+          continue;
+        }
+        if (taken.event) {
+          try {
+            await deliver(taken.event);
+          } catch (error) {
+            // Recording failed (the store went away): the slot and the lease expire on their own.
+            await releaseSlot(store.db, tokenKey, owner, 0).catch(() => undefined);
+            throw error;
+          }
+          continue;
+        }
         const due = await nextDueAt(store.db);
-        if (due === undefined || due > clock.now()) {
-          await idle(Math.min(due ?? Number.POSITIVE_INFINITY, clock.now() + pollIntervalMs));
-          continue;
-        }
-        const slot = await acquireSlot(store.db, tokenKey, owner, clock.now(), leaseMs);
-        if (!slot.acquired) {
-          await clock.sleep(Math.min(Math.max(0, slot.retryAt - clock.now()), pollIntervalMs), stopSignal.signal);
-          continue;
-        }
-        // Not moved forward unless a dispatch is actually sent.
-        let nextAllowedAt = 0;
-        try {
-          const [event] = await claimDue(store.db, store.dialect, clock.now(), owner, leaseMs, 1);
-          if (event) nextAllowedAt = await deliver(event);
-        } finally {
-          await releaseSlot(store.db, tokenKey, owner, nextAllowedAt);
-        }
+        await idle(Math.min(due ?? Number.POSITIVE_INFINITY, clock.now() + pollIntervalMs));
       } catch (error) {
         logger.error({ err: error }, 'delivery loop: store error; backing off');
         await clock.sleep(STORE_ERROR_BACKOFF_MS, stopSignal.signal);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './events.table';
 
 export type SlotAttempt = { acquired: true } | { acquired: false; retryAt: number };
@@ -8,7 +8,7 @@ export type SlotAttempt = { acquired: true } | { acquired: false; retryAt: numbe
  * has passed. A holder that died is replaced once `held_until` has passed. One conditional UPDATE, so
  * two replicas asking at once cannot both win.
  */
-export async function acquireSlot(db: Kysely<Database>, tokenKey: string, owner: string, now: number, holdMs: number): Promise<SlotAttempt> {
+export async function acquireSlot(db: Kysely<Database> | Transaction<Database>, tokenKey: string, owner: string, now: number, holdMs: number): Promise<SlotAttempt> {
   const take = async () =>
     Number(
       (
@@ -37,7 +37,7 @@ export async function acquireSlot(db: Kysely<Database>, tokenKey: string, owner:
 }
 
 /** Gives the slot back; nobody may dispatch with the token before `nextAllowedAt` (never moved earlier). */
-export async function releaseSlot(db: Kysely<Database>, tokenKey: string, owner: string, nextAllowedAt: number): Promise<void> {
+export async function releaseSlot(db: Kysely<Database> | Transaction<Database>, tokenKey: string, owner: string, nextAllowedAt: number): Promise<void> {
   const row = await db.selectFrom('dispatch_slots').select('next_allowed_at').where('token_key', '=', tokenKey).executeTakeFirst();
   await db
     .updateTable('dispatch_slots')

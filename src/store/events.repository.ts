@@ -182,14 +182,18 @@ export async function claimDue(
 
 /** When the next event becomes due (or a lease expires), or undefined when nothing is pending. */
 export async function nextDueAt(db: Db): Promise<number | undefined> {
-  const row = await db
+  // Two aggregates that the (status, next_attempt_at) index answers without scanning the table.
+  const due = await db
     .selectFrom('events')
-    .select((eb) => [
-      eb.fn.min(eb.case().when('status', 'in', ['queued', 'retrying']).then(eb.ref('next_attempt_at')).end()).as('next_attempt'),
-      eb.fn.min(eb.case().when('status', '=', 'delivering').then(eb.ref('lease_expires_at')).end()).as('next_lease'),
-    ])
+    .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+    .where('status', 'in', ['queued', 'retrying'])
     .executeTakeFirst();
-  const candidates = [row?.next_attempt, row?.next_lease].filter((v) => v !== null && v !== undefined).map(Number);
+  const lease = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.min('lease_expires_at').as('at'))
+    .where('status', '=', 'delivering')
+    .executeTakeFirst();
+  const candidates = [due?.at, lease?.at].filter((v) => v !== null && v !== undefined).map(Number);
   return candidates.length > 0 ? Math.min(...candidates) : undefined;
 }
 
@@ -203,46 +207,45 @@ export interface AttemptResult {
 }
 
 /**
- * Records one delivery attempt and the event's new state, atomically, but only while `owner` still
- * holds the lease: a worker whose lease expired and was taken over must not overwrite the new owner.
- * Returns false when the lease was lost.
+ * Records one delivery attempt and the event's new state, but only while `owner` still holds the
+ * lease: a worker whose lease expired and was taken over must not overwrite the new owner. Run it in a
+ * transaction (the caller's) so the attempt and the state change land together. Returns false when
+ * the lease was lost.
  */
-export async function recordAttempt(db: Kysely<Database>, result: AttemptResult): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const { attempt } = result;
-    const updated = await trx
-      .updateTable('events')
-      .set({
-        status: result.status,
-        attempts: attempt.attempt,
-        transient_failures: result.transientFailures,
-        next_attempt_at: result.status === 'retrying' ? attempt.nextAttemptAt : null,
-        lease_owner: null,
-        lease_expires_at: null,
-        last_error: result.lastError,
-        updated_at: attempt.finishedAt,
-        delivered_at: result.status === 'delivered' ? attempt.finishedAt : null,
-      })
-      .where('id', '=', result.eventId)
-      .where('lease_owner', '=', result.owner)
-      .where('status', '=', 'delivering')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) return false;
-    await trx
-      .insertInto('attempts')
-      .values({
-        event_id: result.eventId,
-        attempt: attempt.attempt,
-        started_at: attempt.startedAt,
-        finished_at: attempt.finishedAt,
-        status_code: attempt.statusCode,
-        outcome: attempt.outcome,
-        error: attempt.error,
-        next_attempt_at: attempt.nextAttemptAt,
-      })
-      .execute();
-    return true;
-  });
+export async function recordAttempt(trx: Transaction<Database>, result: AttemptResult): Promise<boolean> {
+  const { attempt } = result;
+  const updated = await trx
+    .updateTable('events')
+    .set({
+      status: result.status,
+      attempts: attempt.attempt,
+      transient_failures: result.transientFailures,
+      next_attempt_at: result.status === 'retrying' ? attempt.nextAttemptAt : null,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_error: result.lastError,
+      updated_at: attempt.finishedAt,
+      delivered_at: result.status === 'delivered' ? attempt.finishedAt : null,
+    })
+    .where('id', '=', result.eventId)
+    .where('lease_owner', '=', result.owner)
+    .where('status', '=', 'delivering')
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) return false;
+  await trx
+    .insertInto('attempts')
+    .values({
+      event_id: result.eventId,
+      attempt: attempt.attempt,
+      started_at: attempt.startedAt,
+      finished_at: attempt.finishedAt,
+      status_code: attempt.statusCode,
+      outcome: attempt.outcome,
+      error: attempt.error,
+      next_attempt_at: attempt.nextAttemptAt,
+    })
+    .execute();
+  return true;
 }
 
 /** Gives back every lease `owner` holds (clean shutdown), making those events due at once. */

@@ -5,7 +5,7 @@ import { openStore } from '../../src/store/database';
 import { findEvent, listEvents } from '../../src/store/events.repository';
 import { FakeGitHub } from '../support/fake-github';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN, seedBody } from '../support/harness';
-import { runServiceToExit, spawnService as spawnProcess, type ServiceProcess } from '../support/service-process';
+import { runServiceToExit, serviceEnv, spawnService as spawnProcess, type ServiceProcess } from '../support/service-process';
 
 describe('the built service as a real process', () => {
   let github: FakeGitHub;
@@ -21,21 +21,11 @@ describe('the built service as a real process', () => {
   beforeEach(async () => {
     github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
     dir = mkdtempSync(join(tmpdir(), 'rollback-e2e-'));
-    env = {
-      REPO_OWNER: 'acme',
-      REPO_NAME: 'gitops',
-      GH_PAT_WEBHOOK: GITHUB_TOKEN,
-      GITHUB_API_URL: github.url,
-      WEBHOOK_TOKEN,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: `sqlite:${join(dir, 'data', 'rollback.db')}`,
-      GITHUB_MIN_INTERVAL_MS: '0',
+    env = serviceEnv(github.url, `sqlite:${join(dir, 'data', 'rollback.db')}`, {
       GITHUB_TIMEOUT_MS: '1500',
       DELIVERY_LEASE_MS: '2000',
       DELIVERY_RETRY_BASE_MS: '50',
-      LOG_LEVEL: 'info',
-    };
+    });
   });
 
   afterEach(async () => {

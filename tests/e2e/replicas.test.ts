@@ -6,7 +6,7 @@ import { listEvents } from '../../src/store/events.repository';
 import { createPostgresDatabase, type TestDatabase } from '../support/dialects';
 import { FakeGitHub } from '../support/fake-github';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN, failedRevision } from '../support/harness';
-import { spawnService, type ServiceProcess } from '../support/service-process';
+import { serviceEnv, spawnService, type ServiceProcess } from '../support/service-process';
 import { TcpProxy } from '../support/tcp-proxy';
 
 // In CI the run fails before this point when PostgreSQL is missing (tests/global-setup.ts).
@@ -37,23 +37,14 @@ describePostgres('several replicas on one PostgreSQL database (real processes)',
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const env = (overrides: Record<string, string> = {}) => ({
-    REPO_OWNER: 'acme',
-    REPO_NAME: 'gitops',
-    GH_PAT_WEBHOOK: GITHUB_TOKEN,
-    GITHUB_API_URL: github.url,
-    WEBHOOK_TOKEN,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: database.url,
-    GITHUB_MIN_INTERVAL_MS: '0',
-    GITHUB_TIMEOUT_MS: '1500',
-    DELIVERY_LEASE_MS: '2000',
-    DELIVERY_RETRY_BASE_MS: '50',
-    INGRESS_RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'info',
-    ...overrides,
-  });
+  const env = (overrides: Record<string, string> = {}) =>
+    serviceEnv(github.url, database.url, {
+      GITHUB_TIMEOUT_MS: '1500',
+      DELIVERY_LEASE_MS: '2000',
+      DELIVERY_RETRY_BASE_MS: '50',
+      INGRESS_RATE_LIMIT_PER_MINUTE: '0',
+      ...overrides,
+    });
   const start = async (overrides?: Record<string, string>) => {
     const service = await spawnService(env(overrides), dir);
     services.push(service);

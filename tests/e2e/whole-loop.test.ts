@@ -5,7 +5,7 @@ import { loadNotificationsConfig, renderToJsonTemplate, resolveSecrets, type Web
 import { FakeGitHub } from '../support/fake-github';
 import { GitOpsRepo, PROD, git } from '../support/gitops-repo';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../support/harness';
-import { spawnService, type ServiceProcess } from '../support/service-process';
+import { serviceEnv, spawnService, type ServiceProcess } from '../support/service-process';
 import { runWorkflow, type WorkflowRun } from '../support/workflow-runner';
 
 /**
@@ -49,22 +49,7 @@ describe('the whole rollback loop', () => {
   it('when the app goes Degraded, then main gets the healthy values back, and a second notification changes nothing', async () => {
     const routes = join(repo.root, 'routes.yaml');
     writeFileSync(routes, `routes:\n  - app: podinfo-prod\n    values_paths: [${PROD}]\n`);
-    service = await spawnService(
-      {
-        REPO_OWNER: 'acme',
-        REPO_NAME: 'gitops',
-        GH_PAT_WEBHOOK: GITHUB_TOKEN,
-        GITHUB_API_URL: github.url,
-        WEBHOOK_TOKEN,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATABASE_URL: `sqlite:${join(repo.root, 'rollback.db')}`,
-        ROUTES_FILE: routes,
-        GITHUB_MIN_INTERVAL_MS: '0',
-        LOG_LEVEL: 'info',
-      },
-      repo.root,
-    );
+    service = await spawnService(serviceEnv(github.url, `sqlite:${join(repo.root, 'rollback.db')}`, { ROUTES_FILE: routes }), repo.root);
 
     const config = loadNotificationsConfig();
     const serviceConfig = config['service.webhook.gitops-rollback'] as WebhookService;

@@ -1,8 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { GITHUB_TOKEN, WEBHOOK_TOKEN } from './harness';
 
 export const MAIN_JS = join(__dirname, '..', '..', 'dist', 'main.js');
+
+/**
+ * The environment of a service under test: the fake GitHub at `githubUrl` with the test tokens, a
+ * loopback listener on a free port, no pacing, info logs; `overrides` adds or replaces variables.
+ */
+export function serviceEnv(githubUrl: string, databaseUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    REPO_OWNER: 'acme',
+    REPO_NAME: 'gitops',
+    GH_PAT_WEBHOOK: GITHUB_TOKEN,
+    GITHUB_API_URL: githubUrl,
+    WEBHOOK_TOKEN,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    GITHUB_MIN_INTERVAL_MS: '0',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+}
 
 export interface ServiceProcess {
   child: ChildProcess;

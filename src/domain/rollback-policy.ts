@@ -52,16 +52,13 @@ export function knownFailedReports(reports: readonly RevisionReport[]): Revision
   return [...latest.values()].sort((a, b) => byTime(b, a));
 }
 
-export function isKnownFailed(revision: string, reports: readonly RevisionReport[]): RevisionReport | undefined {
-  return knownFailedReports(reports).find((r) => sameCommit(r.revision, revision));
-}
-
 /** Healthy reports, newest first, one per revision. */
 export function healthyLedger(reports: readonly RevisionReport[]): RevisionReport[] {
-  const seen = new Set<string>();
-  return [...reports]
-    .sort((a, b) => byTime(b, a))
-    .filter((r) => r.status === 'Healthy' && !seen.has(r.revision) && seen.add(r.revision));
+  const newest = new Map<string, RevisionReport>();
+  for (const report of [...reports].sort((a, b) => byTime(b, a))) {
+    if (report.status === 'Healthy' && !newest.has(report.revision)) newest.set(report.revision, report);
+  }
+  return [...newest.values()];
 }
 
 export type TargetDecision =

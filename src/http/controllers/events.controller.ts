@@ -8,7 +8,7 @@ import type { AppDeps } from '../app-deps';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function toEventView(event: RollbackEvent) {
+function toEventView(event: RollbackEvent) {
   return {
     id: event.id,
     app: event.app,

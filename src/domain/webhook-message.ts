@@ -18,7 +18,9 @@ export type WebhookMessage =
       /** Shape C: the application's sync history, oldest first. */
       history?: HistoryEntry[];
     }
-  | { kind: 'health'; shape: 'B' | 'C'; app: string; status: HealthStatus; revision: string };
+  | { kind: 'health'; shape: 'B' | 'C'; app: string; status: HealthStatus; revision: string }
+  /** A Degraded app Argo CD never synced: no deployed revision, so nothing to roll back from. */
+  | { kind: 'not_deployed'; shape: 'C'; app: string; reason: string };
 
 /** Argo CD's health statuses (argo-cd gitops-engine `health.HealthStatusCode`). */
 export const HEALTH_STATUSES = ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'] as const;
@@ -166,14 +168,19 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
 
   const index = pickSourceIndex(status, sourceIndexFor(app));
   const syncResult = isObject(status.operationState) ? status.operationState.syncResult : undefined;
-  const revision = revisionOf(syncResult, index) ?? revisionOf(status.sync, index);
+  const synced = revisionOf(syncResult, index);
+  const rawHistory = status.history;
+  if (rawHistory !== undefined && rawHistory !== null && !Array.isArray(rawHistory)) throw invalid('history', 'expected an array');
+  if (synced === undefined && health === 'Degraded' && (!Array.isArray(rawHistory) || rawHistory.length === 0)) {
+    // sync.revision alone is what Git has, not what Argo CD deployed: blaming it would poison a good commit.
+    return { kind: 'not_deployed', shape: 'C', app, reason: 'Argo CD never synced this app (no operationState.syncResult revision, no history): there is no deployed revision to roll back from' };
+  }
+  const revision = synced ?? revisionOf(status.sync, index);
   const field = 'operationState.syncResult.revision (or sync.revision)';
   if (revision === undefined) throw invalid(field, 'required: no synced revision in the body');
 
   const message = healthMessage('C', app, health, revision, field);
   if (message.kind === 'rollback') {
-    const rawHistory = status.history;
-    if (rawHistory !== undefined && rawHistory !== null && !Array.isArray(rawHistory)) throw invalid('history', 'expected an array');
     message.history = Array.isArray(rawHistory)
       ? rawHistory.map((h) => ({ id: isObject(h) && typeof h.id === 'number' ? h.id : null, revision: revisionOf(h, index)?.toLowerCase() ?? null }))
       : undefined;

@@ -8,7 +8,6 @@ import { createReadiness, live } from './controllers/health.controller';
 import { createWebhookController } from './controllers/webhook.controller';
 import { requireToken } from './middleware/auth';
 import { parseJsonBody, requireJsonContentType } from './middleware/json-body';
-import { createWebhookReceiver } from '../rollback/webhook-receiver';
 
 /**
  * The ingress ladder for webhooks, one rung per code: route → rate limit 429 → auth 401 →
@@ -32,7 +31,7 @@ export function createRouter(deps: AppDeps): Router {
   const adminAuth = requireToken(config.auth.adminToken);
   const events = createEventsController(deps);
 
-  router.post(['/', '/v1/webhooks/argocd'], ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps, createWebhookReceiver(deps)));
+  router.post(['/', '/v1/webhooks/argocd'], ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
   router.get('/v1/events', adminAuth, events.list);
   router.get('/v1/events/:id', adminAuth, events.get);
   router.post('/v1/events/:id/replay', adminAuth, events.replay);

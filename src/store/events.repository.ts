@@ -110,6 +110,21 @@ export async function findRollbackId(db: Db, key: RollbackKey): Promise<string |
   return row?.id;
 }
 
+/** The newest suppressed event for `key`, if any: a repeat of the same refusal is answered with it. */
+export async function findSuppressedId(db: Db, key: RollbackKey): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('events')
+    .select('id')
+    .where('target_owner', '=', key.owner)
+    .where('target_repo', '=', key.repo)
+    .where('app', '=', key.app)
+    .where('failed_revision', '=', key.failedRevision)
+    .where('status', '=', 'suppressed')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return row?.id;
+}
+
 /** Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count. */
 export async function countRollbacksSince(db: Db, app: string, since: number): Promise<number> {
   const row = await db

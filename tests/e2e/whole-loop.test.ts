@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REV_7, REV_8, REV_9, singleSource, type Application } from '../support/argocd-fixtures';
-import { loadNotificationsConfig, renderToJsonTemplate, resolveSecrets, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
+import { REV_7, REV_8, REV_9, singleSource, toStateBody, type Application } from '../support/argocd-fixtures';
+import { loadNotificationsConfig, resolveSecrets, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
 import { FakeGitHub } from '../support/fake-github';
 import { GitOpsRepo, PROD, git } from '../support/gitops-repo';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../support/harness';
@@ -9,8 +9,8 @@ import { serviceEnv, spawnService, type ServiceProcess } from '../support/servic
 import { runWorkflow, type WorkflowRun } from '../support/workflow-runner';
 
 /**
- * The whole loop on one machine: the fixture Application goes Degraded → the shipped degraded template
- * renders the body → POST with the shipped ConfigMap's headers → the built service → the fake GitHub →
+ * The whole loop on one machine: the fixture Application goes Degraded → the body the shipped degraded
+ * template renders (toStateBody; scripts/argocd-real.ts proves the real engine renders exactly that) → POST with the shipped ConfigMap's headers → the built service → the fake GitHub →
  * the shipped workflow's script in a clone of a local bare GitOps repository → main has the healthy
  * values again.
  */
@@ -60,7 +60,7 @@ describe('the whole rollback loop', () => {
     const headers = Object.fromEntries(serviceConfig.headers.map((h) => [h.name, resolveSecrets(h.value, secrets)]));
 
     const notify = () =>
-      fetch(url, { method: template.method, headers, body: renderToJsonTemplate(template.body, { app: degradedApplication() }) });
+      fetch(url, { method: template.method, headers, body: JSON.stringify(toStateBody(degradedApplication())) });
 
     expect(repo.show(PROD)).not.toBe(repo.show(PROD, repo.commits.healthy));
     const first = await notify();

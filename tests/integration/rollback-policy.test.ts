@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { findEvent, listEvents } from '../../src/store/events.repository';
-import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, singleSource, toStateBody, v3AppTree } from '../support/argocd-fixtures';
+// Fixtures are untyped JSON reshaped the way Argo CD would.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, type Harness, type HarnessOptions } from '../support/harness';
 
@@ -93,7 +95,7 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       const res = await post(toStateBody(firstDeploy()));
       expect(res.status).toBe(422);
       expect(res.body.error.code).toBe('NO_HEALTHY_REVISION');
-      expect(res.body.error.message).toMatch(/the body carried no history/);
+      expect(res.body.error.message).toMatch(/history has 0 entries/);
       expect(h.github.received).toEqual([]);
     });
 
@@ -195,6 +197,57 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       expect(res.body).toMatchObject({ healthy_revision: REV_8, target_reason: expect.stringMatching(/^from ledger/) });
       const b = await request(h.app).get('/v1/apps/app-b').set(admin);
       expect(b.body.known_failed).toEqual([{ revision: REV_8, reported_at: expect.any(String), source: 'health_report' }]);
+    });
+  });
+
+  describe('what Argo CD re-sends (the retry trigger repeats a request until it is answered 2xx)', () => {
+    const reportRows = async () => (await h.store.db.selectFrom('health_reports').select('id').execute()).length;
+
+    it('when a refused request comes again and again, then each repeat answers 409 with the same event and stores nothing new', async () => {
+      await start({ worker: false, env: { ROLLBACK_MAX_PER_WINDOW: '1' } });
+      expect((await post({ client_payload: { app: 'podinfo-prod', failed_revision: failedRevision(1), healthy_revision: REV_8 } })).status).toBe(202);
+      const state = toStateBody(singleSource());
+      const first = await post(state);
+      expect(first.status).toBe(409);
+      const rows = { events: (await events()).length, reports: await reportRows() };
+      const repeats = [await post(state), await post(state), await post(state)];
+      expect(repeats.map((r) => r.status)).toEqual([409, 409, 409]);
+      const id = /\(event ([0-9a-f-]{36})\)$/.exec(first.body.error.message as string)![1];
+      for (const repeat of repeats) expect(repeat.body.error.message).toContain(`(event ${id})`);
+      expect({ events: (await events()).length, reports: await reportRows() }).toEqual(rows);
+      expect(h.logs.entries.filter((e) => String(e.msg).startsWith('rollback suppressed') && e.repeat === true)).toHaveLength(3);
+    });
+
+    it('when a request with nothing to roll back to comes again, then the failed revision is recorded once', async () => {
+      await start({ worker: false });
+      const state = { ...toStateBody(firstDeploy()) };
+      expect((await post(state)).status).toBe(422);
+      expect((await post(state)).status).toBe(422);
+      expect(await reportRows()).toBe(1);
+    });
+
+    it('when a Degraded app was never synced, then 200 not_deployed, nothing stored, a warn line; its later rollback is unaffected', async () => {
+      await start({ worker: false });
+      const res = await post(toStateBody(neverSynced()));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ status: 'not_deployed', app: 'podinfo-prod', message: expect.stringMatching(/^Argo CD never synced this app/) });
+      expect(await reportRows()).toBe(0);
+      expect(await events()).toEqual([]);
+      expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 40, app: 'podinfo-prod', msg: expect.stringMatching(/^not a rollback: Argo CD never synced/) }));
+      const later = await post(toStateBody(singleSource()));
+      expect(later.status).toBe(202);
+      expect(later.body).toMatchObject({ failed_revision: REV_9, healthy_revision: REV_8 });
+    });
+
+    it('when a multi-source app reports Healthy (the deployed template), then the Git source revision joins the ledger and becomes the target', async () => {
+      await start({ worker: false });
+      const healthy = multiSource() as Record<string, any>;
+      healthy.status.health = { status: 'Healthy' };
+      healthy.status.operationState.syncResult.revisions = ['6.9.0', REV_7];
+      const recorded = await post(toStateBody(healthy as Application));
+      expect(recorded.body).toEqual({ status: 'recorded', app: 'podinfo-prod', health: 'Healthy', revision: REV_7 });
+      const res = await post(toStateBody(multiSource()));
+      expect(res.body).toMatchObject({ failed_revision: REV_9, healthy_revision: REV_7, target_reason: expect.stringMatching(/^from ledger/) });
     });
   });
 

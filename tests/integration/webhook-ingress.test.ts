@@ -1,9 +1,34 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import request from 'supertest';
 import { sql } from 'kysely';
 import { findEvent, listEvents } from '../../src/store/events.repository';
 import { FAILED, HEALTHY, WEBHOOK_TOKEN, createHarness, failedRevision, seedBody, type Harness } from '../support/harness';
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
+
+/** POSTs a raw body (a string with Content-Length, or a stream sent chunked) to a listening app. */
+async function postRaw(h: Harness, body: string | Readable): Promise<{ status: number; body: { error: { code: string } } }> {
+  const server = h.app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    return await new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/webhooks/argocd', headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error: { code: string } } }));
+      });
+      req.on('error', reject);
+      if (typeof body === 'string') req.end(body);
+      else body.pipe(req);
+    });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 
 async function countEvents(h: Harness): Promise<number> {
   return (await listEvents(h.store.db, { limit: 500 })).length;
@@ -124,6 +149,28 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
       if (message) expect(res.body.error.message).toMatch(message);
       expect(await countEvents(h)).toBe(0);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it.each([
+      ['with a Content-Length', (body: string) => body],
+      ['chunked (no Content-Length)', (body: string) => Readable.from([body.slice(0, 1000), body.slice(1000)])],
+    ])('when a body over 64 KB names its app (%s), then 413 and a warn line naming the app', async (_name, shape) => {
+      // A whole Application of a large app, app name first as the shipped templates render it.
+      const body = JSON.stringify({ app: 'big-app', health: { status: 'Degraded' }, operationState: { syncResult: { resources: 'x'.repeat(80_000) } } });
+      const res = await postRaw(h, shape(body));
+      expect(res.status).toBe(413);
+      expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(h.logs.entries).toContainEqual(
+        expect.objectContaining({ level: 40, app: 'big-app', limitBytes: 65_536, msg: expect.stringMatching(/^webhook body over 64 KB refused for app big-app/) }),
+      );
+    });
+
+    it('when a body over 64 KB has no readable app, then the warn line says so without a name', async () => {
+      const res = await postRaw(h, JSON.stringify({ pad: 'x'.repeat(70_000), app: 'hidden-past-the-head' }));
+      expect(res.status).toBe(413);
+      const warn = h.logs.entries.find((e) => e.level === 40 && String(e.msg).startsWith('webhook body over 64 KB refused'));
+      expect(warn).toBeDefined();
+      expect(warn).not.toHaveProperty('app');
     });
 
     it('when the token is only in the query string, then it is not accepted and not logged', async () => {

@@ -64,6 +64,34 @@ export function firstDeploy(): Application {
   return app as Application;
 }
 
+/** A Degraded app Argo CD never synced (manual sync policy, resources already there): no operationState, no history. */
+export function neverSynced(): Application {
+  const app = singleSource() as Record<string, any>;
+  delete app.status.operationState;
+  delete app.status.history;
+  return app as Application;
+}
+
+/**
+ * The app with `count` synced resources (status.resources and operationState.syncResult.resources): a
+ * large app, whose whole operationState no longer fits in a webhook body.
+ */
+export function withResources(app: Application, count: number): Application {
+  const a = structuredClone(app) as Record<string, any>;
+  const resource = (i: number) => ({ group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'podinfo', name: `worker-${String(i).padStart(4, '0')}` });
+  a.status.resources = Array.from({ length: count }, (_, i) => ({ ...resource(i), status: 'Synced', health: { status: i === 0 ? 'Degraded' : 'Healthy' } }));
+  if (a.status.operationState?.syncResult) {
+    a.status.operationState.syncResult.resources = Array.from({ length: count }, (_, i) => ({
+      ...resource(i),
+      status: 'Synced',
+      message: `deployment.apps/worker-${String(i).padStart(4, '0')} configured`,
+      hookPhase: 'Running',
+      syncPhase: 'Sync',
+    }));
+  }
+  return a as Application;
+}
+
 /** The same app reported Healthy after a good sync of `revision` (what on-deployed sees). */
 export function healthyAt(revision: string): Application {
   const app = singleSource() as Record<string, any>;
@@ -74,19 +102,37 @@ export function healthyAt(revision: string): Application {
   return app as Application;
 }
 
+/** How many history entries the shipped templates send (the newest ones). */
+export const HISTORY_SENT = 10;
+
 /**
- * The body the shipped degraded template sends (shape C): the app's name and a few status fields, each
- * rendered with toJson, so a field Argo CD does not have arrives as null.
+ * The body the shipped templates send (shape C), built the way they build it: each field read with a
+ * default ("" or []), only a "chart" per synced source, the newest HISTORY_SENT history entries, no
+ * per-resource lists. scripts/argocd-real.ts checks that every body the real notifications engine
+ * renders equals this function's result for the same Application, so tests built on it test the
+ * shipped templates.
  */
 export function toStateBody(app: Application): Record<string, unknown> {
-  const status = app.status as Record<string, unknown>;
+  const a = app as Record<string, any>;
+  const status = a.status ?? {};
+  const op = status.operationState ?? {};
+  const syncResult = op.syncResult ?? {};
+  const history: Array<Record<string, any>> = status.history ?? [];
   return {
-    app: app.metadata.name,
-    namespace: app.metadata.namespace,
-    project: app.spec.project,
-    health: status.health ?? null,
-    sync: status.sync ?? null,
-    operationState: status.operationState ?? null,
-    history: status.history ?? null,
+    app: a.metadata.name,
+    namespace: a.metadata.namespace ?? null,
+    project: a.spec?.project ?? '',
+    health: { status: status.health?.status ?? '' },
+    sync: { status: status.sync?.status ?? '', revision: status.sync?.revision ?? '', revisions: status.sync?.revisions ?? [] },
+    operationState: {
+      phase: op.phase ?? '',
+      finishedAt: op.finishedAt ?? '',
+      syncResult: {
+        revision: syncResult.revision ?? '',
+        revisions: syncResult.revisions ?? [],
+        sources: (syncResult.sources ?? []).map((source: Record<string, any>) => ({ chart: source.chart ?? '' })),
+      },
+    },
+    history: history.slice(-HISTORY_SENT).map((h) => ({ id: h.id ?? null, revision: h.revision ?? '', revisions: h.revisions ?? [] })),
   };
 }

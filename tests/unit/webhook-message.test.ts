@@ -1,7 +1,9 @@
 import { buildDispatchBody, serializeDispatchBody } from '../../src/domain/dispatch-body';
 import { checkRevision } from '../../src/domain/revision';
 import { DEFAULT_APP, findForbiddenKey, parseWebhookMessage } from '../../src/domain/webhook-message';
-import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, singleSource, toStateBody, v3AppTree } from '../support/argocd-fixtures';
+// Fixtures are untyped JSON reshaped the way Argo CD would.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
 import { AppError } from '../../src/errors';
 
 const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
@@ -131,10 +133,34 @@ describe('parseWebhookMessage', () => {
       expect(parseWebhookMessage(toStateBody(v3AppTree()))).toMatchObject({ kind: 'rollback', failedRevision: REV_9 });
     });
 
-    it('when a first deploy has no history, then history is undefined (toJson renders null)', () => {
+    it('when a first deploy has no history, then history is empty (the template renders [])', () => {
       const message = parseWebhookMessage(toStateBody(firstDeploy()));
+      expect(message).toMatchObject({ kind: 'rollback', failedRevision: REV_9, history: [] });
+    });
+
+    it('when a first deploy arrives as a whole Application without history, then history is undefined', () => {
+      const message = parseWebhookMessage(firstDeploy());
       expect(message).toMatchObject({ kind: 'rollback', failedRevision: REV_9 });
       expect(message.kind === 'rollback' && message.history).toBeUndefined();
+    });
+
+    it.each([
+      ['the template body', () => toStateBody(neverSynced())],
+      ['a whole Application', () => neverSynced()],
+    ])('when a Degraded app was never synced (%s), then it is not_deployed, not a rollback of what Git has', (_name, build) => {
+      expect(parseWebhookMessage(build())).toEqual({ kind: 'not_deployed', shape: 'C', app: 'podinfo-prod', reason: expect.stringMatching(/^Argo CD never synced this app/) });
+    });
+
+    it('when a never-synced app is Healthy, then sync.revision is still recorded as before', () => {
+      const app = neverSynced();
+      app.status.health = { status: 'Healthy', lastTransitionTime: '2025-06-03T10:27:41Z' };
+      expect(parseWebhookMessage(toStateBody(app))).toMatchObject({ kind: 'health', status: 'Healthy', revision: REV_9 });
+    });
+
+    it('when a multi-source app changes only its chart version, then the Git source is still the failed revision', () => {
+      const app = multiSource() as Record<string, any>;
+      app.status.operationState.syncResult.revisions = ['6.9.1', REV_9];
+      expect(parseWebhookMessage(toStateBody(app as Application))).toMatchObject({ kind: 'rollback', failedRevision: REV_9 });
     });
 
     it('when the state is Healthy, then it is a health report for the synced revision', () => {
@@ -162,8 +188,8 @@ describe('parseWebhookMessage', () => {
     ['<no value> as app', { client_payload: { failed_revision: FAILED, app: '<no value>' } }, /client_payload.app/],
     ['a shape-B report without app', { status: 'Healthy', revision: HEALTHY }, /^app:/],
     ['a shape-C state without health', { app: 'a', sync: { revision: FAILED } }, /^health: expected an object/],
-    ['a shape-C state with no revision anywhere', { app: 'a', health: { status: 'Degraded' }, sync: {}, operationState: null }, /required: no synced revision/],
-    ['a shape-C state whose revision is <no value>', { app: 'a', health: { status: 'Degraded' }, sync: { revision: '<no value>' } }, /<no value>/],
+    ['a Healthy shape-C state with no revision anywhere', { app: 'a', health: { status: 'Healthy' }, sync: {}, operationState: null }, /required: no synced revision/],
+    ['a shape-C state whose synced revision is <no value>', { app: 'a', health: { status: 'Degraded' }, operationState: { syncResult: { revision: '<no value>' } } }, /<no value>/],
     ['a shape-C history that is not an array', { app: 'a', health: { status: 'Degraded' }, sync: { revision: FAILED }, history: {} }, /^history: expected an array/],
   ])('when the body is %s, then it is refused naming the field', (_name, body, message) => {
     expect(refused(body)).toMatch(message);

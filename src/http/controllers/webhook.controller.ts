@@ -2,46 +2,77 @@ import type { RequestHandler } from 'express';
 import { routeFor } from '../../config/config';
 import { parseWebhookMessage } from '../../domain/webhook-message';
 import { AppError } from '../../errors';
-import type { WebhookReceiver } from '../../rollback/webhook-receiver';
+import { recordHealth, recordRollback } from '../../rollback/record-rollback';
 import type { AppDeps } from '../app-deps';
 
-/** POST / and POST /v1/webhooks/argocd: parse, decide and store durably, then answer. Delivery happens later. */
-export function createWebhookController({ config, onEventStored }: AppDeps, receiver: WebhookReceiver): RequestHandler {
+/** Store errors become 503: nothing was persisted, and Argo CD's client retries 5xx. */
+async function stored<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('STORE_UNAVAILABLE', undefined, { cause: error });
+  }
+}
+
+/**
+ * POST / and POST /v1/webhooks/argocd: parse (domain), store durably under the policy's plan
+ * (rollback/record-rollback), then one answer and one log line per outcome. Delivery happens later.
+ */
+export function createWebhookController({ config, store, clock, onEventStored }: AppDeps): RequestHandler {
   const sourceIndexFor = (app: string) => routeFor(config, app).sourceIndex;
   return async (req, res) => {
     const message = parseWebhookMessage(req.body, sourceIndexFor);
-    let outcome;
-    try {
-      outcome = await receiver.receive(message, { requestId: typeof req.id === 'string' ? req.id : null, log: req.log });
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError('STORE_UNAVAILABLE', undefined, { cause: error });
+    const log = req.log;
+
+    if (message.kind === 'not_deployed') {
+      // Nothing Argo CD deployed can be rolled back; a 2xx keeps Argo CD from re-sending every minute.
+      log.warn({ app: message.app, shape: message.shape }, `not a rollback: ${message.reason}`);
+      res.status(200).json({ status: 'not_deployed', app: message.app, message: message.reason });
+      return;
+    }
+    if (message.kind === 'health') {
+      await stored(recordHealth(store, message, clock.now()));
+      log.info({ app: message.app, health: message.status, revision: message.revision }, 'health recorded');
+      res.status(200).json({ status: 'recorded', app: message.app, health: message.status, revision: message.revision });
+      return;
     }
 
+    const route = routeFor(config, message.app);
+    const requestId = typeof req.id === 'string' ? req.id : null;
+    const outcome = await stored(recordRollback(store, message, route, requestId, clock.now()));
+    const fields = { app: message.app, shape: message.shape, failedRevision: message.failedRevision, route: route.matched };
     switch (outcome.kind) {
-      case 'accepted':
-        if (outcome.status === 'queued') onEventStored?.();
+      case 'accepted': {
+        const eventFields = { ...fields, eventId: outcome.id, healthyRevision: outcome.healthyRevision, targetReason: outcome.targetReason };
+        if (outcome.status === 'queued') {
+          log.info(eventFields, 'queued');
+          onEventStored?.();
+        } else {
+          log.info({ ...eventFields, repo: `${route.owner}/${route.repo}`, dispatch: outcome.dispatch }, 'dry run: recorded; this dispatch would be sent to GitHub');
+        }
         res
           .status(202)
           .location(`/v1/events/${outcome.id}`)
           .json({
             id: outcome.id,
             status: outcome.status,
-            app: outcome.app,
-            failed_revision: outcome.failedRevision,
+            app: message.app,
+            failed_revision: message.failedRevision,
             healthy_revision: outcome.healthyRevision,
             target_reason: outcome.targetReason,
           });
         return;
+      }
       case 'duplicate':
+        log.info({ ...fields, eventId: outcome.id }, 'duplicate rollback: already known, nothing sent');
         res.status(200).location(`/v1/events/${outcome.id}`).json({ status: 'duplicate', id: outcome.id });
         return;
-      case 'recorded':
-        res.status(200).json({ status: 'recorded', app: outcome.app, health: outcome.health, revision: outcome.revision });
-        return;
       case 'suppressed':
+        log.warn({ ...fields, eventId: outcome.id, reason: outcome.reason, repeat: outcome.repeat }, `rollback suppressed: ${outcome.reason}`);
         throw new AppError('ROLLBACK_SUPPRESSED', `rollback refused: ${outcome.reason} (event ${outcome.id})`);
       case 'no_target':
+        log.warn({ ...fields, reason: outcome.reason }, 'no healthy revision to roll back to');
         throw new AppError('NO_HEALTHY_REVISION', outcome.reason);
     }
   };

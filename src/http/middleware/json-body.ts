@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { AppError } from '../../errors';
 import { findForbiddenKey } from '../../domain/webhook-message';
@@ -15,12 +16,49 @@ export const requireJsonContentType: RequestHandler = (req, _res, next) => {
 
 const readRawBody = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES });
 
+/** How much of a body over the limit is kept, to name the app in the log line. */
+const HEAD_BYTES = 4096;
+const APP_FIELD = /"app"\s*:\s*"([A-Za-z0-9][A-Za-z0-9._/-]{0,252})"/;
+
+/**
+ * Keeps the first HEAD_BYTES of the body as it streams past (body-parser reads, or drains, the whole
+ * body either way), so a 413 can still say which app it was: the shipped templates put "app" first.
+ */
+function keepHead(req: IncomingMessage): () => string {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= HEAD_BYTES) req.off('data', onData);
+  };
+  req.on('data', onData);
+  return () => {
+    req.off('data', onData);
+    return Buffer.concat(chunks).subarray(0, HEAD_BYTES).toString('utf8');
+  };
+}
+
+function isTooLarge(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'type' in error && error.type === 'entity.too.large';
+}
+
 /**
  * Reads the body once (413 over the limit), parses it once (400 when it is not JSON), and refuses
  * keys such as __proto__ (422) so no later merge can pollute a prototype.
  */
 export const parseJsonBody: RequestHandler = (req, res, next) => {
+  const head = keepHead(req);
   readRawBody(req, res, (error?: unknown) => {
+    const start = head();
+    if (isTooLarge(error)) {
+      // Argo CD does not re-send a 4xx: this rollback is lost unless someone reads this line.
+      const app = APP_FIELD.exec(start)?.[1];
+      req.log.warn(
+        { app, contentLength: req.headers['content-length'], limitBytes: BODY_LIMIT_BYTES },
+        `webhook body over ${BODY_LIMIT_BYTES / 1024} KB refused${app ? ` for app ${app}` : ''}: send the shipped template's body, not the whole Application`,
+      );
+    }
     if (error) return next(error);
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     if (raw.trim() === '') return next(new AppError('INVALID_JSON', 'the body is empty; expected a JSON object'));

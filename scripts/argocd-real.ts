@@ -1,0 +1,188 @@
+/**
+ * Runs the scenarios in tests/argocd-real/ through the real Argo CD notifications engine
+ * (../shared/argocd-notifications-real, or ARGO_REAL_DIR) against the built service, and fails when
+ * any expectation does not hold or the harness cannot run. Also checks that every body the engine
+ * rendered equals toStateBody() of the same Application, the mirror the jest suites post.
+ *
+ *   npm run build && npx tsx scripts/argocd-real.ts [scenario-name ...]     (npm run test:argocd-real)
+ *
+ * Output per scenario under out/argocd-real/<name>/ (summary.txt, results.json, service.log, ...).
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  REV_8,
+  REV_9,
+  CHART_VERSION,
+  healthyAt,
+  multiSource,
+  neverSynced,
+  singleSource,
+  toStateBody,
+  withResources,
+  type Application,
+} from '../tests/support/argocd-fixtures';
+
+const root = resolve(__dirname, '..');
+const harnessDir = resolve(process.env.ARGO_REAL_DIR ?? join(root, '..', 'shared', 'argocd-notifications-real'));
+const scenariosDir = join(root, 'tests', 'argocd-real');
+const work = join(root, 'out', 'argocd-real');
+
+function fail(message: string): never {
+  console.error(`argocd-real: ${message}`);
+  process.exit(1);
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** RFC 7386 JSON merge patch, as the harness applies `appPatch`. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Json = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
+  for (const [key, value] of Object.entries(patch as Json)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+function multiSourceAt(revisions: [string, string], health: string): Application {
+  const app = multiSource() as Json;
+  app.status.health = { status: health, lastTransitionTime: '2025-06-03T10:27:41Z' };
+  app.status.sync.revisions = revisions;
+  app.status.operationState.syncResult.revisions = revisions;
+  app.status.operationState.operation.sync.revisions = revisions;
+  return app as Application;
+}
+
+/**
+ * The largest body the shipped templates render for a plausible app: maximal name lengths, 20 sources
+ * (19 Helm charts with 100-character names + the Git source), SHA-256 (64-hex) revisions everywhere, and
+ * more history than the templates send.
+ */
+function largestApp(): Application {
+  const app = multiSource() as Json;
+  const sha = (n: number) => n.toString(16).padStart(64, 'e');
+  const sources = [
+    ...Array.from({ length: 19 }, (_, i) => ({ repoURL: `https://charts.example/${i}`, chart: `c${i}`.padEnd(100, 'x'), targetRevision: '1.0.0' })),
+    { repoURL: 'https://github.com/acme/gitops.git', targetRevision: 'main', ref: 'values' },
+  ];
+  const revisions = (n: number) => sources.map((_, i) => sha(n * 100 + i));
+  app.metadata.name = 'a'.repeat(253);
+  app.metadata.namespace = 'n'.repeat(63);
+  app.spec.project = 'p'.repeat(253);
+  app.spec.sources = sources;
+  app.status.sync.revisions = revisions(99);
+  app.status.sync.comparedTo = { sources, destination: app.status.sync.comparedTo.destination };
+  app.status.operationState.syncResult.revisions = revisions(99);
+  app.status.operationState.syncResult.sources = sources;
+  app.status.operationState.operation.sync.revisions = revisions(99);
+  app.status.history = Array.from({ length: 12 }, (_, i) => ({ id: 1000 + i, revisions: i === 11 ? revisions(99) : revisions(i), sources, deployedAt: '2025-06-03T09:51:38Z' }));
+  return app as Application;
+}
+
+/** The Application objects the scenarios name, built from the project's fixtures (tests/support/argocd-fixtures.ts). */
+function applications(): Record<string, Application> {
+  const apps: Record<string, Application> = {
+    'single-healthy-3b7e': healthyAt(REV_8),
+    'single-degraded-9f1c': singleSource(),
+    'multi-healthy-3b7e': multiSourceAt([CHART_VERSION, REV_8], 'Healthy'),
+    'multi-degraded-9f1c': multiSourceAt([CHART_VERSION, REV_9], 'Degraded'),
+    'multi-degraded-9f1c-chart-6.9.1': multiSourceAt(['6.9.1', REV_9], 'Degraded'),
+    'never-synced-degraded': neverSynced(),
+    'large-degraded-9f1c-2000-resources': withResources(singleSource(), 2000),
+    'largest-body-20-sources': largestApp(),
+  };
+  // The harness adds the shipped subscription annotations and carries the notified one itself.
+  for (const app of Object.values(apps)) (app as Json).metadata.annotations = {};
+  return apps;
+}
+
+interface StepResult {
+  name: string;
+  app: string | Json;
+  appPatch?: Json;
+  error?: string;
+  triggers?: Array<{ trigger: string; rendered?: Array<{ body: string; bodyBytes: number }> }>;
+}
+
+type ScenarioStep = { app: string | Json; appPatch?: Json; cmEdits?: unknown[] };
+
+/**
+ * Every body the shipped templates rendered must be exactly the mirror's body for the app as presented
+ * (steps with cmEdits render an edited ConfigMap, not the shipped one, and are left out).
+ */
+function checkMirror(results: { steps: StepResult[] }, scenario: { steps: ScenarioStep[] }, dir: string): { problems: string[]; largest: number } {
+  const problems: string[] = [];
+  let largest = 0;
+  results.steps.forEach((step, i) => {
+    const source = scenario.steps[i]!;
+    if ((source.cmEdits ?? []).length > 0) return;
+    const base = typeof source.app === 'string' ? (JSON.parse(readFileSync(join(dir, source.app), 'utf8')) as Json) : source.app;
+    const app = mergePatch(base, source.appPatch ?? {}) as Application;
+    for (const trigger of step.triggers ?? []) {
+      for (const rendered of trigger.rendered ?? []) {
+        largest = Math.max(largest, rendered.bodyBytes);
+        let body: unknown;
+        try {
+          body = JSON.parse(rendered.body);
+        } catch {
+          problems.push(`${step.name} / ${trigger.trigger}: the rendered body is not JSON`);
+          continue;
+        }
+        if (!isDeepStrictEqual(body, toStateBody(app))) {
+          problems.push(`${step.name} / ${trigger.trigger}: the rendered body differs from toStateBody():\n  engine: ${JSON.stringify(body)}\n  mirror: ${JSON.stringify(toStateBody(app))}`);
+        }
+      }
+    }
+  });
+  return { problems, largest };
+}
+
+function main(): void {
+  const runSh = join(harnessDir, 'run.sh');
+  if (!existsSync(runSh)) fail(`${runSh} is missing: the real-engine scenarios cannot run (set ARGO_REAL_DIR to the argocd-notifications-real folder)`);
+  if (!existsSync(join(root, 'dist', 'main.js'))) fail('dist/main.js is missing: run npm run build first');
+
+  const only = process.argv.slice(2);
+  const names = readdirSync(scenariosDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.replace(/\.json$/, ''))
+    .filter((n) => only.length === 0 || only.includes(n));
+  if (names.length === 0) fail(`no scenario in ${scenariosDir}${only.length ? ` named ${only.join(', ')}` : ''}`);
+
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(join(work, 'apps'), { recursive: true });
+  for (const [name, app] of Object.entries(applications())) writeFileSync(join(work, 'apps', `${name}.json`), `${JSON.stringify(app, null, 2)}\n`);
+
+  const failures: string[] = [];
+  let largest = 0;
+  for (const name of names) {
+    const scenarioPath = join(work, `${name}.json`);
+    copyFileSync(join(scenariosDir, `${name}.json`), scenarioPath);
+    const out = join(work, name);
+    console.log(`\n===== ${name}`);
+    const started = Date.now();
+    const run = spawnSync('bash', [runSh, '--project', root, '--scenario', scenarioPath, '--out', out, '--fail-on-expect'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, ARGO_REAL_GOCACHE: process.env.ARGO_REAL_GOCACHE ?? join(root, 'out', 'argocd-real-gocache') },
+    });
+    console.log(`===== ${name}: exit ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (run.status !== 0) {
+      failures.push(`${name}: run.sh exited ${run.status ?? run.signal}${run.status === 3 ? ' (an expectation did not hold: FAIL lines above)' : ''}`);
+      continue;
+    }
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { steps: StepResult[] };
+    const mirror = checkMirror(results, JSON.parse(readFileSync(scenarioPath, 'utf8')) as { steps: ScenarioStep[] }, work);
+    largest = Math.max(largest, mirror.largest);
+    failures.push(...mirror.problems.map((p) => `${name}: ${p}`));
+  }
+
+  console.log(`\nargocd-real: ${names.length} scenario(s); largest body rendered by the shipped templates: ${largest} bytes`);
+  if (failures.length > 0) fail(`${failures.length} problem(s):\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+  console.log('argocd-real: every expectation holds, and every rendered body equals toStateBody()');
+}
+
+main();

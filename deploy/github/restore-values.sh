@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Restores Helm values files to a healthy revision, commits once, and pushes to the target branch.
-# Run at the root of the GitOps repository (a full clone: fetch-depth 0). Called by rollback.yml.
+# Restores Helm values files to a healthy revision, commits once, and pushes to the target branch, or
+# (ROLLBACK_MODE=pr) opens a pull request from a branch named after the event. Run at the root of the
+# GitOps repository (a full clone: fetch-depth 0). Called by rollback.yml.
 #
 # Environment:
 #   HEALTHY_REVISION     required: the commit to restore, a full id (40 or 64 hex)
 #   FAILED_REVISION      optional: the commit that failed (7-64 hex), named in the commit message
+#   ROLLBACK_APP         optional: the Argo CD app, named in the subject and a Rollback-App: trailer
+#   ROLLBACK_EVENT_ID    the webhook's event id, in a Rollback-Event: trailer (required in pr mode)
+#   ROLLBACK_MODE        push (default): commit onto TARGET_BRANCH; pr: push the commit to the branch
+#                        gitops-rollback/<event id> and open a pull request into TARGET_BRANCH with gh
+#                        (GH_TOKEN and GH_REPO set by the workflow)
+#   ROLLBACK_AUTO_MERGE  pr mode: true enables auto-merge on the pull request (default false)
+#   ROLLBACK_MERGE_METHOD  pr mode, with auto-merge: squash (default), merge or rebase
 #   VALUES_PATHS         files to restore, newline- or space-separated (default nextjs/values.yaml)
 #   ALLOWED_PATHS_REGEX  what a path must match (default ^[A-Za-z0-9._/-]+\.ya?ml$); whatever it says,
 #                        a path with "..", a leading "/" or under .github/ is always refused
@@ -12,8 +20,8 @@
 #   GIT_REMOTE           remote to push to (default origin)
 #   PUSH_ATTEMPTS        pushes to try, rebasing on the remote between them (default 5)
 #
-# Exit 0 when pushed or when the files already equal the healthy revision; otherwise non-zero with a
-# one-line reason on stderr. Values from the payload are never echoed: they may be hostile.
+# Exit 0 when pushed (or the pull request is open) or when the files already equal the healthy revision;
+# otherwise non-zero with a one-line reason on stderr. Payload values are echoed only once validated.
 set -euo pipefail
 
 die() {
@@ -28,6 +36,11 @@ allowed_regex="${ALLOWED_PATHS_REGEX:-^[A-Za-z0-9._/-]+\.ya?ml$}"
 branch="${TARGET_BRANCH:-main}"
 remote="${GIT_REMOTE:-origin}"
 attempts="${PUSH_ATTEMPTS:-5}"
+app="${ROLLBACK_APP:-}"
+event_id="${ROLLBACK_EVENT_ID:-}"
+mode="${ROLLBACK_MODE:-push}"
+auto_merge="${ROLLBACK_AUTO_MERGE:-false}"
+merge_method="${ROLLBACK_MERGE_METHOD:-squash}"
 
 healthy="${healthy,,}"
 failed="${failed,,}"
@@ -36,6 +49,16 @@ failed="${failed,,}"
 [[ "$branch" =~ ^[A-Za-z0-9._/-]+$ && "$branch" != *..* ]] || die "TARGET_BRANCH is not a plain branch name"
 [[ "$remote" =~ ^[A-Za-z0-9._-]+$ ]] || die "GIT_REMOTE is not a plain remote name"
 [[ "$attempts" =~ ^[1-9][0-9]?$ ]] || die "PUSH_ATTEMPTS must be a number from 1 to 99"
+# The same rule as the webhook's app names; no ".." so a name can never look like a path trick.
+[[ -z "$app" || ( "$app" =~ ^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$ && "$app" != *..* ) ]] || die "ROLLBACK_APP is not an Argo CD application name"
+[[ -z "$event_id" || "$event_id" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$ ]] || die "ROLLBACK_EVENT_ID is not an event id (letters, digits, - and _)"
+case "$mode" in
+  push) ;;
+  pr) [[ -n "$event_id" ]] || die "ROLLBACK_MODE=pr needs ROLLBACK_EVENT_ID: the branch is named after the event" ;;
+  *) die "ROLLBACK_MODE must be push or pr" ;;
+esac
+[[ "$auto_merge" == true || "$auto_merge" == false ]] || die "ROLLBACK_AUTO_MERGE must be true or false"
+[[ "$merge_method" =~ ^(squash|merge|rebase)$ ]] || die "ROLLBACK_MERGE_METHOD must be squash, merge or rebase"
 
 paths=()
 read -r -d '' -a paths < <(printf '%s\0' "$values_paths" | tr '\n\t' '  ') || true
@@ -63,12 +86,41 @@ if git diff --cached --quiet; then
   exit 0
 fi
 
-subject="Roll back ${paths[*]} to ${healthy:0:12}"
+subject="Roll back ${app:-${paths[*]}} to ${healthy:0:12}"
 body="Restore ${paths[*]} as of ${healthy}"
 [[ -z "$failed" ]] || body="${body}
 because ${failed} went Degraded"
-git commit --quiet -m "$subject" -m "$body" -m "Healthy-Revision: ${healthy}
+# Trailers: what the webhook's outcome tracking finds a restore by (Rollback-Event), and the audit trail.
+trailers="Healthy-Revision: ${healthy}
 Failed-Revision: ${failed:-unknown}"
+[[ -z "$app" ]] || trailers="${trailers}
+Rollback-App: ${app}"
+[[ -z "$event_id" ]] || trailers="${trailers}
+Rollback-Event: ${event_id}"
+git commit --quiet -m "$subject" -m "$body" -m "$trailers"
+
+if [[ "$mode" == pr ]]; then
+  # A branch per event: a rerun of the same event replaces its own branch and finds its own pull request.
+  pr_branch="gitops-rollback/${event_id}"
+  command -v gh >/dev/null || die "ROLLBACK_MODE=pr needs the gh command (preinstalled on GitHub-hosted runners)"
+  git push --quiet --force "$remote" "HEAD:refs/heads/$pr_branch" 2>/dev/null || die "cannot push the branch $pr_branch to $remote"
+  number="$(gh pr list --head "$pr_branch" --base "$branch" --state open --json number --jq '.[0].number // empty')" || die "gh cannot list pull requests (check GH_TOKEN and pull-requests: write)"
+  if [[ -z "$number" ]]; then
+    gh pr create --base "$branch" --head "$pr_branch" --title "$subject" --body "${body}
+
+Opened by gitops-rollback for event ${event_id}. Merging it restores the values files; Argo CD then syncs.
+
+${trailers}" >/dev/null || die "gh cannot open the pull request (check GH_TOKEN, pull-requests: write, and that Actions may create pull requests)"
+    echo "restore-values: opened a pull request from $pr_branch restoring ${#paths[@]} file(s) to ${healthy:0:12}"
+  else
+    echo "restore-values: pull request #$number from $pr_branch is already open; its branch now holds this restore"
+  fi
+  if [[ "$auto_merge" == true ]]; then
+    gh pr merge "$pr_branch" --auto "--$merge_method" >/dev/null || die "gh cannot enable auto-merge (is it allowed in the repository settings?)"
+    echo "restore-values: auto-merge ($merge_method) enabled on $pr_branch"
+  fi
+  exit 0
+fi
 
 for ((try = 1; try <= attempts; try++)); do
   if git push --quiet "$remote" "HEAD:refs/heads/$branch" 2>/dev/null; then

@@ -6,7 +6,7 @@ import { FakeGitHub } from '../support/fake-github';
 import { GitOpsRepo, PROD, git } from '../support/gitops-repo';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../support/harness';
 import { serviceEnv, spawnService, type ServiceProcess } from '../support/service-process';
-import { runWorkflow, type WorkflowRun } from '../support/workflow-runner';
+import { evaluate, loadWorkflow, runWorkflow, type WorkflowRun } from '../support/workflow-runner';
 
 /**
  * The whole loop on one machine: the fixture Application goes Degraded → the body the shipped degraded
@@ -73,6 +73,9 @@ describe('the whole rollback loop', () => {
     expect(repo.show(PROD)).toBe(repo.show(PROD, repo.commits.healthy));
     const head = repo.mainHead();
     expect(git(repo.origin, 'log', '-1', '--format=%B', 'main')).toContain(`Failed-Revision: ${repo.commits.failed}`);
+    // Traceable: the run's title and the restore commit both carry the event id the service answered.
+    expect(git(repo.origin, 'log', '-1', '--format=%(trailers:only,unfold)', 'main')).toContain(`Rollback-App: podinfo-prod\nRollback-Event: ${accepted.id}`);
+    expect(evaluate(loadWorkflow()['run-name'], github.accepted()[0]!.body ?? {})).toBe(`Roll back podinfo-prod (event ${accepted.id})`);
 
     const second = await notify();
     expect(second.status).toBe(200);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMON, DEFAULT_PATH, GitOpsRepo, PROD, git, runRestore } from '../support/gitops-repo';
+import { StandInGh } from '../support/stand-in-gh';
 
 describe('deploy/github/restore-values.sh on real git', () => {
   let repo: GitOpsRepo;
@@ -23,6 +24,21 @@ describe('deploy/github/restore-values.sh on real git', () => {
     const message = git(repo.origin, 'log', '-1', '--format=%B', 'main');
     expect(message).toContain(`Healthy-Revision: ${healthy}`);
     expect(message).toContain(`Failed-Revision: ${failed}`);
+  });
+
+  it('when the workflow names the app and the event, then the commit says both in its subject and trailers', () => {
+    const { healthy, failed } = repo.commits;
+    const event = '01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99';
+    const result = runRestore(repo.clone(), { HEALTHY_REVISION: healthy, FAILED_REVISION: failed, VALUES_PATHS: PROD, ROLLBACK_APP: 'team-a/podinfo-prod', ROLLBACK_EVENT_ID: event });
+    expect(result.status).toBe(0);
+    expect(git(repo.origin, 'log', '-1', '--format=%s', 'main')).toBe(`Roll back team-a/podinfo-prod to ${healthy.slice(0, 12)}`);
+    expect(git(repo.origin, 'log', '-1', '--format=%(trailers:only,unfold)', 'main').split('\n').filter(Boolean)).toEqual([
+      `Healthy-Revision: ${healthy}`,
+      `Failed-Revision: ${failed}`,
+      'Rollback-App: team-a/podinfo-prod',
+      `Rollback-Event: ${event}`,
+    ]);
+    expect(git(repo.origin, 'log', '-1', '--format=%b', 'main')).toContain(`because ${failed} went Degraded`);
   });
 
   it('when run a second time, then it exits 0 and adds no commit', () => {
@@ -98,6 +114,13 @@ describe('deploy/github/restore-values.sh on real git', () => {
         reason: /nothing under \.github\//,
       },
       { name: 'a path the regex does not allow', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: 'README.md' }), reason: /does not match ALLOWED_PATHS_REGEX/ },
+      { name: 'an app name with shell in it', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_APP: `x$(touch ${pwned})` }), reason: /ROLLBACK_APP is not an Argo CD application name/ },
+      { name: 'an app name with ..', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_APP: 'a/../b' }), reason: /ROLLBACK_APP is not/ },
+      { name: 'an event id with a newline', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_EVENT_ID: 'abc\nRollback-Event: forged' }), reason: /ROLLBACK_EVENT_ID is not an event id/ },
+      { name: 'an unknown mode', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_MODE: 'force-push' }), reason: /ROLLBACK_MODE must be push or pr/ },
+      { name: 'pr mode without an event id', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_MODE: 'pr' }), reason: /needs ROLLBACK_EVENT_ID/ },
+      { name: 'a bad ROLLBACK_AUTO_MERGE', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_AUTO_MERGE: 'yes' }), reason: /ROLLBACK_AUTO_MERGE must be true or false/ },
+      { name: 'a bad ROLLBACK_MERGE_METHOD', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_MERGE_METHOD: 'octopus' }), reason: /ROLLBACK_MERGE_METHOD must be/ },
       { name: 'a file missing at the healthy revision', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: 'charts/other/values.yaml' }), reason: /does not exist at the healthy revision/ },
     ];
 
@@ -110,6 +133,73 @@ describe('deploy/github/restore-values.sh on real git', () => {
       expect(result.stderr).not.toContain('$(');
       expect(repo.mainHead()).toBe(head);
       expect(existsSync(pwned)).toBe(false);
+    });
+  });
+
+  describe('ROLLBACK_MODE=pr (a protected main), with a stand-in gh that records what it was asked', () => {
+    const EVENT = '01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99';
+    const BRANCH = `gitops-rollback/${EVENT}`;
+    let gh: StandInGh;
+    beforeEach(() => {
+      gh = new StandInGh(repo.root);
+    });
+    const prEnv = (extra: Record<string, string> = {}) => ({
+      HEALTHY_REVISION: repo.commits.healthy,
+      FAILED_REVISION: repo.commits.failed,
+      VALUES_PATHS: PROD,
+      ROLLBACK_APP: 'podinfo-prod',
+      ROLLBACK_EVENT_ID: EVENT,
+      ROLLBACK_MODE: 'pr',
+      ...gh.env(),
+      ...extra,
+    });
+
+    it('when run, then main is untouched, the event branch holds the same restore commit, and one pull request is opened', () => {
+      const main = repo.mainHead();
+      const result = runRestore(repo.clone(), prEnv());
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(result.stdout).toBe(`restore-values: opened a pull request from ${BRANCH} restoring 1 file(s) to ${repo.commits.healthy.slice(0, 12)}\n`);
+      expect(repo.mainHead()).toBe(main);
+      expect(git(repo.origin, 'rev-parse', `${BRANCH}~1`)).toBe(main);
+      expect(repo.show(PROD, BRANCH)).toBe(repo.show(PROD, repo.commits.healthy));
+      const trailers = git(repo.origin, 'log', '-1', '--format=%(trailers:only,unfold)', BRANCH);
+      expect(trailers).toContain(`Rollback-Event: ${EVENT}`);
+      expect(trailers).toContain('Rollback-App: podinfo-prod');
+      expect(gh.calls().map((c) => c.slice(0, 2).join(' '))).toEqual(['pr list', 'pr create']);
+      const create = gh.calls()[1]!;
+      expect(create).toEqual(expect.arrayContaining(['--base', 'main', '--head', BRANCH, '--title', `Roll back podinfo-prod to ${repo.commits.healthy.slice(0, 12)}`]));
+      expect(create[create.indexOf('--body') + 1]).toContain(`Rollback-Event: ${EVENT}`);
+    });
+
+    it('when auto-merge is asked for, then it is enabled with the chosen method', () => {
+      expect(runRestore(repo.clone(), prEnv({ ROLLBACK_AUTO_MERGE: 'true', ROLLBACK_MERGE_METHOD: 'rebase' })).status).toBe(0);
+      expect(gh.calls().map((c) => c.join(' '))).toContainEqual(`pr merge ${BRANCH} --auto --rebase`);
+    });
+
+    it('when the same event runs again while its pull request is open, then the branch is replaced and no second pull request is opened', () => {
+      expect(runRestore(repo.clone(), prEnv()).status).toBe(0);
+      const again = runRestore(repo.clone(), prEnv());
+      expect(again.status).toBe(0);
+      expect(again.stdout).toMatch(/pull request #7 from gitops-rollback\/.* is already open/);
+      expect(gh.calls().filter((c) => c[1] === 'create')).toHaveLength(1);
+      expect(repo.show(PROD, BRANCH)).toBe(repo.show(PROD, repo.commits.healthy));
+    });
+
+    it('when main already has the healthy values (the pull request was merged), then nothing is pushed and gh is not called', () => {
+      expect(runRestore(repo.clone(), { HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD }).status).toBe(0);
+      const result = runRestore(repo.clone(), prEnv());
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/already identical/);
+      expect(gh.calls()).toEqual([]);
+    });
+
+    it("when gh cannot open the pull request, then it exits non-zero: GitHub's message, then one line naming what to check", () => {
+      const result = runRestore(repo.clone(), prEnv({ GH_STANDIN_FAIL: 'create' }));
+      expect(result.status).toBe(1);
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        'GraphQL: Resource not accessible by integration (createPullRequest)',
+        'restore-values: gh cannot open the pull request (check GH_TOKEN, pull-requests: write, and that Actions may create pull requests)',
+      ]);
     });
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadNotificationsConfig, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
-import { loadWorkflow } from '../support/workflow-runner';
+import { RUN_TOKEN, evaluate, loadWorkflow } from '../support/workflow-runner';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -97,14 +97,35 @@ describe('shipped deploy files', () => {
     const workflow = loadWorkflow();
     const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
 
-    it('when read, then it runs on repository_dispatch with contents: write and a concurrency group that never cancels', () => {
+    it('when read, then it runs on repository_dispatch with contents and pull-requests write, one concurrency group per app, never cancelling a running one', () => {
       expect(workflow.on.repository_dispatch.types).toContain('argo-degraded');
-      expect(workflow.permissions).toEqual({ contents: 'write' });
+      expect(workflow.permissions).toEqual({ contents: 'write', 'pull-requests': 'write' });
       expect(workflow.concurrency['cancel-in-progress']).toBe(false);
+      const group = (app: string) => evaluate(workflow.concurrency.group, { client_payload: { app } });
+      expect(group('podinfo-prod')).not.toBe(group('checkout-prod'));
+      expect(group('podinfo-prod')).toBe(group('podinfo-prod'));
     });
 
-    it('when it checks out, then it fetches the full history (the healthy revision must be reachable)', () => {
-      expect(steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with).toMatchObject({ 'fetch-depth': 0 });
+    it('when a run is named, then its title carries the app and the event id (what the outcome tracking matches on)', () => {
+      expect(evaluate(workflow['run-name'], { client_payload: { app: 'podinfo-prod', event_id: '01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99' } })).toBe(
+        'Roll back podinfo-prod (event 01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99)',
+      );
+    });
+
+    it('when it checks out, then it uses checkout v6 (Node 24) and fetches the full history (the healthy revision must be reachable)', () => {
+      const checkout = steps.find((s) => s.uses?.startsWith('actions/checkout@'));
+      expect(checkout?.uses).toBe('actions/checkout@v6');
+      expect(checkout?.with).toMatchObject({ 'fetch-depth': 0 });
+    });
+
+    it('when no repository variable is set, then the mode is push; ROLLBACK_MODE=pr switches it, and gh gets a token', () => {
+      const env = steps.find((s) => s.run?.includes('restore-values.sh'))!.env!;
+      const body = { client_payload: { app: 'a' } };
+      expect(evaluate(env.ROLLBACK_MODE!, body)).toBe('push');
+      expect(evaluate(env.ROLLBACK_MODE!, body, { vars: { ROLLBACK_MODE: 'pr' } })).toBe('pr');
+      expect(evaluate(env.ROLLBACK_AUTO_MERGE!, body)).toBe('false');
+      expect(evaluate(env.GH_TOKEN!, body)).toBe(RUN_TOKEN);
+      expect(evaluate(env.GH_TOKEN!, body, { secrets: { ROLLBACK_PR_TOKEN: 'app-token' } })).toBe('app-token');
     });
 
     it('when a step runs shell, then no ${{ }} expression is inside run: (payload goes through env)', () => {

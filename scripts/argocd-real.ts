@@ -1,8 +1,11 @@
 /**
  * Runs the scenarios in tests/argocd-real/ through the real Argo CD notifications engine
  * (../shared/argocd-notifications-real, or ARGO_REAL_DIR) against the built service, and fails when
- * any expectation does not hold or the harness cannot run. Also checks that every body the engine
- * rendered equals toStateBody() of the same Application, the mirror the jest suites post.
+ * any expectation does not hold or the harness cannot run. The service runs for real (not in dry run)
+ * in front of the fake GitHub, so each scenario also ends with GitHub's side: every rollback the store
+ * holds as queued is delivered, exactly one dispatch per (app, failed revision), each body valid
+ * against GitHub's schema. Also checks that every body the engine rendered equals toStateBody() of the
+ * same Application, the mirror the jest suites post.
  *
  *   npm run build && npx tsx scripts/argocd-real.ts [scenario-name ...]     (npm run test:argocd-real)
  *
@@ -12,6 +15,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { FakeGitHub } from '../tests/support/fake-github';
+import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../tests/support/harness';
+import { serviceEnv, spawnService, type ServiceProcess } from '../tests/support/service-process';
 import {
   REV_8,
   REV_9,
@@ -141,7 +147,43 @@ function checkMirror(results: { steps: StepResult[] }, scenario: { steps: Scenar
   return { problems, largest };
 }
 
-function main(): void {
+interface EventView {
+  id: string;
+  app: string;
+  status: string;
+  failed_revision: string;
+}
+
+/** Waits until no event is queued, delivering or retrying, then returns them all. */
+async function settledEvents(service: ServiceProcess, timeoutMs = 20_000): Promise<EventView[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${service.url}/v1/events?limit=500`, { headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}` } });
+    const { events } = (await res.json()) as { events: EventView[] };
+    if (!events.some((e) => ['queued', 'delivering', 'retrying'].includes(e.status))) return events;
+    if (Date.now() > deadline) return events;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** GitHub's side of a scenario: one valid dispatch per delivered event, one per (app, failed revision). */
+function checkDispatches(github: FakeGitHub, events: EventView[]): { problems: string[]; count: number } {
+  const problems: string[] = [];
+  const accepted = github.accepted();
+  const schemaErrors = github.received.flatMap((r) => r.schemaErrors);
+  if (schemaErrors.length > 0) problems.push(`dispatch bodies broke GitHub's schema: ${JSON.stringify(schemaErrors)}`);
+  const stuck = events.filter((e) => e.status !== 'delivered' && e.status !== 'suppressed');
+  if (stuck.length > 0) problems.push(`events not delivered: ${stuck.map((e) => `${e.app}@${e.failed_revision.slice(0, 7)} ${e.status}`).join(', ')}`);
+  const keys = accepted.map((d) => `${String(d.body?.client_payload?.app)}@${String(d.body?.client_payload?.failed_revision)}`);
+  const doubled = keys.filter((k, i) => keys.indexOf(k) !== i);
+  if (doubled.length > 0) problems.push(`more than one dispatch for ${[...new Set(doubled)].join(', ')}`);
+  const delivered = events.filter((e) => e.status === 'delivered').map((e) => e.id).sort();
+  const dispatched = accepted.map((d) => String(d.body?.client_payload?.event_id)).sort();
+  if (!isDeepStrictEqual(delivered, dispatched)) problems.push(`delivered events ${JSON.stringify(delivered)} differ from dispatched event ids ${JSON.stringify(dispatched)}`);
+  return { problems, count: accepted.length };
+}
+
+async function main(): Promise<void> {
   const runSh = join(harnessDir, 'run.sh');
   if (!existsSync(runSh)) fail(`${runSh} is missing: the real-engine scenarios cannot run (set ARGO_REAL_DIR to the argocd-notifications-real folder)`);
   if (!existsSync(join(root, 'dist', 'main.js'))) fail('dist/main.js is missing: run npm run build first');
@@ -163,21 +205,37 @@ function main(): void {
     const scenarioPath = join(work, `${name}.json`);
     copyFileSync(join(scenariosDir, `${name}.json`), scenarioPath);
     const out = join(work, name);
+    mkdirSync(out, { recursive: true });
     console.log(`\n===== ${name}`);
     const started = Date.now();
-    const run = spawnSync('bash', [runSh, '--project', root, '--scenario', scenarioPath, '--out', out, '--fail-on-expect'], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, ARGO_REAL_GOCACHE: process.env.ARGO_REAL_GOCACHE ?? join(root, 'out', 'argocd-real-gocache') },
-    });
-    console.log(`===== ${name}: exit ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (run.status !== 0) {
-      failures.push(`${name}: run.sh exited ${run.status ?? run.signal}${run.status === 3 ? ' (an expectation did not hold: FAIL lines above)' : ''}`);
-      continue;
+    const scenario = JSON.parse(readFileSync(scenarioPath, 'utf8')) as { serviceEnv?: Record<string, string>; steps: ScenarioStep[] };
+    // The service for real, not in dry run: run.sh's own service is always DRY_RUN=true.
+    const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+    const service = await spawnService(serviceEnv(github.url, `sqlite:${join(out, 'service.db')}`, { ...scenario.serviceEnv, LOG_LEVEL: 'info' }), out);
+    try {
+      const run = spawnSync('bash', [runSh, '--project', root, '--scenario', scenarioPath, '--out', out, '--service-url', service.url, '--token', WEBHOOK_TOKEN, '--fail-on-expect'], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, ARGO_REAL_GOCACHE: process.env.ARGO_REAL_GOCACHE ?? join(root, 'out', 'argocd-real-gocache') },
+      });
+      if (run.status !== 0) {
+        failures.push(`${name}: run.sh exited ${run.status ?? run.signal}${run.status === 3 ? ' (an expectation did not hold: FAIL lines above)' : ''}`);
+        continue;
+      }
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { steps: StepResult[] };
+      const mirror = checkMirror(results, scenario, work);
+      largest = Math.max(largest, mirror.largest);
+      failures.push(...mirror.problems.map((p) => `${name}: ${p}`));
+      const events = await settledEvents(service);
+      const dispatches = checkDispatches(github, events);
+      failures.push(...dispatches.problems.map((p) => `${name}: GitHub: ${p}`));
+      console.log(`===== ${name}: ${events.length} event(s), ${dispatches.count} dispatch(es) to GitHub${dispatches.problems.length === 0 ? ', one per (app, failed revision)' : ''}`);
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+      writeFileSync(join(out, 'service.log'), `${service.lines.join('\n')}\n${service.stderr()}`);
+      await github.stop();
+      console.log(`===== ${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
-    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { steps: StepResult[] };
-    const mirror = checkMirror(results, JSON.parse(readFileSync(scenarioPath, 'utf8')) as { steps: ScenarioStep[] }, work);
-    largest = Math.max(largest, mirror.largest);
-    failures.push(...mirror.problems.map((p) => `${name}: ${p}`));
   }
 
   console.log(`\nargocd-real: ${names.length} scenario(s); largest body rendered by the shipped templates: ${largest} bytes`);
@@ -185,4 +243,4 @@ function main(): void {
   console.log('argocd-real: every expectation holds, and every rendered body equals toStateBody()');
 }
 
-main();
+main().catch((error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)));

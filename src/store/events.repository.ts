@@ -96,33 +96,25 @@ export interface RollbackKey {
   failedRevision: string;
 }
 
-/** The id of the rollback already stored for `key` (suppressed requests do not count), if any. */
-export async function findRollbackId(db: Db, key: RollbackKey): Promise<string | undefined> {
-  const row = await db
+/** The events stored for one rollback key, suppressed or not. */
+function eventsOfKey(db: Db, key: RollbackKey) {
+  return db
     .selectFrom('events')
     .select('id')
     .where('target_owner', '=', key.owner)
     .where('target_repo', '=', key.repo)
     .where('app', '=', key.app)
-    .where('failed_revision', '=', key.failedRevision)
-    .where('status', '<>', 'suppressed')
-    .executeTakeFirst();
-  return row?.id;
+    .where('failed_revision', '=', key.failedRevision);
+}
+
+/** The id of the rollback already stored for `key` (suppressed requests do not count), if any. */
+export async function findRollbackId(db: Db, key: RollbackKey): Promise<string | undefined> {
+  return (await eventsOfKey(db, key).where('status', '<>', 'suppressed').executeTakeFirst())?.id;
 }
 
 /** The newest suppressed event for `key`, if any: a repeat of the same refusal is answered with it. */
 export async function findSuppressedId(db: Db, key: RollbackKey): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('events')
-    .select('id')
-    .where('target_owner', '=', key.owner)
-    .where('target_repo', '=', key.repo)
-    .where('app', '=', key.app)
-    .where('failed_revision', '=', key.failedRevision)
-    .where('status', '=', 'suppressed')
-    .orderBy('id', 'desc')
-    .executeTakeFirst();
-  return row?.id;
+  return (await eventsOfKey(db, key).where('status', '=', 'suppressed').orderBy('id', 'desc').executeTakeFirst())?.id;
 }
 
 /** Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count. */

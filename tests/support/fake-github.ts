@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +41,41 @@ export interface FakeGitHubOptions {
   token: string;
   /** Repositories ("owner/repo") that exist; others answer 404. */
   repos: string[];
+  /** "owner/repo" → a bare git repository whose history GET /commits reads (real git). */
+  gitRepos?: Record<string, string>;
+}
+
+/** A workflow run as GET /repos/{owner}/{repo}/actions/runs lists it (GitHub's field names). */
+export interface FakeRun {
+  id: number;
+  name: string;
+  display_title: string;
+  event: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  html_url: string;
+  head_branch: string;
+  run_attempt: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A pull request as GET /repos/{owner}/{repo}/pulls lists it. */
+export interface FakePull {
+  number: number;
+  state: 'open' | 'closed';
+  html_url: string;
+  merged_at: string | null;
+  merge_commit_sha: string | null;
+  head: { ref: string; label: string };
+  base: { ref: string };
+}
+
+/** A GET the fake answered (path without query, the query, the status). */
+export interface ReceivedRead {
+  path: string;
+  query: Record<string, string>;
+  status: number;
 }
 
 /**
@@ -50,6 +86,10 @@ export interface FakeGitHubOptions {
  */
 export class FakeGitHub {
   readonly received: ReceivedDispatch[] = [];
+  readonly reads: ReceivedRead[] = [];
+  readonly runs: FakeRun[] = [];
+  readonly pulls: FakePull[] = [];
+  private nextRunId = 9_000_000_001;
   private readonly queue: ScriptedAnswer[] = [];
   private readonly hanging = new Set<ServerResponse>();
   private readonly server: Server;
@@ -90,6 +130,21 @@ export class FakeGitHub {
     this.queue.length = 0;
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
+  }
+
+  /** Records a workflow run (what GitHub does when a dispatch starts the workflow). */
+  addRun(displayTitle: string, status: FakeRun['status'] = 'queued'): FakeRun {
+    const now = new Date().toISOString();
+    const id = this.nextRunId++;
+    const run: FakeRun = { id, name: 'gitops-rollback', display_title: displayTitle, event: 'repository_dispatch', status, conclusion: null, html_url: `https://github.com/acme/gitops/actions/runs/${id}`, head_branch: 'main', run_attempt: 1, created_at: now, updated_at: now };
+    this.runs.push(run);
+    return run;
+  }
+
+  updateRun(run: FakeRun, status: FakeRun['status'], conclusion: string | null = null): void {
+    run.status = status;
+    run.conclusion = conclusion;
+    run.updated_at = new Date().toISOString();
   }
 
   /** Dispatches that GitHub would have accepted (204). */
@@ -139,7 +194,56 @@ export class FakeGitHub {
     }
   }
 
+  /** GET runs, commits and pulls, answered from what tests recorded and from the real bare repository. */
+  private handleRead(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query = Object.fromEntries(url.searchParams.entries());
+    const match = /^\/repos\/([^/]+)\/([^/]+)\/(actions\/runs|commits|pulls)$/.exec(url.pathname);
+    const read: ReceivedRead = { path: url.pathname, query, status: 0 };
+    this.reads.push(read);
+    this.remaining = Math.max(0, this.remaining - 1);
+    const finish = (status: number, body: unknown) => {
+      read.status = status;
+      this.answer(res, status, {}, body);
+      for (const listener of [...this.listeners]) listener();
+    };
+    if (!match) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+    if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
+    const [, owner = '', repo = '', resource] = match;
+    if (!this.options.repos.includes(`${owner}/${repo}`)) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+    const perPage = Math.min(100, Number(query.per_page ?? 30));
+    if (resource === 'actions/runs') {
+      const since = query.created?.startsWith('>=') ? Date.parse(query.created.slice(2)) : 0;
+      const runs = this.runs
+        .filter((r) => (query.event === undefined || r.event === query.event) && Date.parse(r.created_at) >= since)
+        .sort((a, b) => b.id - a.id)
+        .slice(0, perPage);
+      return finish(200, { total_count: runs.length, workflow_runs: runs });
+    }
+    if (resource === 'pulls') {
+      const [headOwner, headRef] = (query.head ?? ':').split(':');
+      const pulls = this.pulls.filter((p) => (query.head === undefined || (headOwner === owner && p.head.ref === headRef)) && (query.state === 'all' || p.state === (query.state ?? 'open')));
+      return finish(200, pulls.slice(0, perPage));
+    }
+    const gitDir = this.options.gitRepos?.[`${owner}/${repo}`];
+    if (!gitDir) return finish(409, { message: 'Git Repository is empty.', documentation_url: 'https://docs.github.com/rest/commits/commits#list-commits', status: '409' });
+    const args = ['--git-dir', gitDir, 'log', `--max-count=${perPage}`, '--format=%H%x00%B%x00%cI%x1e', query.sha ?? 'HEAD'];
+    if (query.since) args.push(`--since=${query.since}`);
+    const log = spawnSync('git', args, { encoding: 'utf8' });
+    if (log.status !== 0) return finish(404, { message: 'No commit found for SHA: ' + (query.sha ?? ''), documentation_url: 'https://docs.github.com/rest/commits/commits#list-commits', status: '404' });
+    const commits = log.stdout
+      .split('\x1e')
+      .map((entry) => entry.replace(/^\n/, ''))
+      .filter((entry) => entry.includes('\x00'))
+      .map((entry) => {
+        const [sha = '', message = '', date = ''] = entry.split('\x00');
+        return { sha, html_url: `https://github.com/${owner}/${repo}/commit/${sha}`, commit: { message: message.trimEnd(), committer: { date }, author: { date } } };
+      });
+    return finish(200, commits);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET') return this.handleRead(req, res);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');

@@ -88,12 +88,14 @@ export interface HarnessOptions {
   random?: () => number;
   /** Repositories the fake GitHub knows (default acme/gitops). */
   repos?: string[];
+  /** "owner/repo" → a bare git repository the fake GitHub's commits endpoint reads. */
+  gitRepos?: Record<string, string>;
   /** The database to run on (default: a fresh SQLite file); dropped by close(). */
   database?: TestDatabase;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'] }).start();
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos }).start();
   const database = options.database ?? createSqliteDatabase();
   const config = loadConfig({
     REPO_OWNER: 'acme',

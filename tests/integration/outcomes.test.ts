@@ -84,7 +84,17 @@ describe('rollback outcomes and notifications', () => {
     }
     throw new Error(`event ${id} did not reach outcome ${outcome} within ${timeoutMs} ms (last: ${last})`);
   }
-  const view = async (harness: Harness, id: string) => (await request(harness.app).get(`/v1/events/${id}`).set(admin)).body as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  interface EventBody {
+    status: string;
+    outcome: string;
+    outcome_reason: string;
+    run_url: string;
+    restore_commit: string | null;
+    redispatches: number;
+    outcome_history: Array<{ outcome: string; reason: string; url: string | null }>;
+    verified_by: unknown;
+  }
+  const view = async (harness: Harness, id: string) => (await request(harness.app).get(`/v1/events/${id}`).set(admin)).body as EventBody;
   const kinds = () => receiver.messages.map((m) => /: (rollback [^(]*|Degraded[^(]*) \(/.exec(String(m.text))?.[1]?.trim());
 
   it('when the workflow restores and Argo CD reports Healthy at the restore commit, then verified, with its history, and two notifications', async () => {
@@ -98,10 +108,11 @@ describe('rollback outcomes and notifications', () => {
 
     const event = await view(harness, id);
     expect(event).toMatchObject({ status: 'delivered', outcome: 'verified', restore_commit: restore, run_url: expect.stringMatching(/\/actions\/runs\/\d+$/), redispatches: 0 });
-    expect(event.outcome_history.map((e: { outcome: string }) => e.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'verified']);
-    expect(event.outcome_history[2].reason).toBe(`run succeeded; restore commit ${restore.slice(0, 12)} is on main`);
+    expect(event.outcome_history.map((e) => e.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'verified']);
+    expect(event.outcome_history[2]!.reason).toBe(`run succeeded; restore commit ${restore.slice(0, 12)} is on main`);
     expect(event.verified_by).toEqual({ report_id: expect.any(String), revision: restore, reported_at: expect.any(String) });
-    expect((await request(harness.app).get('/v1/events?outcome=verified').set(admin)).body.events.map((e: { id: string }) => e.id)).toEqual([id]);
+    const listed = (await request(harness.app).get('/v1/events?outcome=verified').set(admin)).body as { events: Array<{ id: string }> };
+    expect(listed.events.map((e) => e.id)).toEqual([id]);
     expect((await request(harness.app).get('/v1/apps/podinfo-prod').set(admin)).body.last_outcome).toBe('verified');
 
     await receiver.waitFor((r) => r.messages.length === 2);
@@ -125,7 +136,7 @@ describe('rollback outcomes and notifications', () => {
     expect(harness.github.accepted().map((d) => d.body?.client_payload?.event_id)).toEqual([id, id]);
     const event = await view(harness, id);
     expect(event.redispatches).toBe(1);
-    expect(event.outcome_history.map((e: { reason: string }) => e.reason)).toContainEqual(expect.stringMatching(/^workflow run \d+ was cancelled; dispatched again \(1 of 2\)$/));
+    expect(event.outcome_history.map((e) => e.reason)).toContainEqual(expect.stringMatching(/^workflow run \d+ was cancelled; dispatched again \(1 of 2\)$/));
     await receiver.waitFor((r) => r.messages.length === 2);
     expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback verified: Healthy again']);
   });
@@ -148,7 +159,7 @@ describe('rollback outcomes and notifications', () => {
     expect(event.outcome_reason).toMatch(/^workflow run \d+ concluded failure$/);
     await receiver.waitFor((r) => r.messages.length === 2);
     expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback needs a person: the restore failed']);
-    expect(receiver.texts()[1]).toContain(event.run_url as string);
+    expect(receiver.texts()[1]).toContain(event.run_url);
     expect(harness.logs.entries).toContainEqual(expect.objectContaining({ level: 50, eventId: id, outcome: 'restore_failed' }));
   });
 
@@ -166,7 +177,7 @@ describe('rollback outcomes and notifications', () => {
     const harness = await start({ VERIFY_TIMEOUT_SECONDS: '1' });
     const id = await rollback(harness);
     await waitForOutcome(harness, id, 'unverified');
-    expect((await view(harness, id)).outcome_history.map((e: { outcome: string }) => e.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'unverified']);
+    expect((await view(harness, id)).outcome_history.map((e) => e.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'unverified']);
     await receiver.waitFor((r) => r.messages.length === 2);
     expect(kinds()[1]).toBe('rollback needs a person: not verified healthy');
   });

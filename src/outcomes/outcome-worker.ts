@@ -158,7 +158,7 @@ export class OutcomeWorker extends PollingLoop {
           failedRevision: event.failedRevision,
           healthyRevision: event.healthyRevision,
           reason: change.reason,
-          link: change.url ?? decision.state.restoreUrl ?? decision.state.runUrl ?? event.runUrl,
+          link: change.url ?? decision.state.restoreUrl ?? event.restoreUrl ?? decision.state.runUrl ?? event.runUrl,
           at: now,
         });
       }

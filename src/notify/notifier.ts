@@ -45,7 +45,7 @@ export class Notifier extends PollingLoop {
   protected async step(): Promise<'worked' | number | undefined> {
     const { store, leaseMs, url, format } = this.options;
     const item = await claimNotification(store.db, store.dialect, this.clock.now(), this.owner, leaseMs);
-    if (!item) return nextNotificationAt(store.db);
+    if (!item) return nextNotificationAt(store.db, this.clock.now());
     const fields = { kind: item.message.kind, app: item.message.app, eventId: item.message.eventId ?? undefined, attempt: item.attempts + 1 };
     let error: string | undefined;
     try {

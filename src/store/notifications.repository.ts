@@ -37,21 +37,29 @@ export interface OutboxItem {
 
 const toItem = (row: NotificationRow): OutboxItem => ({ id: row.id, attempts: Number(row.attempts), message: JSON.parse(row.message) as NotificationMessage });
 
-/** Leases the oldest due message (or one whose sender died). PostgreSQL: SKIP LOCKED, so replicas take different ones. */
+/** Messages not yet sent and not being sent by a live sender, oldest first (ids are time-ordered). */
+function unsent(db: Db, now: number) {
+  return db
+    .selectFrom('notifications')
+    .where((w) => w.or([w('status', '=', 'pending'), w.and([w('status', '=', 'sending'), w('lease_expires_at', '<=', now)])]))
+    .orderBy('id')
+    .limit(1);
+}
+
+/**
+ * Leases the oldest unsent message once it is due: one receiver gets messages in the order they were
+ * written, so after an outage "dispatched" still arrives before "verified". PostgreSQL: SKIP LOCKED,
+ * so replicas never take the same message.
+ */
 export async function claimNotification(db: Db, dialect: Dialect, now: number, owner: string, leaseMs: number): Promise<OutboxItem | undefined> {
   const rows = await db
     .updateTable('notifications')
     .set({ status: 'sending', lease_owner: owner, lease_expires_at: now + leaseMs })
-    .where('id', 'in', (eb) => {
-      const due = eb
-        .selectFrom('notifications')
-        .select('id')
-        .where((w) => w.or([w.and([w('status', '=', 'pending'), w('next_attempt_at', '<=', now)]), w.and([w('status', '=', 'sending'), w('lease_expires_at', '<=', now)])]))
-        .orderBy('next_attempt_at')
-        .orderBy('id')
-        .limit(1);
-      return dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+    .where('id', 'in', () => {
+      const head = unsent(db, now).select('id');
+      return dialect === 'postgres' ? head.forUpdate().skipLocked() : head;
     })
+    .where((w) => w.or([w('status', '=', 'sending'), w('next_attempt_at', '<=', now)]))
     .returningAll()
     .execute();
   return rows[0] ? toItem(rows[0]) : undefined;
@@ -75,15 +83,13 @@ export async function recordNotificationSend(db: Db, id: string, owner: string, 
     .execute();
 }
 
-/** When the next message is due (or a sender's lease expires), or undefined when the outbox is empty. */
-export async function nextNotificationAt(db: Db): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('notifications')
-    .select((eb) => [eb.fn.min('next_attempt_at').as('due'), eb.fn.min('lease_expires_at').as('lease')])
-    .where('status', 'in', ['pending', 'sending'])
-    .executeTakeFirst();
-  const candidates = [row?.due, row?.lease].filter((v) => v !== null && v !== undefined).map(Number);
-  return candidates.length > 0 ? Math.min(...candidates) : undefined;
+/** When the oldest unsent message is due (or its sender's lease expires), or undefined when all are sent. */
+export async function nextNotificationAt(db: Db, now: number): Promise<number | undefined> {
+  const head = await unsent(db, now).select(['status', 'next_attempt_at', 'lease_expires_at']).executeTakeFirst();
+  if (head) return Number(head.status === 'sending' ? head.lease_expires_at : head.next_attempt_at);
+  // Only messages a live sender holds: look again when the first lease would expire.
+  const row = await db.selectFrom('notifications').select((eb) => eb.fn.min('lease_expires_at').as('lease')).where('status', '=', 'sending').executeTakeFirst();
+  return row?.lease === null || row?.lease === undefined ? undefined : Number(row.lease);
 }
 
 /** Gives back every message `owner` was sending (clean shutdown). */

@@ -197,6 +197,25 @@ describe('rollback outcomes and notifications', () => {
     expect(harness.logs.entries).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/^notification not sent: the receiver answered 503; trying again/) }));
   });
 
+  it('when GitHub rate-limits a read, then the follower waits as told, the pause holds for dispatches too, and the rollback still gets there', async () => {
+    const harness = await start();
+    harness.github.scriptReads({ status: 429, headers: { 'retry-after': '1' }, message: 'You have exceeded a secondary rate limit.' });
+    const id = await rollback(harness);
+    await harness.github.waitFor((g) => g.reads.length >= 1);
+    const limitedAt = harness.github.reads[0]!.receivedAt;
+    // A second rollback arrives during the pause: its dispatch waits for the token too.
+    const other = await request(harness.app)
+      .post('/v1/webhooks/argocd')
+      .set(auth)
+      .send({ client_payload: { app: 'podinfo-prod', failed_revision: 'e'.repeat(40), healthy_revision: repo.commits.healthy } });
+    expect(other.status).toBe(202);
+    await waitForOutcome(harness, id, 'restored');
+    await harness.github.waitFor((g) => g.received.length >= 2);
+    expect(harness.github.reads[0]!.status).toBe(429);
+    expect(harness.github.reads[1]!.receivedAt - limitedAt).toBeGreaterThanOrEqual(950);
+    expect(harness.github.received[1]!.receivedAt - limitedAt).toBeGreaterThanOrEqual(950);
+  });
+
   it('when GitHub refuses the dispatch for good, then one delivery_failed notification names the remedy', async () => {
     const harness = await start();
     harness.github.script({ status: 401 });

@@ -76,6 +76,7 @@ export interface ReceivedRead {
   path: string;
   query: Record<string, string>;
   status: number;
+  receivedAt: number;
 }
 
 /**
@@ -90,6 +91,7 @@ export class FakeGitHub {
   readonly runs: FakeRun[] = [];
   readonly pulls: FakePull[] = [];
   private nextRunId = 9_000_000_001;
+  private readonly readQueue: Array<{ status: number; headers?: Record<string, string>; message?: string }> = [];
   private readonly queue: ScriptedAnswer[] = [];
   private readonly hanging = new Set<ServerResponse>();
   private readonly server: Server;
@@ -130,6 +132,11 @@ export class FakeGitHub {
     this.queue.length = 0;
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
+  }
+
+  /** Answers for the next GETs (after the token and repository checks), in order; then real answers. */
+  scriptReads(...answers: Array<{ status: number; headers?: Record<string, string>; message?: string }>): void {
+    this.readQueue.push(...answers);
   }
 
   /** Records a workflow run (what GitHub does when a dispatch starts the workflow). */
@@ -199,7 +206,7 @@ export class FakeGitHub {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams.entries());
     const match = /^\/repos\/([^/]+)\/([^/]+)\/(actions\/runs|commits|pulls)$/.exec(url.pathname);
-    const read: ReceivedRead = { path: url.pathname, query, status: 0 };
+    const read: ReceivedRead = { path: url.pathname, query, status: 0, receivedAt: Date.now() };
     this.reads.push(read);
     this.remaining = Math.max(0, this.remaining - 1);
     const finish = (status: number, body: unknown) => {
@@ -211,6 +218,13 @@ export class FakeGitHub {
     if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
     const [, owner = '', repo = '', resource] = match;
     if (!this.options.repos.includes(`${owner}/${repo}`)) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+    const scripted = this.readQueue.shift();
+    if (scripted) {
+      read.status = scripted.status;
+      this.answer(res, scripted.status, scripted.headers, { message: scripted.message ?? MESSAGES[scripted.status] ?? 'Error', documentation_url: 'https://docs.github.com/rest', status: String(scripted.status) });
+      for (const listener of [...this.listeners]) listener();
+      return;
+    }
     const perPage = Math.min(100, Number(query.per_page ?? 30));
     if (resource === 'actions/runs') {
       const since = query.created?.startsWith('>=') ? Date.parse(query.created.slice(2)) : 0;

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import Ajv from 'ajv';
 import dispatchSchema from '../fixtures/github-create-dispatch-event.request.schema.json';
+import { RequestSignal } from './request-signal';
 
 /** One request the fake GitHub received. */
 export interface ReceivedDispatch {
@@ -96,7 +97,7 @@ export class FakeGitHub {
   private readonly hanging = new Set<ServerResponse>();
   private readonly server: Server;
   private readonly validate = new Ajv({ allErrors: true, strict: false }).compile(dispatchSchema);
-  private readonly listeners = new Set<() => void>();
+  private readonly signal = new RequestSignal();
   /** Called after a dispatch was answered 204, as GitHub then starts the workflow. */
   onAccepted: ((dispatch: ReceivedDispatch) => void) | undefined;
   private remaining = 5000;
@@ -161,23 +162,7 @@ export class FakeGitHub {
 
   /** Resolves once `predicate` holds, checked after every request; rejects after `timeoutMs`. */
   waitFor(predicate: (fake: this) => boolean, timeoutMs = 10_000): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!predicate(this)) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake GitHub: condition not met within ${timeoutMs} ms (${this.received.length} requests so far)`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-    });
+    return this.signal.waitFor(() => predicate(this), timeoutMs, () => `fake GitHub: condition not met (${this.received.length} requests so far)`);
   }
 
   private rateLimitHeaders(): Record<string, string> {
@@ -212,7 +197,7 @@ export class FakeGitHub {
     const finish = (status: number, body: unknown) => {
       read.status = status;
       this.answer(res, status, {}, body);
-      for (const listener of [...this.listeners]) listener();
+      this.signal.changed();
     };
     if (!match) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
     if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
@@ -222,7 +207,7 @@ export class FakeGitHub {
     if (scripted) {
       read.status = scripted.status;
       this.answer(res, scripted.status, scripted.headers, { message: scripted.message ?? MESSAGES[scripted.status] ?? 'Error', documentation_url: 'https://docs.github.com/rest', status: String(scripted.status) });
-      for (const listener of [...this.listeners]) listener();
+      this.signal.changed();
       return;
     }
     const perPage = Math.min(100, Number(query.per_page ?? 30));
@@ -289,7 +274,7 @@ export class FakeGitHub {
       record.status = status;
       this.answer(res, status, headers, status === 204 ? undefined : { message: message ?? MESSAGES[status] ?? 'Error', documentation_url: DOCS, status: String(status) });
       if (status === 204) this.onAccepted?.(record);
-      for (const listener of [...this.listeners]) listener();
+      this.signal.changed();
     };
 
     if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401);
@@ -310,7 +295,7 @@ export class FakeGitHub {
     if (scripted && 'hang' in scripted) {
       this.hanging.add(res);
       res.on('close', () => this.hanging.delete(res));
-      for (const listener of [...this.listeners]) listener();
+      this.signal.changed();
       return;
     }
     if (scripted?.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RequestSignal } from './request-signal';
 
 /**
  * A stand-in for a Slack-compatible incoming webhook: a real local HTTP server that records every
@@ -13,7 +14,7 @@ export class NotifyReceiver {
   down = false;
   url = '';
   private readonly server: Server;
-  private readonly listeners = new Set<() => void>();
+  private readonly signal = new RequestSignal();
 
   constructor(private readonly path = '/services/T00000000/B00000000/stand-in-not-a-secret') {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -36,24 +37,9 @@ export class NotifyReceiver {
     return this.messages.map((m) => String(m.text));
   }
 
+  /** Resolves once `predicate` holds, checked after every request; rejects after `timeoutMs`. */
   waitFor(predicate: (receiver: this) => boolean, timeoutMs = 10_000): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!predicate(this)) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`notify receiver: condition not met within ${timeoutMs} ms (${this.messages.length} messages: ${JSON.stringify(this.texts())})`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-    });
+    return this.signal.waitFor(() => predicate(this), timeoutMs, () => `notify receiver: condition not met (${this.messages.length} messages: ${JSON.stringify(this.texts())})`);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -68,6 +54,6 @@ export class NotifyReceiver {
       this.messages.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     }
-    for (const listener of [...this.listeners]) listener();
+    this.signal.changed();
   }
 }

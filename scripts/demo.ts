@@ -1,21 +1,40 @@
 /**
- * npm run demo: the whole relay on one machine, no token or network needed. Starts a local stand-in
- * for GitHub, starts the service on embedded SQLite (./data/demo.db), sends the seed's example webhook,
- * prints the exact dispatch GitHub would receive and the stored event, then keeps serving until Ctrl-C.
+ * npm run demo: the whole loop on one machine, no token or network needed. Starts a local stand-in for
+ * GitHub (with a stand-in for GitHub Actions that runs the shipped workflow's script on a real local
+ * git repository), a stand-in notification receiver, and the service on embedded SQLite
+ * (./data/demo.db). Sends the seed's example webhook and follows the rollback to its outcome:
+ * dispatched → workflow run → restore commit → Argo CD reports Healthy → verified, printing each step
+ * and every message the receiver got. Then keeps serving until Ctrl-C.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logger';
 import { startService } from '../src/service';
+import { ActionsStandIn } from '../tests/support/actions-stand-in';
 import { FakeGitHub } from '../tests/support/fake-github';
+import { GitOpsRepo, PROD } from '../tests/support/gitops-repo';
+import { NotifyReceiver } from '../tests/support/notify-receiver';
 
 const GITHUB_TOKEN = 'demo-github-token-not-a-secret';
 const WEBHOOK_TOKEN = 'demo-webhook-token-change-me';
 const DB_PATH = './data/demo.db';
 
+interface EventBody {
+  status?: string;
+  outcome?: string | null;
+  restore_commit?: string | null;
+  outcome_history?: Array<{ at: string; outcome: string; reason: string; url: string | null }>;
+}
+
 async function main(): Promise<void> {
-  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+  const repo = new GitOpsRepo();
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'], gitRepos: { 'acme/gitops': repo.origin } }).start();
+  const actions = new ActionsStandIn(github, repo);
+  const receiver = await new NotifyReceiver().start();
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${DB_PATH}${suffix}`, { force: true });
+  const routes = join(repo.root, 'routes.yaml');
+  writeFileSync(routes, `routes:\n  - app: podinfo-prod\n    values_paths: [${PROD}]\n`);
 
   const config = loadConfig({
     REPO_OWNER: 'acme',
@@ -27,18 +46,29 @@ async function main(): Promise<void> {
     PORT: process.env.PORT ?? '8080',
     DATABASE_URL: `sqlite:${DB_PATH}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ROUTES_FILE: routes,
+    NOTIFY_URL: receiver.url,
+    // Scaled down for the demo: look every 200 ms instead of every 10 s.
+    OUTCOME_POLL_MS: '200',
+    OUTCOME_POLL_MAX_MS: '400',
   });
   const service = await startService(config, createLogger(config.logLevel));
   const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
+  const eventOf = async (id: string) => (await (await fetch(`${service.url}/v1/events/${id}`, { headers: auth })).json()) as EventBody;
+  const waitFor = async (id: string, done: (e: EventBody) => boolean): Promise<EventBody> => {
+    for (let i = 0; i < 150; i++) {
+      const event = await eventOf(id);
+      if (done(event)) return event;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`event ${id} did not get there in 15 s`);
+  };
 
-  console.log(`\n1. Service listening on ${service.url} (SQLite ${DB_PATH}); stand-in GitHub on ${github.url}\n`);
+  console.log(`\n1. Service listening on ${service.url} (SQLite ${DB_PATH}); stand-in GitHub on ${github.url};`);
+  console.log(`   a local GitOps repository (bare) at ${repo.origin}, main = ${repo.mainHead().slice(0, 12)} (the bad release)\n`);
   const webhook = {
     event_type: 'argo-degraded',
-    client_payload: {
-      app: 'podinfo-prod',
-      failed_revision: '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51',
-      healthy_revision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2',
-    },
+    client_payload: { app: 'podinfo-prod', failed_revision: repo.commits.failed, healthy_revision: repo.commits.healthy },
   };
   console.log('2. Argo CD posts the seed example webhook:');
   console.log(`   POST ${service.url}/v1/webhooks/argocd\n${indent(JSON.stringify(webhook, null, 2))}`);
@@ -60,15 +90,30 @@ async function main(): Promise<void> {
   }
   console.log(`${indent(JSON.stringify(sent.body, null, 2))}\n   → 204 No Content\n`);
 
-  let event: { status?: string } = {};
-  for (let i = 0; i < 50 && event.status !== 'delivered'; i++) {
-    const response = await fetch(`${service.url}/v1/events/${answer.id}`, { headers: auth });
-    event = (await response.json()) as { status?: string };
-    if (event.status !== 'delivered') await new Promise((r) => setTimeout(r, 20));
-  }
-  console.log(`4. The stored event (GET /v1/events/${answer.id}):\n${indent(JSON.stringify(event, null, 2))}\n`);
+  await actions.settled();
+  const run = github.runs[0]!;
+  console.log(`4. GitHub Actions (stand-in) runs "${run.display_title}": the shipped workflow's script on the local repository:`);
+  console.log(`${indent(actions.results.map((r) => r.stdout.trim()).join('\n'))}\n   run ${run.id}: ${run.status}, ${run.conclusion}\n`);
 
-  console.log(`5. Still serving. Try (Ctrl-C to stop):
+  const restored = await waitFor(answer.id, (e) => e.outcome === 'restored');
+  console.log(`5. The service finds the run and the restore commit on GitHub: outcome ${restored.outcome}, restore commit ${restored.restore_commit}\n`);
+
+  const head = restored.restore_commit ?? repo.mainHead();
+  const report = { app: 'podinfo-prod', status: 'Healthy', revision: head };
+  console.log(`6. Argo CD syncs ${head.slice(0, 12)} and reports it Healthy (what on-deployed-healthy sends):\n${indent(JSON.stringify(report))}`);
+  const recorded = await fetch(`${service.url}/v1/webhooks/argocd`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(report) });
+  console.log(`   → ${recorded.status} ${JSON.stringify(await recorded.json())}\n`);
+
+  const verified = await waitFor(answer.id, (e) => e.outcome === 'verified');
+  console.log(`7. The rollback's outcome (GET /v1/events/${answer.id}): ${verified.outcome}`);
+  for (const entry of verified.outcome_history ?? []) console.log(`   ${entry.at}  ${entry.outcome.padEnd(12)} ${entry.reason}${entry.url ? ` (${entry.url})` : ''}`);
+
+  await receiver.waitFor((r) => r.messages.length >= 2);
+  console.log('\n8. What the notification receiver (a Slack-compatible stand-in) got:');
+  for (const message of receiver.messages) console.log(`${indent(JSON.stringify(message))}`);
+  console.log('');
+
+  console.log(`9. Still serving. Try (Ctrl-C to stop):
 
    curl -s -X POST ${service.url}/v1/webhooks/argocd \\
      -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\
@@ -89,7 +134,8 @@ async function main(): Promise<void> {
     console.log('\nStopping…');
     void service
       .stop()
-      .then(() => github.stop())
+      .then(() => Promise.all([github.stop(), receiver.stop()]))
+      .then(() => repo.remove())
       .then(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);

@@ -4,20 +4,20 @@ import type { Logger } from 'pino';
 import { createApp } from './app';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config/config';
-import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker';
-import { createGitHubClient } from './github/github-client';
-import { tokenKeyFor } from './github/token-key';
+import type { DeliveryWorker } from './delivery/delivery-worker';
+import { createWorkers, type Workers } from './workers/create-workers';
 import { openStore, type Store } from './store/database';
 
 export interface RunningService {
   readonly url: string;
   readonly store: Store;
   readonly worker: DeliveryWorker | undefined;
+  readonly workers: Workers;
   /** Stop accepting, let the in-flight dispatch finish, release leases, close the store. */
   stop(): Promise<void>;
 }
 
-/** Opens the store (running migrations), starts the worker unless DRY_RUN, and listens. */
+/** Opens the store (running migrations), starts the workers (delivery and outcomes unless DRY_RUN), and listens. */
 export async function startService(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningService> {
   const storeLog = logger.child({ component: 'store' });
   const store = openStore(config.databaseUrl, {
@@ -25,26 +25,20 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
   });
   await store.migrate();
 
-  const worker = config.dryRun
-    ? undefined
-    : createDeliveryWorker({
-        store,
-        clock,
-        logger,
-        // loadConfig guarantees a token whenever DRY_RUN is off.
-        github: createGitHubClient({ apiUrl: config.github.apiUrl, token: config.github.token!, timeoutMs: config.github.timeoutMs }),
-        tokenKey: tokenKeyFor(config.github.apiUrl, config.github.token!),
-        maxAttempts: config.delivery.maxAttempts,
-        retryBaseMs: config.delivery.retryBaseMs,
-        leaseMs: config.delivery.leaseMs,
-        minIntervalMs: config.github.minIntervalMs,
-      });
-
-  const app = createApp({ config, logger, store, clock, onEventStored: () => worker?.notify() });
+  const workers = createWorkers(config, store, clock, logger);
+  const app = createApp({
+    config,
+    logger,
+    store,
+    clock,
+    onEventStored: () => workers.onEventStored(),
+    onReportRecorded: () => workers.onReportRecorded(),
+    onNotification: () => workers.onNotification(),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
-  worker?.start();
+  workers.start();
   const { port } = server.address() as AddressInfo;
   const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${shownHost}:${port}`;
@@ -55,7 +49,7 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await worker?.stop(config.delivery.shutdownTimeoutMs);
+      await workers.stop(config.delivery.shutdownTimeoutMs);
       server.closeAllConnections();
       await closed;
       await store.close();
@@ -63,5 +57,5 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
     })();
     return stopping;
   };
-  return { url, store, worker, stop };
+  return { url, store, worker: workers.delivery, workers, stop };
 }

@@ -4,7 +4,8 @@ import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './rou
 
 /** Environment variables whose values must never be echoed back in an error. */
 // DATABASE_URL may carry a PostgreSQL password.
-const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL']);
+// NOTIFY_URL is itself the credential of an incoming webhook (Slack's carry it in the path).
+const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL', 'NOTIFY_URL']);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -17,6 +18,15 @@ const integer = (min: number, max: number, fallback: number) =>
       message: `expected a whole number from ${min} to ${max}`,
     })
     .transform(Number);
+
+/** Seconds, decimals allowed (tests scale time down), as milliseconds. */
+const seconds = (max: number, fallback: number) =>
+  z
+    .string()
+    .trim()
+    .default(String(fallback))
+    .refine((v) => /^\d+(?:\.\d+)?$/.test(v) && Number(v) <= max, { message: `expected a number of seconds from 0 to ${max}` })
+    .transform((v) => Math.round(Number(v) * 1000));
 
 const booleanFlag = z
   .string()
@@ -77,6 +87,24 @@ const envSchema = z
     ROLLBACK_MAX_PER_WINDOW: integer(1, 1000, 3),
     ROLLBACK_WINDOW_MINUTES: integer(1, 10_080, 60),
     ROUTES_FILE: optionalString,
+    ROLLBACK_HEALTHY_GRACE_SECONDS: seconds(31_536_000, 1800),
+    OUTCOME_POLL_MS: integer(10, 3_600_000, 10_000),
+    OUTCOME_POLL_MAX_MS: integer(10, 86_400_000, 120_000),
+    RUN_LOOKUP_SECONDS: seconds(86_400, 600),
+    VERIFY_TIMEOUT_SECONDS: seconds(604_800, 1800),
+    RESTORE_MAX_REDISPATCH: integer(0, 10, 2),
+    RESTORE_BRANCH: z
+      .string()
+      .trim()
+      .default('main')
+      .refine((v) => /^[A-Za-z0-9._/-]+$/.test(v) && !v.includes('..'), { message: "expected a branch name (the workflow's TARGET_BRANCH)" }),
+    NOTIFY_URL: optionalString.pipe(
+      z
+        .string()
+        .refine((v) => /^https?:\/\/\S+$/.test(v) && URL.canParse(v), { message: 'expected an http(s) URL of an incoming webhook' })
+        .optional(),
+    ),
+    NOTIFY_FORMAT: z.enum(['slack', 'json'], { error: 'expected slack or json' }).default('slack'),
   });
 
 /** Rules across variables, checked on the raw values so they are listed even when other variables are bad. */
@@ -92,6 +120,11 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
   const timeout = envSchema.shape.GITHUB_TIMEOUT_MS.safeParse(env.GITHUB_TIMEOUT_MS);
   if (lease.success && timeout.success && lease.data <= timeout.data) {
     problems.push(`DELIVERY_LEASE_MS: must be longer than GITHUB_TIMEOUT_MS (${timeout.data}) so a lease outlives one request`);
+  }
+  const poll = envSchema.shape.OUTCOME_POLL_MS.safeParse(env.OUTCOME_POLL_MS);
+  const pollMax = envSchema.shape.OUTCOME_POLL_MAX_MS.safeParse(env.OUTCOME_POLL_MAX_MS);
+  if (poll.success && pollMax.success && pollMax.data < poll.data) {
+    problems.push(`OUTCOME_POLL_MAX_MS: must be at least OUTCOME_POLL_MS (${poll.data})`);
   }
   return problems;
 }
@@ -113,7 +146,19 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Routes from ROUTES_FILE, in file order; resolve with `routeFor(config, app)`. */
   readonly routes: readonly RouteRule[];
-  readonly rollback: { readonly maxPerWindow: number; readonly windowMinutes: number };
+  readonly rollback: { readonly maxPerWindow: number; readonly windowMinutes: number; readonly healthyGraceMs: number };
+  /** Following each delivered rollback to its outcome. */
+  readonly outcomes: {
+    readonly pollMs: number;
+    readonly pollMaxMs: number;
+    readonly runLookupMs: number;
+    readonly verifyTimeoutMs: number;
+    readonly maxRedispatch: number;
+    /** The branch the workflow restores onto (its TARGET_BRANCH). */
+    readonly branch: string;
+  };
+  /** Where people are told; no url, no messages. */
+  readonly notify: { readonly url: string | undefined; readonly format: 'slack' | 'json' };
   readonly delivery: {
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
@@ -176,7 +221,16 @@ export function loadConfig(
     dryRun: e.DRY_RUN,
     logLevel: e.LOG_LEVEL,
     routes,
-    rollback: { maxPerWindow: e.ROLLBACK_MAX_PER_WINDOW, windowMinutes: e.ROLLBACK_WINDOW_MINUTES },
+    rollback: { maxPerWindow: e.ROLLBACK_MAX_PER_WINDOW, windowMinutes: e.ROLLBACK_WINDOW_MINUTES, healthyGraceMs: e.ROLLBACK_HEALTHY_GRACE_SECONDS },
+    outcomes: {
+      pollMs: e.OUTCOME_POLL_MS,
+      pollMaxMs: e.OUTCOME_POLL_MAX_MS,
+      runLookupMs: e.RUN_LOOKUP_SECONDS,
+      verifyTimeoutMs: e.VERIFY_TIMEOUT_SECONDS,
+      maxRedispatch: e.RESTORE_MAX_REDISPATCH,
+      branch: e.RESTORE_BRANCH,
+    },
+    notify: { url: e.NOTIFY_URL, format: e.NOTIFY_FORMAT },
     delivery: {
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
@@ -206,6 +260,7 @@ export function routeFor(config: Config, app: string): Route {
       dryRun: config.dryRun,
       maxPerWindow: config.rollback.maxPerWindow,
       windowMinutes: config.rollback.windowMinutes,
+      healthyGraceMs: config.rollback.healthyGraceMs,
     },
     app,
   );

@@ -14,6 +14,8 @@ export interface Route {
   dryRun: boolean;
   maxPerWindow: number;
   windowMinutes: number;
+  /** A Degraded report of a revision Healthy for longer than this is not a deploy's fault: no rollback (0: off). */
+  healthyGraceMs: number;
   /** The routes-file pattern that matched, or undefined for the environment defaults. */
   matched: string | undefined;
 }
@@ -40,6 +42,7 @@ const ruleSchema = z.strictObject({
   dry_run: z.boolean().optional(),
   rollback_max_per_window: z.number().int().min(1, 'expected a whole number from 1').optional(),
   rollback_window_minutes: z.number().int().min(1, 'expected a whole number of minutes from 1').optional(),
+  rollback_healthy_grace_seconds: z.number().min(0, 'expected a number of seconds from 0 (0 turns it off)').optional(),
 });
 
 const fileSchema = z.strictObject({ routes: z.array(ruleSchema) });
@@ -68,6 +71,7 @@ export function parseRoutesFile(text: string): { rules: RouteRule[]; problems: s
       dryRun: r.dry_run,
       maxPerWindow: r.rollback_max_per_window,
       windowMinutes: r.rollback_window_minutes,
+      healthyGraceMs: r.rollback_healthy_grace_seconds === undefined ? undefined : Math.round(r.rollback_healthy_grace_seconds * 1000),
     })),
     problems: [],
   };
@@ -98,6 +102,7 @@ export function resolveRoute(rules: readonly RouteRule[], defaults: Omit<Route, 
     dryRun: defaults.dryRun || (rule.dryRun ?? false),
     maxPerWindow: rule.maxPerWindow ?? defaults.maxPerWindow,
     windowMinutes: rule.windowMinutes ?? defaults.windowMinutes,
+    healthyGraceMs: rule.healthyGraceMs ?? defaults.healthyGraceMs,
     matched: rule.app,
   };
 }

@@ -9,6 +9,8 @@ import type { GitHubClient } from '../github/github-client';
 import type { Store } from '../store/database';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
 import { claimDue, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
+import { enqueueNotification } from '../store/notifications.repository';
+import { startOutcome } from '../store/outcomes.repository';
 
 export interface DeliveryWorkerOptions {
   store: Store;
@@ -26,6 +28,13 @@ export interface DeliveryWorkerOptions {
   random?: () => number;
   /** Lease owner name; unique per process. */
   owner?: string;
+  /** OUTCOME_POLL_MS: a delivered rollback is first looked at this long after delivery. */
+  outcomePollMs: number;
+  /** Write notifications (NOTIFY_URL is set). */
+  notify: boolean;
+  /** Called after a delivery was recorded (wake the outcome follower) and after a message was written. */
+  onDelivered?: () => void;
+  onNotification?: () => void;
 }
 
 export interface DeliveryWorker {
@@ -102,6 +111,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     // A rate limit belongs to the token: no replica dispatches with it before GitHub's time.
     const nextAllowedAt = verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + minIntervalMs) : finishedAt + minIntervalMs;
     // The attempt, the event's new state and the slot's release commit together: one write per dispatch.
+    let notified = false;
     const kept = await store.db.transaction().execute(async (trx) => {
       const recorded = await recordAttempt(trx, {
         eventId: event.id,
@@ -120,8 +130,20 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         },
       });
       await releaseSlot(trx, tokenKey, owner, nextAllowedAt);
-      return recorded;
+      if (!recorded) return false;
+      // The rollback's follow-up starts with its delivery, in the same commit; people hear of both ends.
+      const message = { app: event.app, eventId: event.id, failedRevision: event.failedRevision, healthyRevision: event.healthyRevision, link: null, at: finishedAt };
+      if (next.status === 'delivered' && (await startOutcome(trx, event.id, finishedAt, options.outcomePollMs))) {
+        await enqueueNotification(trx, options.notify, { ...message, kind: 'dispatched', reason: `GitHub accepted the dispatch to ${event.target.owner}/${event.target.repo} (${event.eventType})` });
+        notified = options.notify;
+      } else if (next.status === 'failed') {
+        await enqueueNotification(trx, options.notify, { ...message, kind: 'delivery_failed', reason: next.error ?? 'failed' });
+        notified = options.notify;
+      }
+      return true;
     });
+    if (kept && next.status === 'delivered') options.onDelivered?.();
+    if (notified) options.onNotification?.();
     const fields = { attempt, statusCode, nextAttemptAt: next.nextAttemptAt === null ? undefined : new Date(next.nextAttemptAt).toISOString() };
     if (!kept) log.warn({ attempt }, 'lease was lost during delivery (another worker took the event over); result not recorded');
     else if (verdict.kind === 'delivered') log.info(fields, 'delivered');

@@ -1,6 +1,6 @@
-import type { AttemptOutcome, EventStatus } from '../store/events.table';
+import type { AttemptOutcome, EventStatus, Outcome } from '../store/events.table';
 
-export type { AttemptOutcome, EventStatus };
+export type { AttemptOutcome, EventStatus, Outcome };
 
 /** One rollback event as the rest of the code sees it (times in epoch ms). */
 export interface RollbackEvent {
@@ -24,6 +24,23 @@ export interface RollbackEvent {
   createdAt: number;
   updatedAt: number;
   deliveredAt: number | null;
+  /** What became of it after delivery (null until GitHub accepted it). */
+  outcome: Outcome | null;
+  outcomeReason: string | null;
+  runUrl: string | null;
+  restoreCommit: string | null;
+  restoreUrl: string | null;
+  pullRequestUrl: string | null;
+  verifiedReportId: string | null;
+  redispatches: number;
+}
+
+/** One change of an event's outcome (or a note on the way, such as a re-dispatch). */
+export interface OutcomeHistoryEntry {
+  at: number;
+  outcome: Outcome;
+  reason: string;
+  url: string | null;
 }
 
 export interface DeliveryAttempt {

@@ -12,6 +12,8 @@ export interface RevisionReport {
   /** Breaks ties between reports in the same millisecond (time-ordered ids). */
   id: string;
   source: 'health_report' | 'rollback_request';
+  /** Why a Degraded report did not roll back, when that has a reason of its own. */
+  note?: string | null;
 }
 
 /** One entry of an Argo CD Application's status.history (oldest first, successful syncs only). */

@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { USER_AGENT } from '../version';
 import type { GitHubAnswer } from './classify-answer';
 
@@ -10,6 +10,8 @@ export interface DispatchTarget {
 export interface GitHubClient {
   /** Sends one repository_dispatch. Never throws: network trouble comes back as a transport answer. */
   sendDispatch(target: DispatchTarget, serializedBody: string, signal?: AbortSignal): Promise<GitHubAnswer>;
+  /** One GET of the REST API (same headers); `data` is the parsed body of a 2xx answer. Never throws. */
+  get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<{ answer: GitHubAnswer; data: unknown }>;
 }
 
 export interface GitHubClientOptions {
@@ -53,29 +55,35 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     'Content-Type': 'application/json',
   };
 
+  /** Runs one request; the answer carries status, lower-case headers and GitHub's message, never the config. */
+  async function exchange(request: () => Promise<AxiosResponse>): Promise<{ answer: GitHubAnswer; data: unknown }> {
+    try {
+      const response = await request();
+      const responseHeaders: Record<string, string | undefined> = {};
+      for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
+        if (typeof value === 'string') responseHeaders[name.toLowerCase()] = value;
+      }
+      const ok = response.status >= 200 && response.status < 300;
+      return { answer: { kind: 'response', status: response.status, headers: responseHeaders, message: ok ? undefined : extractMessage(response.data) }, data: response.data };
+    } catch (error) {
+      if (axios.isAxiosError(error)) {
+        const code = error.code ? ` (${error.code})` : '';
+        return { answer: { kind: 'transport', message: `${error.message}${code}` }, data: undefined };
+      }
+      return { answer: { kind: 'transport', message: error instanceof Error ? error.message : 'unknown error' }, data: undefined };
+    }
+  }
+
   return {
     async sendDispatch(target, serializedBody, signal) {
       const path = `/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}/dispatches`;
-      try {
-        const response = await http.post(path, serializedBody, {
-          headers,
-          signal,
-          // The body is already JSON; keep axios from re-serialising it.
-          transformRequest: [(data: unknown) => data],
-          responseType: 'json',
-        });
-        const responseHeaders: Record<string, string | undefined> = {};
-        for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
-          if (typeof value === 'string') responseHeaders[name.toLowerCase()] = value;
-        }
-        return { kind: 'response', status: response.status, headers: responseHeaders, message: extractMessage(response.data) };
-      } catch (error) {
-        if (axios.isAxiosError(error)) {
-          const code = error.code ? ` (${error.code})` : '';
-          return { kind: 'transport', message: `${error.message}${code}` };
-        }
-        return { kind: 'transport', message: error instanceof Error ? error.message : 'unknown error' };
-      }
+      // The body is already JSON; keep axios from re-serialising it.
+      const result = await exchange(() => http.post(path, serializedBody, { headers, signal, transformRequest: [(data: unknown) => data], responseType: 'json' }));
+      return result.answer;
+    },
+    get(path, params, signal) {
+      const { 'Content-Type': _contentType, ...getHeaders } = headers;
+      return exchange(() => http.get(path, { headers: getHeaders, params, signal, responseType: 'json' }));
     },
   };
 }

@@ -11,4 +11,8 @@ export interface AppDeps {
   clock: Clock;
   /** Called after an event is committed, so the delivery worker need not wait for its next poll. */
   onEventStored?: () => void;
+  /** Called after a health report is committed: it may verify a restored rollback. */
+  onReportRecorded?: () => void;
+  /** Called after a notification was written to the outbox. */
+  onNotification?: () => void;
 }

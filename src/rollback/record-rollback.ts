@@ -5,6 +5,7 @@ import { planRollback, type RollbackPlan } from '../domain/rollback-plan';
 import type { WebhookMessage } from '../domain/webhook-message';
 import type { Store } from '../store/database';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
+import { enqueueNotification } from '../store/notifications.repository';
 import { insertReport, listReports } from '../store/reports.repository';
 
 type RollbackMessage = Extract<WebhookMessage, { kind: 'rollback' }>;
@@ -14,6 +15,7 @@ type HealthMessage = Extract<WebhookMessage, { kind: 'health' }>;
 export type RecordedRollback =
   | { kind: 'duplicate'; id: string }
   | { kind: 'no_target'; reason: string }
+  | { kind: 'not_a_deploy'; reason: string; firstTime: boolean }
   | { kind: 'suppressed'; id: string; reason: string; repeat: boolean }
   | { kind: 'accepted'; id: string; status: 'queued' | 'dry_run'; healthyRevision: string; targetReason: string; dispatch: Record<string, unknown> };
 
@@ -28,7 +30,13 @@ export async function recordHealth(store: Store, message: HealthMessage, now: nu
  * says. The unique index on the rollback key settles a race between two identical requests; the read
  * only spares the common repeat a write.
  */
-export async function recordRollback(store: Store, message: RollbackMessage, route: Route, requestId: string | null, now: number): Promise<RecordedRollback> {
+export async function recordRollback(
+  store: Store,
+  message: RollbackMessage,
+  route: Route,
+  context: { requestId: string | null; now: number; notify: boolean },
+): Promise<RecordedRollback> {
+  const { requestId, now, notify } = context;
   const key: RollbackKey = { owner: route.owner, repo: route.repo, app: message.app, failedRevision: message.failedRevision };
   const id = uuidv7();
   try {
@@ -46,16 +54,25 @@ export async function recordRollback(store: Store, message: RollbackMessage, rou
         maxPerWindow: route.maxPerWindow,
         windowMinutes: route.windowMinutes,
         dryRun: route.dryRun,
+        shape: message.shape,
+        healthyGraceMs: route.healthyGraceMs,
+        now,
       });
       if (plan.kind === 'duplicate') return plan;
 
+      const news = { app: message.app, eventId: null, failedRevision: message.failedRevision, healthyRevision: null, link: null, at: now };
       if (plan.recordFailed) {
         // Recorded as what it came as: a Degraded health report (shapes B, C) or a rollback request (A).
         const source = message.shape === 'A' ? 'rollback_request' : 'health_report';
-        await insertReport(trx, { id: uuidv7(), app: message.app, revision: message.failedRevision, status: 'Degraded', source, eventId: id }, now);
+        const note = plan.kind === 'not_a_deploy' ? plan.reason : null;
+        await insertReport(trx, { id: uuidv7(), app: message.app, revision: message.failedRevision, status: 'Degraded', source, eventId: plan.kind === 'not_a_deploy' ? null : id, note }, now);
       }
       // Not a rollback: keep the Degraded record (it is true), store no event.
       if (plan.kind === 'no_target') return { kind: 'no_target', reason: plan.reason };
+      if (plan.kind === 'not_a_deploy') {
+        if (plan.recordFailed) await enqueueNotification(trx, notify, { ...news, kind: 'not_a_deploy', reason: plan.reason });
+        return { kind: 'not_a_deploy', reason: plan.reason, firstTime: plan.recordFailed };
+      }
       if (plan.kind === 'suppressed' && plan.repeatOf !== undefined) return { kind: 'suppressed', id: plan.repeatOf, reason: plan.reason, repeat: true };
 
       const extras = route.valuesPaths ? { ...message.extras, values_paths: route.valuesPaths.join('\n') } : message.extras;
@@ -84,7 +101,10 @@ export async function recordRollback(store: Store, message: RollbackMessage, rou
         },
         now,
       );
-      if (plan.kind === 'suppressed') return { kind: 'suppressed', id, reason: plan.reason, repeat: false };
+      if (plan.kind === 'suppressed') {
+        await enqueueNotification(trx, notify, { ...news, eventId: id, healthyRevision: plan.target.revision, kind: 'suppressed', reason: plan.reason });
+        return { kind: 'suppressed', id, reason: plan.reason, repeat: false };
+      }
       return { kind: 'accepted', id, status: plan.status, healthyRevision: plan.target.revision, targetReason: plan.target.reason, dispatch: { ...body } };
     });
   } catch (error) {

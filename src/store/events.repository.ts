@@ -1,7 +1,7 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { DeliveryAttempt, RollbackEvent } from '../domain/rollback-event';
 import type { Dialect } from './database';
-import type { AttemptRow, Database, EventRow, EventStatus } from './events.table';
+import type { AttemptRow, Database, EventRow, EventStatus, Outcome } from './events.table';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -30,6 +30,14 @@ export function toRollbackEvent(row: EventRow): RollbackEvent {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     deliveredAt: toMs(row.delivered_at),
+    outcome: row.outcome,
+    outcomeReason: row.outcome_reason,
+    runUrl: row.run_url,
+    restoreCommit: row.restore_commit,
+    restoreUrl: row.restore_url,
+    pullRequestUrl: row.pull_request_url,
+    verifiedReportId: row.verified_report_id,
+    redispatches: Number(row.redispatches ?? 0),
   };
 }
 
@@ -142,10 +150,11 @@ export async function findEvent(db: Db, id: string): Promise<{ event: RollbackEv
   return { event: toRollbackEvent(row), attempts: attempts.map(toDeliveryAttempt) };
 }
 
-export async function listEvents(db: Db, filter: { app?: string; status?: EventStatus; limit: number }): Promise<RollbackEvent[]> {
+export async function listEvents(db: Db, filter: { app?: string; status?: EventStatus; outcome?: Outcome; limit: number }): Promise<RollbackEvent[]> {
   let query = db.selectFrom('events').selectAll();
   if (filter.app !== undefined) query = query.where('app', '=', filter.app);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
   return rows.map(toRollbackEvent);
 }

@@ -30,7 +30,53 @@ export interface EventsTable {
   created_at: number;
   updated_at: number;
   delivered_at: number | null;
+  outcome: Outcome | null;
+  outcome_reason: string | null;
+  outcome_check_at: number | null;
+  outcome_poll_ms: number | null;
+  outcome_lease_owner: string | null;
+  outcome_lease_expires_at: number | null;
+  run_id: string | null;
+  run_url: string | null;
+  run_ended_at: number | null;
+  cancelled_runs: string | null;
+  redispatches: number | null;
+  restore_commit: string | null;
+  restore_url: string | null;
+  pull_request_url: string | null;
+  verified_report_id: string | null;
 }
+
+export interface OutcomeHistoryTable {
+  id: string;
+  event_id: string;
+  at: number;
+  outcome: Outcome;
+  reason: string;
+  url: string | null;
+}
+
+export interface NotificationsTable {
+  id: string;
+  event_id: string | null;
+  app: string;
+  kind: string;
+  /** The message as JSON (src/domain/notification.ts); rendered for NOTIFY_FORMAT when sent. */
+  message: string;
+  status: 'pending' | 'sending' | 'sent';
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export const OUTCOMES = ['awaiting_run', 'restoring', 'restored', 'verified', 'run_missing', 'restore_failed', 'unverified'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+/** Outcomes still being followed; the others are final. */
+export const OPEN_OUTCOMES = ['awaiting_run', 'restoring', 'restored'] as const satisfies readonly Outcome[];
 
 export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'failed'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
@@ -55,6 +101,8 @@ export interface HealthReportsTable {
   source: 'health_report' | 'rollback_request';
   event_id: string | null;
   reported_at: number;
+  /** Why a Degraded report did not roll back, when it did not for a reason of its own. */
+  note: string | null;
 }
 
 export interface DispatchSlotsTable {
@@ -69,8 +117,12 @@ export interface Database {
   events: EventsTable;
   attempts: AttemptsTable;
   health_reports: HealthReportsTable;
+  outcome_history: OutcomeHistoryTable;
+  notifications: NotificationsTable;
 }
 
 export type EventRow = Selectable<EventsTable>;
 export type AttemptRow = Selectable<AttemptsTable>;
 export type HealthReportRow = Selectable<HealthReportsTable>;
+export type OutcomeHistoryRow = Selectable<OutcomeHistoryTable>;
+export type NotificationRow = Selectable<NotificationsTable>;

@@ -8,7 +8,7 @@ type Db = Kysely<Database> | Transaction<Database>;
 export const REPORTS_CONSIDERED = 500;
 
 function toReport(row: HealthReportRow): RevisionReport {
-  return { id: row.id, revision: row.revision, status: row.status, source: row.source, reportedAt: Number(row.reported_at) };
+  return { id: row.id, revision: row.revision, status: row.status, source: row.source, reportedAt: Number(row.reported_at), note: row.note };
 }
 
 export interface NewReport {
@@ -18,12 +18,14 @@ export interface NewReport {
   status: string;
   source: RevisionReport['source'];
   eventId: string | null;
+  /** Why a Degraded report did not roll back, when that has a reason of its own. */
+  note?: string | null;
 }
 
 export async function insertReport(db: Db, report: NewReport, now: number): Promise<void> {
   await db
     .insertInto('health_reports')
-    .values({ id: report.id, app: report.app, revision: report.revision, status: report.status, source: report.source, event_id: report.eventId, reported_at: now })
+    .values({ id: report.id, app: report.app, revision: report.revision, status: report.status, source: report.source, event_id: report.eventId, reported_at: now, note: report.note ?? null })
     .execute();
 }
 

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { openStore } from '../../src/store/database';
 import { findEvent, listEvents } from '../../src/store/events.repository';
 import { FakeGitHub } from '../support/fake-github';
-import { GITHUB_TOKEN, WEBHOOK_TOKEN, seedBody } from '../support/harness';
+import { GITHUB_TOKEN, HEALTHY, WEBHOOK_TOKEN, seedBody } from '../support/harness';
+import { NotifyReceiver } from '../support/notify-receiver';
+import { evaluate, loadWorkflow } from '../support/workflow-runner';
 import { runServiceToExit, serviceEnv, spawnService as spawnProcess, type ServiceProcess } from '../support/service-process';
 
 describe('the built service as a real process', () => {
@@ -86,6 +88,55 @@ describe('the built service as a real process', () => {
       await store.close();
     }
     expect([...first.lines, ...second.lines].join('\n')).not.toContain(GITHUB_TOKEN);
+  });
+
+  it('when the process is killed with SIGKILL while outcomes are pending and restarted, then every one resumes and is verified, each told once', async () => {
+    const receiver = await new NotifyReceiver().start();
+    try {
+      const outcomeEnv: Record<string, string> = { ...env, NOTIFY_URL: receiver.url, OUTCOME_POLL_MS: '50', OUTCOME_POLL_MAX_MS: '200', RUN_LOOKUP_SECONDS: '60' };
+      const first = await spawnService(outcomeEnv, dir);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push(((await (await postRollback(first.url, i)).json()) as { id: string }).id);
+      // Delivered, told, and waiting for a workflow run that GitHub has not started yet.
+      await receiver.waitFor((r) => r.messages.length === 3);
+      const followed = async (base: string) =>
+        ((await (await fetch(`${base}/v1/events?outcome=awaiting_run`, { headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}` } })).json()) as { events: unknown[] }).events.length;
+      expect(await followed(first.url)).toBe(3);
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+      // While it was down, GitHub ran the workflows (the values were already identical: no commit).
+      for (const dispatch of github.accepted()) {
+        const run = github.addRun(evaluate(loadWorkflow()['run-name'], dispatch.body ?? {}), 'completed');
+        github.updateRun(run, 'completed', 'success');
+      }
+      const second = await spawnService(outcomeEnv, dir);
+      const store = openStore(outcomeEnv.DATABASE_URL!);
+      try {
+        const outcomeOf = async (id: string) => (await findEvent(store.db, id))?.event.outcome;
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+          if ((await Promise.all(ids.map(outcomeOf))).every((o) => o === 'restored')) break;
+        }
+        expect(await Promise.all(ids.map(outcomeOf))).toEqual(['restored', 'restored', 'restored']);
+        // Argo CD reports each app Healthy after the runs ended: that verifies them.
+        for (let i = 0; i < 3; i++) {
+          await fetch(`${second.url}/v1/webhooks/argocd`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ app: `app-${i}`, status: 'Healthy', revision: HEALTHY }),
+          });
+        }
+        await receiver.waitFor((r) => r.messages.length === 6);
+        expect(await Promise.all(ids.map(outcomeOf))).toEqual(['verified', 'verified', 'verified']);
+        for (const id of ids) expect(receiver.texts().filter((t) => t.endsWith(`event ${id}`)).map((t) => /: (rollback [A-Za-z ]+)/.exec(t)?.[1]?.trim())).toEqual(['rollback dispatched to GitHub', 'rollback verified']);
+      } finally {
+        await store.close();
+        second.child.kill('SIGTERM');
+        expect((await second.exited).code).toBe(0);
+      }
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('when SIGTERM arrives during a dispatch, then the dispatch finishes, the event is delivered and the process exits 0', async () => {

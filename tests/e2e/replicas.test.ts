@@ -7,7 +7,9 @@ import { createPostgresDatabase, type TestDatabase } from '../support/dialects';
 import { FakeGitHub } from '../support/fake-github';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN, failedRevision } from '../support/harness';
 import { serviceEnv, spawnService, type ServiceProcess } from '../support/service-process';
+import { NotifyReceiver } from '../support/notify-receiver';
 import { TcpProxy } from '../support/tcp-proxy';
+import { evaluate, loadWorkflow } from '../support/workflow-runner';
 
 // In CI the run fails before this point when PostgreSQL is missing (tests/global-setup.ts).
 const describePostgres = process.env.TEST_POSTGRES_URL ? describe : describe.skip;
@@ -103,6 +105,53 @@ describePostgres('several replicas on one PostgreSQL database (real processes)',
     await github.waitFor((g) => g.accepted().length === 1);
     expect(await storedEvents()).toHaveLength(1);
     expect(github.received).toHaveLength(1);
+  });
+
+  it('when two replicas follow 20 rollbacks to their outcome, then each outcome is recorded once and each message sent once', async () => {
+    const receiver = await new NotifyReceiver().start();
+    try {
+      // Every run is there as soon as it is dispatched, and succeeds with nothing to change.
+      github.onAccepted = (dispatch) => {
+        const run = github.addRun(evaluate(loadWorkflow()['run-name'], dispatch.body ?? {}), 'in_progress');
+        github.updateRun(run, 'completed', 'success');
+      };
+      const settings = { NOTIFY_URL: receiver.url, OUTCOME_POLL_MS: '20', OUTCOME_POLL_MAX_MS: '100' };
+      const replicas = await Promise.all([start(settings), start(settings)]);
+      const ids: string[] = [];
+      for (let n = 0; n < 20; n++) {
+        const res = await rollback(replicas[n % 2]!, n);
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+      const store = openStore(database.url);
+      try {
+        const outcomes = async () => (await listEvents(store.db, { limit: 500 })).map((e) => e.outcome);
+        for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+          if ((await outcomes()).every((o) => o === 'restored')) break;
+        }
+        expect(new Set(await outcomes())).toEqual(new Set(['restored']));
+        for (let n = 0; n < 20; n++) {
+          await fetch(`${replicas[(n + 1) % 2]!.url}/v1/webhooks/argocd`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ app: `app-${n}`, status: 'Healthy', revision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2' }),
+          });
+        }
+        await receiver.waitFor((r) => r.messages.length >= 40, 20_000);
+        expect(new Set(await outcomes())).toEqual(new Set(['verified']));
+        const history = await store.db.selectFrom('outcome_history').select(['event_id', 'outcome']).execute();
+        for (const id of ids) {
+          expect(history.filter((h) => h.event_id === id).map((h) => h.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'verified']);
+        }
+      } finally {
+        await store.close();
+      }
+      // Every message once: no replica told what the other had already told.
+      const perEvent = ids.map((id) => receiver.texts().filter((t) => t.endsWith(`event ${id}`)).length);
+      expect(perEvent).toEqual(ids.map(() => 2));
+      expect(receiver.messages).toHaveLength(40);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('when a replica holding leases is killed, then the other delivers its events after the lease expires', async () => {

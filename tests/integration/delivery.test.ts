@@ -213,6 +213,8 @@ describe('delivery to GitHub', () => {
       leaseMs: 5000,
       minIntervalMs: 0,
       pollIntervalMs: 50,
+      outcomePollMs: 10_000,
+      notify: false,
     });
     survivor.start();
     try {

@@ -329,7 +329,7 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
           last_report: { status: 'Degraded', revision: REV_9, reported_at: expect.any(String) },
           healthy_revisions: 2,
           known_failed_revisions: 1,
-          last_rollback: { id: rollback.body.id, status: 'queued', created_at: expect.any(String) },
+          last_rollback: { id: rollback.body.id, status: 'queued', outcome: null, created_at: expect.any(String) },
         },
       ]);
 

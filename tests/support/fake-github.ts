@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Ajv from 'ajv';
 import dispatchSchema from '../fixtures/github-create-dispatch-event.request.schema.json';
+import { RequestSignal } from './request-signal';
 
 /** One request the fake GitHub received. */
 export interface ReceivedDispatch {
@@ -40,6 +42,42 @@ export interface FakeGitHubOptions {
   token: string;
   /** Repositories ("owner/repo") that exist; others answer 404. */
   repos: string[];
+  /** "owner/repo" → a bare git repository whose history GET /commits reads (real git). */
+  gitRepos?: Record<string, string>;
+}
+
+/** A workflow run as GET /repos/{owner}/{repo}/actions/runs lists it (GitHub's field names). */
+export interface FakeRun {
+  id: number;
+  name: string;
+  display_title: string;
+  event: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  html_url: string;
+  head_branch: string;
+  run_attempt: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A pull request as GET /repos/{owner}/{repo}/pulls lists it. */
+export interface FakePull {
+  number: number;
+  state: 'open' | 'closed';
+  html_url: string;
+  merged_at: string | null;
+  merge_commit_sha: string | null;
+  head: { ref: string; label: string };
+  base: { ref: string };
+}
+
+/** A GET the fake answered (path without query, the query, the status). */
+export interface ReceivedRead {
+  path: string;
+  query: Record<string, string>;
+  status: number;
+  receivedAt: number;
 }
 
 /**
@@ -50,11 +88,16 @@ export interface FakeGitHubOptions {
  */
 export class FakeGitHub {
   readonly received: ReceivedDispatch[] = [];
+  readonly reads: ReceivedRead[] = [];
+  readonly runs: FakeRun[] = [];
+  readonly pulls: FakePull[] = [];
+  private nextRunId = 9_000_000_001;
+  private readonly readQueue: Array<{ status: number; headers?: Record<string, string>; message?: string }> = [];
   private readonly queue: ScriptedAnswer[] = [];
   private readonly hanging = new Set<ServerResponse>();
   private readonly server: Server;
   private readonly validate = new Ajv({ allErrors: true, strict: false }).compile(dispatchSchema);
-  private readonly listeners = new Set<() => void>();
+  private readonly signal = new RequestSignal();
   /** Called after a dispatch was answered 204, as GitHub then starts the workflow. */
   onAccepted: ((dispatch: ReceivedDispatch) => void) | undefined;
   private remaining = 5000;
@@ -92,6 +135,26 @@ export class FakeGitHub {
     this.hanging.clear();
   }
 
+  /** Answers for the next GETs (after the token and repository checks), in order; then real answers. */
+  scriptReads(...answers: Array<{ status: number; headers?: Record<string, string>; message?: string }>): void {
+    this.readQueue.push(...answers);
+  }
+
+  /** Records a workflow run (what GitHub does when a dispatch starts the workflow). */
+  addRun(displayTitle: string, status: FakeRun['status'] = 'queued'): FakeRun {
+    const now = new Date().toISOString();
+    const id = this.nextRunId++;
+    const run: FakeRun = { id, name: 'gitops-rollback', display_title: displayTitle, event: 'repository_dispatch', status, conclusion: null, html_url: `https://github.com/acme/gitops/actions/runs/${id}`, head_branch: 'main', run_attempt: 1, created_at: now, updated_at: now };
+    this.runs.push(run);
+    return run;
+  }
+
+  updateRun(run: FakeRun, status: FakeRun['status'], conclusion: string | null = null): void {
+    run.status = status;
+    run.conclusion = conclusion;
+    run.updated_at = new Date().toISOString();
+  }
+
   /** Dispatches that GitHub would have accepted (204). */
   accepted(): ReceivedDispatch[] {
     return this.received.filter((r) => r.status === 204);
@@ -99,23 +162,7 @@ export class FakeGitHub {
 
   /** Resolves once `predicate` holds, checked after every request; rejects after `timeoutMs`. */
   waitFor(predicate: (fake: this) => boolean, timeoutMs = 10_000): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!predicate(this)) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake GitHub: condition not met within ${timeoutMs} ms (${this.received.length} requests so far)`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-    });
+    return this.signal.waitFor(() => predicate(this), timeoutMs, () => `fake GitHub: condition not met (${this.received.length} requests so far)`);
   }
 
   private rateLimitHeaders(): Record<string, string> {
@@ -139,7 +186,63 @@ export class FakeGitHub {
     }
   }
 
+  /** GET runs, commits and pulls, answered from what tests recorded and from the real bare repository. */
+  private handleRead(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query = Object.fromEntries(url.searchParams.entries());
+    const match = /^\/repos\/([^/]+)\/([^/]+)\/(actions\/runs|commits|pulls)$/.exec(url.pathname);
+    const read: ReceivedRead = { path: url.pathname, query, status: 0, receivedAt: Date.now() };
+    this.reads.push(read);
+    this.remaining = Math.max(0, this.remaining - 1);
+    const finish = (status: number, body: unknown) => {
+      read.status = status;
+      this.answer(res, status, {}, body);
+      this.signal.changed();
+    };
+    if (!match) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+    if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
+    const [, owner = '', repo = '', resource] = match;
+    if (!this.options.repos.includes(`${owner}/${repo}`)) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+    const scripted = this.readQueue.shift();
+    if (scripted) {
+      read.status = scripted.status;
+      this.answer(res, scripted.status, scripted.headers, { message: scripted.message ?? MESSAGES[scripted.status] ?? 'Error', documentation_url: 'https://docs.github.com/rest', status: String(scripted.status) });
+      this.signal.changed();
+      return;
+    }
+    const perPage = Math.min(100, Number(query.per_page ?? 30));
+    if (resource === 'actions/runs') {
+      const since = query.created?.startsWith('>=') ? Date.parse(query.created.slice(2)) : 0;
+      const runs = this.runs
+        .filter((r) => (query.event === undefined || r.event === query.event) && Date.parse(r.created_at) >= since)
+        .sort((a, b) => b.id - a.id)
+        .slice(0, perPage);
+      return finish(200, { total_count: runs.length, workflow_runs: runs });
+    }
+    if (resource === 'pulls') {
+      const [headOwner, headRef] = (query.head ?? ':').split(':');
+      const pulls = this.pulls.filter((p) => (query.head === undefined || (headOwner === owner && p.head.ref === headRef)) && (query.state === 'all' || p.state === (query.state ?? 'open')));
+      return finish(200, pulls.slice(0, perPage));
+    }
+    const gitDir = this.options.gitRepos?.[`${owner}/${repo}`];
+    if (!gitDir) return finish(409, { message: 'Git Repository is empty.', documentation_url: 'https://docs.github.com/rest/commits/commits#list-commits', status: '409' });
+    const args = ['--git-dir', gitDir, 'log', `--max-count=${perPage}`, '--format=%H%x00%B%x00%cI%x1e', query.sha ?? 'HEAD'];
+    if (query.since) args.push(`--since=${query.since}`);
+    const log = spawnSync('git', args, { encoding: 'utf8' });
+    if (log.status !== 0) return finish(404, { message: 'No commit found for SHA: ' + (query.sha ?? ''), documentation_url: 'https://docs.github.com/rest/commits/commits#list-commits', status: '404' });
+    const commits = log.stdout
+      .split('\x1e')
+      .map((entry) => entry.replace(/^\n/, ''))
+      .filter((entry) => entry.includes('\x00'))
+      .map((entry) => {
+        const [sha = '', message = '', date = ''] = entry.split('\x00');
+        return { sha, html_url: `https://github.com/${owner}/${repo}/commit/${sha}`, commit: { message: message.trimEnd(), committer: { date }, author: { date } } };
+      });
+    return finish(200, commits);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET') return this.handleRead(req, res);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');
@@ -171,7 +274,7 @@ export class FakeGitHub {
       record.status = status;
       this.answer(res, status, headers, status === 204 ? undefined : { message: message ?? MESSAGES[status] ?? 'Error', documentation_url: DOCS, status: String(status) });
       if (status === 204) this.onAccepted?.(record);
-      for (const listener of [...this.listeners]) listener();
+      this.signal.changed();
     };
 
     if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401);
@@ -192,7 +295,7 @@ export class FakeGitHub {
     if (scripted && 'hang' in scripted) {
       this.hanging.add(res);
       res.on('close', () => this.hanging.delete(res));
-      for (const listener of [...this.listeners]) listener();
+      this.signal.changed();
       return;
     }
     if (scripted?.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));

@@ -18,7 +18,8 @@ export const GIT_ENV = {
 };
 
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+  // stderr captured: git's notes ("cloned an empty repository") are not test output; a failure still throws with it.
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 export const PROD = 'charts/podinfo/values-prod.yaml';

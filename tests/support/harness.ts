@@ -2,9 +2,8 @@ import type { Express } from 'express';
 import { createApp } from '../../src/app';
 import { sleepReal, type Clock } from '../../src/clock';
 import { loadConfig, type Config } from '../../src/config/config';
-import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker';
-import { createGitHubClient } from '../../src/github/github-client';
-import { tokenKeyFor } from '../../src/github/token-key';
+import type { DeliveryWorker } from '../../src/delivery/delivery-worker';
+import { createWorkers, type Workers } from '../../src/workers/create-workers';
 import { createLogger } from '../../src/logger';
 import { openStore, type Store } from '../../src/store/database';
 import { findEvent } from '../../src/store/events.repository';
@@ -72,6 +71,8 @@ export interface Harness {
   store: Store;
   github: FakeGitHub;
   worker: DeliveryWorker | undefined;
+  /** Delivery, outcome follower and notifier (undefined with worker: false). */
+  workers: Workers | undefined;
   logs: LogCapture;
   clock: Clock;
   /** Resolves when the event reaches `status` (checked against the store), or rejects after `timeoutMs`. */
@@ -87,12 +88,14 @@ export interface HarnessOptions {
   random?: () => number;
   /** Repositories the fake GitHub knows (default acme/gitops). */
   repos?: string[];
+  /** "owner/repo" → a bare git repository the fake GitHub's commits endpoint reads. */
+  gitRepos?: Record<string, string>;
   /** The database to run on (default: a fresh SQLite file); dropped by close(). */
   database?: TestDatabase;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'] }).start();
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos }).start();
   const database = options.database ?? createSqliteDatabase();
   const config = loadConfig({
     REPO_OWNER: 'acme',
@@ -113,24 +116,18 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const store = openStore(config.databaseUrl);
   await store.migrate();
 
-  const worker =
-    options.worker === false || config.dryRun
-      ? undefined
-      : createDeliveryWorker({
-          store,
-          clock,
-          logger,
-          github: createGitHubClient({ apiUrl: config.github.apiUrl, token: GITHUB_TOKEN, timeoutMs: config.github.timeoutMs }),
-          tokenKey: tokenKeyFor(config.github.apiUrl, GITHUB_TOKEN),
-          maxAttempts: config.delivery.maxAttempts,
-          retryBaseMs: config.delivery.retryBaseMs,
-          leaseMs: config.delivery.leaseMs,
-          minIntervalMs: config.github.minIntervalMs,
-          pollIntervalMs: 50,
-          random: options.random,
-        });
-  const app = createApp({ config, logger, store, clock, onEventStored: () => worker?.notify() });
-  worker?.start();
+  const workers = options.worker === false ? undefined : createWorkers(config, store, clock, logger, { pollIntervalMs: 50, random: options.random });
+  const worker = workers?.delivery;
+  const app = createApp({
+    config,
+    logger,
+    store,
+    clock,
+    onEventStored: () => workers?.onEventStored(),
+    onReportRecorded: () => workers?.onReportRecorded(),
+    onNotification: () => workers?.onNotification(),
+  });
+  workers?.start();
 
   return {
     app,
@@ -138,6 +135,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     store,
     github,
     worker,
+    workers,
     logs,
     clock,
     async waitForStatus(id, status, timeoutMs = 10_000) {
@@ -151,7 +149,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       throw new Error(`event ${id} did not reach ${status} within ${timeoutMs} ms (last: ${last})`);
     },
     async close() {
-      await worker?.stop(1000);
+      await workers?.stop(1000);
       await store.close();
       github.reset();
       await github.stop();

@@ -23,9 +23,41 @@ describe('loadConfig', () => {
       dryRun: false,
       logLevel: 'info',
       routes: [],
-      rollback: { maxPerWindow: 3, windowMinutes: 60 },
+      rollback: { maxPerWindow: 3, windowMinutes: 60, healthyGraceMs: 1_800_000 },
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
+      outcomes: { pollMs: 10_000, pollMaxMs: 120_000, runLookupMs: 600_000, verifyTimeoutMs: 1_800_000, maxRedispatch: 2, branch: 'main' },
+      notify: { url: undefined, format: 'slack' },
     });
+  });
+
+  it('when the outcome and notification variables are set, then seconds may have decimals and the grace can be turned off', () => {
+    const config = loadConfig({
+      ...minimal,
+      RUN_LOOKUP_SECONDS: '1.5',
+      VERIFY_TIMEOUT_SECONDS: '3',
+      ROLLBACK_HEALTHY_GRACE_SECONDS: '0',
+      RESTORE_MAX_REDISPATCH: '0',
+      RESTORE_BRANCH: 'release/prod',
+      NOTIFY_URL: 'https://hooks.example.test/services/T000/B000/notasecretatall',
+      NOTIFY_FORMAT: 'json',
+    });
+    expect(config.outcomes).toMatchObject({ runLookupMs: 1500, verifyTimeoutMs: 3000, maxRedispatch: 0, branch: 'release/prod' });
+    expect(config.rollback.healthyGraceMs).toBe(0);
+    expect(config.notify).toEqual({ url: 'https://hooks.example.test/services/T000/B000/notasecretatall', format: 'json' });
+  });
+
+  it('when the outcome and notification variables are wrong, then each is listed, and NOTIFY_URL is never echoed', () => {
+    const problems = problemsOf({ ...minimal, OUTCOME_POLL_MS: '5000', OUTCOME_POLL_MAX_MS: '1000', RUN_LOOKUP_SECONDS: '-1', NOTIFY_URL: 'ftp://secret-hook', NOTIFY_FORMAT: 'xml', RESTORE_BRANCH: 'a..b' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^RUN_LOOKUP_SECONDS: expected a number of seconds/),
+        expect.stringMatching(/^NOTIFY_URL: expected an http\(s\) URL/),
+        expect.stringMatching(/^NOTIFY_FORMAT: expected slack or json/),
+        expect.stringMatching(/^RESTORE_BRANCH: expected a branch name/),
+        expect.stringMatching(/^OUTCOME_POLL_MAX_MS: must be at least OUTCOME_POLL_MS/),
+      ]),
+    );
+    expect(problems.join('\n')).not.toContain('secret-hook');
   });
 
   it('when the config is loaded, then it is frozen all the way down', () => {

@@ -22,7 +22,7 @@ describe('routes file', () => {
   it('when no route matches, then the environment defaults apply', () => {
     const config = withRoutes('routes:\n  - app: other\n    repo: x\n', { ROLLBACK_MAX_PER_WINDOW: '5', ROLLBACK_WINDOW_MINUTES: '15' });
     expect(routeFor(config, 'podinfo-prod')).toEqual({
-      owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', valuesPaths: undefined, sourceIndex: undefined, dryRun: false, maxPerWindow: 5, windowMinutes: 15, matched: undefined,
+      owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', valuesPaths: undefined, sourceIndex: undefined, dryRun: false, maxPerWindow: 5, windowMinutes: 15, healthyGraceMs: 1_800_000, matched: undefined,
     });
   });
 

@@ -21,7 +21,7 @@ export function createAppsController({ config, store }: AppDeps) {
       last_report: last ? { status: last.status, revision: last.revision, reported_at: iso(last.reportedAt) } : null,
       healthy_revisions: healthyLedger(reports).length,
       known_failed_revisions: knownFailedReports(reports).length,
-      last_rollback: lastRollback ? { id: lastRollback.id, status: lastRollback.status, created_at: iso(lastRollback.createdAt) } : null,
+      last_rollback: lastRollback ? { id: lastRollback.id, status: lastRollback.status, outcome: lastRollback.outcome, created_at: iso(lastRollback.createdAt) } : null,
     };
   };
 
@@ -52,6 +52,12 @@ export function createAppsController({ config, store }: AppDeps) {
         .slice(0, RECENT)
         .map((r) => ({ revision: r.revision, recorded_at: iso(r.reportedAt), known_failed: failed.some((f) => f.revision === r.revision) })),
       known_failed: failed.slice(0, RECENT).map((r) => ({ revision: r.revision, reported_at: iso(r.reportedAt), source: r.source })),
+      // Degraded reports that did not roll back for a reason of their own (a long-healthy revision).
+      degraded_without_rollback: reports
+        .filter((r) => r.status === 'Degraded' && r.note)
+        .slice(0, RECENT)
+        .map((r) => ({ revision: r.revision, reported_at: iso(r.reportedAt), reason: r.note })),
+      last_outcome: rollbacks.find((e) => e.outcome !== null)?.outcome ?? null,
       rollbacks: rollbacks.map((e) => ({
         id: e.id,
         status: e.status,
@@ -59,6 +65,8 @@ export function createAppsController({ config, store }: AppDeps) {
         healthy_revision: e.healthyRevision,
         target_reason: e.targetReason,
         suppression_reason: e.suppressionReason,
+        outcome: e.outcome,
+        outcome_reason: e.outcomeReason,
         created_at: iso(e.createdAt),
       })),
     });

@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import type { DeliveryAttempt, RollbackEvent } from '../../domain/rollback-event';
+import type { DeliveryAttempt, OutcomeHistoryEntry, RollbackEvent } from '../../domain/rollback-event';
 import { AppError } from '../../errors';
-import { EVENT_STATUSES } from '../../store/events.table';
+import { EVENT_STATUSES, OUTCOMES } from '../../store/events.table';
+import { findReport, listOutcomeHistory } from '../../store/outcomes.repository';
 import { findEvent, listEvents, replayEvent } from '../../store/events.repository';
 import type { AppDeps } from '../app-deps';
 
@@ -26,7 +27,18 @@ function toEventView(event: RollbackEvent) {
     created_at: iso(event.createdAt),
     updated_at: iso(event.updatedAt),
     delivered_at: iso(event.deliveredAt),
+    outcome: event.outcome,
+    outcome_reason: event.outcomeReason,
+    run_url: event.runUrl,
+    restore_commit: event.restoreCommit,
+    restore_url: event.restoreUrl,
+    pull_request_url: event.pullRequestUrl,
+    redispatches: event.redispatches,
   };
+}
+
+function toHistoryView(entry: OutcomeHistoryEntry) {
+  return { at: iso(entry.at), outcome: entry.outcome, reason: entry.reason, url: entry.url };
 }
 
 function toAttemptView(attempt: DeliveryAttempt) {
@@ -44,6 +56,7 @@ function toAttemptView(attempt: DeliveryAttempt) {
 const listQuery = z.object({
   app: z.string().min(1).max(253).optional(),
   status: z.enum(EVENT_STATUSES).optional(),
+  outcome: z.enum(OUTCOMES).optional(),
   limit: z
     .string()
     .regex(/^\d+$/, 'expected a whole number')
@@ -74,7 +87,15 @@ export function createEventsController({ config, store, clock, onEventStored }: 
     const found = await findEvent(store.db, requireEventId(req.params.id));
     if (!found) throw new AppError('NOT_FOUND', 'no such event');
     const event = found.event;
-    res.json({ ...toEventView(event), dispatch: JSON.parse(event.dispatchBody) as unknown, delivery_attempts: found.attempts.map(toAttemptView) });
+    const history = await listOutcomeHistory(store.db, event.id);
+    const verifiedBy = event.verifiedReportId ? await findReport(store.db, event.verifiedReportId) : undefined;
+    res.json({
+      ...toEventView(event),
+      dispatch: JSON.parse(event.dispatchBody) as unknown,
+      delivery_attempts: found.attempts.map(toAttemptView),
+      outcome_history: history.map(toHistoryView),
+      verified_by: verifiedBy ? { report_id: verifiedBy.id, revision: verifiedBy.revision, reported_at: iso(verifiedBy.reportedAt) } : null,
+    });
   };
 
   const replay: RequestHandler = async (req, res) => {

@@ -19,7 +19,8 @@ async function stored<T>(work: Promise<T>): Promise<T> {
  * POST / and POST /v1/webhooks/argocd: parse (domain), store durably under the policy's plan
  * (rollback/record-rollback), then one answer and one log line per outcome. Delivery happens later.
  */
-export function createWebhookController({ config, store, clock, onEventStored }: AppDeps): RequestHandler {
+export function createWebhookController({ config, store, clock, onEventStored, onReportRecorded, onNotification }: AppDeps): RequestHandler {
+  const notify = config.notify.url !== undefined;
   const sourceIndexFor = (app: string) => routeFor(config, app).sourceIndex;
   return async (req, res) => {
     const message = parseWebhookMessage(req.body, sourceIndexFor);
@@ -34,13 +35,14 @@ export function createWebhookController({ config, store, clock, onEventStored }:
     if (message.kind === 'health') {
       await stored(recordHealth(store, message, clock.now()));
       log.info({ app: message.app, health: message.status, revision: message.revision }, 'health recorded');
+      if (message.status === 'Healthy') onReportRecorded?.();
       res.status(200).json({ status: 'recorded', app: message.app, health: message.status, revision: message.revision });
       return;
     }
 
     const route = routeFor(config, message.app);
     const requestId = typeof req.id === 'string' ? req.id : null;
-    const outcome = await stored(recordRollback(store, message, route, requestId, clock.now()));
+    const outcome = await stored(recordRollback(store, message, route, { requestId, now: clock.now(), notify }));
     const fields = { app: message.app, shape: message.shape, failedRevision: message.failedRevision, route: route.matched };
     switch (outcome.kind) {
       case 'accepted': {
@@ -68,7 +70,14 @@ export function createWebhookController({ config, store, clock, onEventStored }:
         log.info({ ...fields, eventId: outcome.id }, 'duplicate rollback: already known, nothing sent');
         res.status(200).location(`/v1/events/${outcome.id}`).json({ status: 'duplicate', id: outcome.id });
         return;
+      case 'not_a_deploy':
+        // 2xx on purpose: a 4xx would make Argo CD's retry trigger send this every minute.
+        log.warn({ ...fields, reason: outcome.reason, repeat: !outcome.firstTime }, `Degraded without rollback: ${outcome.reason}`);
+        if (outcome.firstTime) onNotification?.();
+        res.status(200).json({ status: 'not_a_deploy', app: message.app, revision: message.failedRevision, message: outcome.reason });
+        return;
       case 'suppressed':
+        if (!outcome.repeat) onNotification?.();
         log.warn({ ...fields, eventId: outcome.id, reason: outcome.reason, repeat: outcome.repeat }, `rollback suppressed: ${outcome.reason}`);
         throw new AppError('ROLLBACK_SUPPRESSED', `rollback refused: ${outcome.reason} (event ${outcome.id})`);
       case 'no_target':

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as createEvents from './2026-11-29T09-00-create-events';
 import * as rollbackPolicy from './2026-11-29T10-00-rollback-policy';
 import * as dispatchSlots from './2026-11-29T11-00-dispatch-slots';
+import * as outcomes from './2026-11-29T12-00-outcomes';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
   '2026-11-29T09-00-create-events': createEvents,
   '2026-11-29T10-00-rollback-policy': rollbackPolicy,
   '2026-11-29T11-00-dispatch-slots': dispatchSlots,
+  '2026-11-29T12-00-outcomes': outcomes,
 };

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import { NOTIFIED_OUTCOMES, decideOutcome, healthyReportQuery, type Observations, type OutcomeDecision, type OutcomeLimits } from '../domain/outcome';
+import { classifyGitHubAnswer } from '../github/classify-answer';
+import type { GitHubClient } from '../github/github-client';
+import { pickPullRequest, pickRestoreCommit, pickRun, rollbackBranch } from '../github/restore-lookups';
+import type { Store } from '../store/database';
+import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
+import { enqueueNotification } from '../store/notifications.repository';
+import { claimDueOutcome, findVerifyingReport, nextOutcomeCheckAt, recordOutcome, releaseOutcomeLeases, type FollowedRollback } from '../store/outcomes.repository';
+import { PollingLoop } from '../workers/polling-loop';
+
+export interface OutcomeWorkerOptions {
+  store: Store;
+  github: GitHubClient;
+  /** The token's dispatch slot (tokenKeyFor): reads share the dispatches' pace and rate-limit pauses. */
+  tokenKey: string;
+  clock: Clock;
+  logger: Logger;
+  limits: Omit<OutcomeLimits, 'eventType'>;
+  /** How long a look may hold a rollback (and the token's slot) before another replica takes over. */
+  leaseMs: number;
+  minIntervalMs: number;
+  notify: boolean;
+  /** Wakes the notifier when a message was written. */
+  onNotification?: () => void;
+  /** Wakes the delivery worker when a cancelled run's event went back on the queue. */
+  onRedispatch?: () => void;
+  pollIntervalMs?: number;
+  owner?: string;
+}
+
+/** What one GitHub read gave: the parsed body, or why not (and, for a rate limit, when to come back). */
+type Read = { ok: true; data: unknown } | { ok: false; problem: string; retryAt?: number };
+
+const READ_REMEDIES: Record<number, string> = {
+  401: 'check GH_PAT_WEBHOOK',
+  403: 'the token needs Actions: read and Contents: read on the repository (Pull requests: read in pull-request mode)',
+  404: 'check the repository, and that the token can read its Actions',
+};
+
+/**
+ * Follows every delivered rollback to its outcome: leases one that is due, asks GitHub for its run,
+ * restore commit or pull request (one request at a time through the token's slot, like the
+ * dispatches), looks for the Healthy report that verifies it, and records the decision
+ * (src/domain/outcome.ts) with its notifications in one transaction.
+ */
+export class OutcomeWorker extends PollingLoop {
+  readonly owner: string;
+
+  constructor(private readonly options: OutcomeWorkerOptions) {
+    super(options.clock, options.logger.child({ component: 'outcomes' }), options.pollIntervalMs ?? 5000);
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:outcomes`;
+  }
+
+  protected async step(): Promise<'worked' | number | undefined> {
+    const { store, leaseMs } = this.options;
+    const followed = await claimDueOutcome(store.db, store.dialect, this.clock.now(), this.owner, leaseMs);
+    if (!followed) return nextOutcomeCheckAt(store.db);
+    await this.look(followed);
+    return 'worked';
+  }
+
+  protected async afterStop(): Promise<void> {
+    await releaseOutcomeLeases(this.options.store.db, this.owner).catch((error: unknown) => this.logger.warn({ err: error }, 'could not release outcome leases; they expire'));
+  }
+
+  /** One GET through the token's slot: waits for it, sends, gives it back with the next allowed time. */
+  private async read(path: string, params: Record<string, string>): Promise<Read> {
+    const { store, github, tokenKey, leaseMs, minIntervalMs } = this.options;
+    for (;;) {
+      if (!this.running) return { ok: false, problem: 'stopping' };
+      const slot = await acquireSlot(store.db, tokenKey, this.owner, this.clock.now(), leaseMs);
+      if (slot.acquired) break;
+      await this.clock.sleep(Math.min(Math.max(0, slot.retryAt - this.clock.now()), 1000), this.stopSignal.signal);
+    }
+    let nextAllowedAt = this.clock.now() + minIntervalMs;
+    try {
+      const { answer, data } = await github.get(path, params, this.stopSignal.signal);
+      const finishedAt = this.clock.now();
+      const verdict = classifyGitHubAnswer(answer, finishedAt);
+      nextAllowedAt = finishedAt + minIntervalMs;
+      switch (verdict.kind) {
+        case 'delivered':
+          return { ok: true, data };
+        case 'rate_limited':
+          nextAllowedAt = Math.max(verdict.retryAt, nextAllowedAt);
+          return { ok: false, problem: verdict.reason, retryAt: verdict.retryAt };
+        case 'permanent': {
+          const status = answer.kind === 'response' ? answer.status : 0;
+          return { ok: false, problem: `${verdict.reason}; ${READ_REMEDIES[status] ?? 'see its message'}` };
+        }
+        case 'transient':
+          return { ok: false, problem: verdict.reason };
+      }
+    } finally {
+      await releaseSlot(store.db, tokenKey, this.owner, nextAllowedAt);
+    }
+  }
+
+  private async observe(followed: FollowedRollback): Promise<{ seen: Observations; retryAt?: number }> {
+    const { event, state } = followed;
+    const { branch } = this.options.limits;
+    const repo = `/repos/${encodeURIComponent(event.target.owner)}/${encodeURIComponent(event.target.repo)}`;
+    const since = new Date(state.deliveredAt - 60_000).toISOString();
+    const seen: Observations = { now: this.clock.now() };
+    let retryAt: number | undefined;
+    const take = (read: Read): unknown => {
+      if (read.ok) return read.data;
+      seen.githubProblem = read.problem;
+      retryAt = read.retryAt ?? retryAt;
+      return undefined;
+    };
+
+    if (state.outcome === 'awaiting_run' || state.outcome === 'restoring') {
+      const runs = take(await this.read(`${repo}/actions/runs`, { event: 'repository_dispatch', created: `>=${since}`, per_page: '100' }));
+      seen.run = pickRun(runs, event.id, state.cancelledRuns);
+      if (seen.run?.status === 'completed' && seen.run.conclusion === 'success') {
+        seen.commit = pickRestoreCommit(take(await this.read(`${repo}/commits`, { sha: branch, since, per_page: '100' })), event.id);
+        if (!seen.commit) {
+          const head = `${event.target.owner}:${rollbackBranch(event.id)}`;
+          seen.pullRequest = pickPullRequest(take(await this.read(`${repo}/pulls`, { state: 'all', head, per_page: '100' })), event.id);
+        }
+      }
+    }
+    seen.now = this.clock.now();
+    return { seen, retryAt };
+  }
+
+  private async look(followed: FollowedRollback): Promise<void> {
+    const { store, limits, notify } = this.options;
+    const { event, state } = followed;
+    const log = this.logger.child({ eventId: event.id, app: event.app });
+    const fullLimits: OutcomeLimits = { ...limits, eventType: event.eventType };
+    const { seen, retryAt } = await this.observe(followed);
+    // Stopping mid-look: record nothing; the lease is given back and the next start looks again.
+    if (!this.running) return;
+    // Restored now or before: the Healthy report that verifies it is in the store, not on GitHub.
+    const first = decideOutcome(state, seen, fullLimits);
+    if (first.state.outcome === 'restored') {
+      seen.healthyReport = await findVerifyingReport(store.db, event.app, healthyReportQuery(first.state), state.deliveredAt);
+    }
+    const decision: OutcomeDecision = decideOutcome(state, seen, fullLimits);
+    // GitHub said when to come back: no look before then.
+    if (retryAt !== undefined && decision.nextCheckAt !== null) decision.nextCheckAt = Math.max(decision.nextCheckAt, retryAt);
+
+    const now = this.clock.now();
+    const notified = decision.changes.filter((c) => NOTIFIED_OUTCOMES.includes(c.outcome) && c.outcome === decision.state.outcome && c.outcome !== state.outcome);
+    const kept = await store.db.transaction().execute(async (trx) => {
+      if (!(await recordOutcome(trx, event.id, this.owner, decision, now))) return false;
+      for (const change of notified) {
+        await enqueueNotification(trx, notify, {
+          kind: change.outcome as 'verified' | 'run_missing' | 'restore_failed' | 'unverified',
+          app: event.app,
+          eventId: event.id,
+          failedRevision: event.failedRevision,
+          healthyRevision: event.healthyRevision,
+          reason: change.reason,
+          link: change.url ?? decision.state.restoreUrl ?? event.restoreUrl ?? decision.state.runUrl ?? event.runUrl,
+          at: now,
+        });
+      }
+      return true;
+    });
+    if (!kept) {
+      log.warn('outcome lease was lost (another replica took this rollback over); nothing recorded');
+      return;
+    }
+    for (const change of decision.changes) {
+      const level = ['run_missing', 'restore_failed', 'unverified'].includes(change.outcome) ? 'error' : 'info';
+      log[level]({ outcome: change.outcome, url: change.url ?? undefined }, `outcome ${change.outcome}: ${change.reason}`);
+    }
+    if (seen.githubProblem && decision.changes.length === 0) log.warn({ problem: seen.githubProblem }, 'could not read the rollback on GitHub; looking again later');
+    if (notified.length > 0) this.options.onNotification?.();
+    if (decision.redispatch) this.options.onRedispatch?.();
+  }
+}

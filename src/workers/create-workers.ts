@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import type { Config } from '../config/config';
+import { createDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker';
+import { createGitHubClient } from '../github/github-client';
+import { tokenKeyFor } from '../github/token-key';
+import { Notifier } from '../notify/notifier';
+import { OutcomeWorker } from '../outcomes/outcome-worker';
+import type { Store } from '../store/database';
+
+/** The background parts of one process, wired to wake each other. */
+export interface Workers {
+  readonly delivery: DeliveryWorker | undefined;
+  readonly outcomes: OutcomeWorker | undefined;
+  readonly notifier: Notifier | undefined;
+  start(): void;
+  /** Stop all: the in-flight dispatch may finish for up to `timeoutMs`; every lease is given back. */
+  stop(timeoutMs: number): Promise<void>;
+  /** A rollback event was stored (deliver it), a health report was recorded (it may verify one), a message was written. */
+  onEventStored(): void;
+  onReportRecorded(): void;
+  onNotification(): void;
+}
+
+/** Test knobs: a faster idle poll, a seeded random. */
+export interface WorkerTuning {
+  pollIntervalMs?: number;
+  random?: () => number;
+}
+
+/**
+ * Delivery and outcome following need GitHub, so they do not run in DRY_RUN; the notifier runs
+ * whenever NOTIFY_URL is set (a dry run's loop-guard refusals are news too).
+ */
+export function createWorkers(config: Config, store: Store, clock: Clock, logger: Logger, tuning: WorkerTuning = {}): Workers {
+  const notify = config.notify.url !== undefined;
+  const notifier = config.notify.url
+    ? new Notifier({ store, clock, logger, url: config.notify.url, format: config.notify.format, timeoutMs: config.github.timeoutMs, leaseMs: config.delivery.leaseMs, pollIntervalMs: tuning.pollIntervalMs, random: tuning.random })
+    : undefined;
+  const token = config.github.token;
+  let delivery: DeliveryWorker | undefined;
+  let outcomes: OutcomeWorker | undefined;
+  if (!config.dryRun && token) {
+    const github = createGitHubClient({ apiUrl: config.github.apiUrl, token, timeoutMs: config.github.timeoutMs });
+    const tokenKey = tokenKeyFor(config.github.apiUrl, token);
+    outcomes = new OutcomeWorker({
+      store,
+      github,
+      tokenKey,
+      clock,
+      logger,
+      limits: config.outcomes,
+      leaseMs: config.delivery.leaseMs,
+      minIntervalMs: config.github.minIntervalMs,
+      notify,
+      onNotification: () => notifier?.notify(),
+      onRedispatch: () => delivery?.notify(),
+      pollIntervalMs: tuning.pollIntervalMs,
+    });
+    delivery = createDeliveryWorker({
+      store,
+      clock,
+      logger,
+      github,
+      tokenKey,
+      maxAttempts: config.delivery.maxAttempts,
+      retryBaseMs: config.delivery.retryBaseMs,
+      leaseMs: config.delivery.leaseMs,
+      minIntervalMs: config.github.minIntervalMs,
+      outcomePollMs: config.outcomes.pollMs,
+      notify,
+      onDelivered: () => outcomes?.notify(),
+      onNotification: () => notifier?.notify(),
+      pollIntervalMs: tuning.pollIntervalMs,
+      random: tuning.random,
+    });
+  }
+  return {
+    delivery,
+    outcomes,
+    notifier,
+    start() {
+      delivery?.start();
+      outcomes?.start();
+      notifier?.start();
+    },
+    async stop(timeoutMs) {
+      await Promise.all([delivery?.stop(timeoutMs), outcomes?.stop(), notifier?.stop()]);
+    },
+    onEventStored: () => delivery?.notify(),
+    onReportRecorded: () => outcomes?.notify(),
+    onNotification: () => notifier?.notify(),
+  };
+}

@@ -1,0 +1,259 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { findEvent } from '../../src/store/events.repository';
+import type { Outcome } from '../../src/store/events.table';
+import { ActionsStandIn } from '../support/actions-stand-in';
+import { GitOpsRepo, PROD, git } from '../support/gitops-repo';
+import { ADMIN_TOKEN, GITHUB_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, type Harness, type HarnessOptions } from '../support/harness';
+import { NotifyReceiver } from '../support/notify-receiver';
+
+const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
+const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/**
+ * Every delivered rollback followed to its outcome, through the front door: webhook → dispatch → the
+ * Actions stand-in runs the shipped script on real git and records a run → the service finds run and
+ * restore commit on the fake GitHub → a Healthy report → verified, with a notification. Time is scaled
+ * down through the settings (polls of 20 ms, lookups of a second), not by sleeping.
+ */
+describe('rollback outcomes and notifications', () => {
+  let repo: GitOpsRepo;
+  let h: Harness | undefined;
+  let actions: ActionsStandIn;
+  let receiver: NotifyReceiver;
+  let dir: string;
+
+  beforeEach(async () => {
+    repo = new GitOpsRepo();
+    receiver = await new NotifyReceiver().start();
+    dir = mkdtempSync(join(tmpdir(), 'outcomes-'));
+  });
+  afterEach(async () => {
+    await actions?.settled();
+    if (h) {
+      expect(h.logs.text()).not.toContain(GITHUB_TOKEN);
+      expect(h.logs.text()).not.toContain(receiver.url);
+      expect(h.logs.text()).not.toContain('stand-in-not-a-secret');
+      await h.close();
+      h = undefined;
+    }
+    await receiver.stop();
+    repo.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
+    const routes = join(dir, 'routes.yaml');
+    writeFileSync(routes, `routes:\n  - app: podinfo-prod\n    values_paths: [${PROD}]\n`);
+    h = await createHarness({
+      ...options,
+      gitRepos: { 'acme/gitops': repo.origin },
+      env: {
+        ROUTES_FILE: routes,
+        NOTIFY_URL: receiver.url,
+        OUTCOME_POLL_MS: '20',
+        OUTCOME_POLL_MAX_MS: '200',
+        RUN_LOOKUP_SECONDS: '10',
+        VERIFY_TIMEOUT_SECONDS: '30',
+        ...env,
+      },
+    });
+    actions = new ActionsStandIn(h.github, repo);
+    return h;
+  }
+
+  const rollback = async (harness: Harness) => {
+    const res = await request(harness.app)
+      .post('/v1/webhooks/argocd')
+      .set(auth)
+      .send({ client_payload: { app: 'podinfo-prod', failed_revision: repo.commits.failed, healthy_revision: repo.commits.healthy } });
+    expect(res.status).toBe(202);
+    return res.body.id as string;
+  };
+  const healthy = (harness: Harness, revision: string) => request(harness.app).post('/v1/webhooks/argocd').set(auth).send({ app: 'podinfo-prod', status: 'Healthy', revision });
+
+  async function waitForOutcome(harness: Harness, id: string, outcome: Outcome, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Outcome | null | undefined;
+    while (Date.now() < deadline) {
+      last = (await findEvent(harness.store.db, id))?.event.outcome;
+      if (last === outcome) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`event ${id} did not reach outcome ${outcome} within ${timeoutMs} ms (last: ${last})`);
+  }
+  interface EventBody {
+    status: string;
+    outcome: string;
+    outcome_reason: string;
+    run_url: string;
+    restore_commit: string | null;
+    redispatches: number;
+    outcome_history: Array<{ outcome: string; reason: string; url: string | null }>;
+    verified_by: unknown;
+  }
+  const view = async (harness: Harness, id: string) => (await request(harness.app).get(`/v1/events/${id}`).set(admin)).body as EventBody;
+  const kinds = () => receiver.messages.map((m) => /: (rollback [^(]*|Degraded[^(]*) \(/.exec(String(m.text))?.[1]?.trim());
+
+  it('when the workflow restores and Argo CD reports Healthy at the restore commit, then verified, with its history, and two notifications', async () => {
+    const harness = await start();
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restored');
+    const restore = repo.mainHead();
+    expect(git(repo.origin, 'log', '-1', '--format=%B', 'main')).toContain(`Rollback-Event: ${id}`);
+    expect((await healthy(harness, restore)).status).toBe(200);
+    await waitForOutcome(harness, id, 'verified');
+
+    const event = await view(harness, id);
+    expect(event).toMatchObject({ status: 'delivered', outcome: 'verified', restore_commit: restore, run_url: expect.stringMatching(/\/actions\/runs\/\d+$/), redispatches: 0 });
+    expect(event.outcome_history.map((e) => e.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'verified']);
+    expect(event.outcome_history[2]!.reason).toBe(`run succeeded; restore commit ${restore.slice(0, 12)} is on main`);
+    expect(event.verified_by).toEqual({ report_id: expect.any(String), revision: restore, reported_at: expect.any(String) });
+    const listed = (await request(harness.app).get('/v1/events?outcome=verified').set(admin)).body as { events: Array<{ id: string }> };
+    expect(listed.events.map((e) => e.id)).toEqual([id]);
+    expect((await request(harness.app).get('/v1/apps/podinfo-prod').set(admin)).body.last_outcome).toBe('verified');
+
+    await receiver.waitFor((r) => r.messages.length === 2);
+    expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback verified: Healthy again']);
+    const verified = receiver.texts()[1]!;
+    expect(verified).toContain(`podinfo-prod: rollback verified: Healthy again (${repo.commits.failed.slice(0, 12)} → ${repo.commits.healthy.slice(0, 12)})`);
+    expect(verified).toContain(`Argo CD reported the app Healthy at ${restore.slice(0, 12)}`);
+    expect(verified).toContain(`event ${id}`);
+    // Budget: a handful of reads for the whole follow-up, far inside 5,000 an hour.
+    expect(harness.github.reads.length).toBeLessThan(40);
+  });
+
+  it('when the run is cancelled, then the same event is dispatched again, counted, and verified', async () => {
+    const harness = await start();
+    actions.plan.push('cancel', 'run');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restored');
+    await healthy(harness, repo.mainHead());
+    await waitForOutcome(harness, id, 'verified');
+
+    expect(harness.github.accepted().map((d) => d.body?.client_payload?.event_id)).toEqual([id, id]);
+    const event = await view(harness, id);
+    expect(event.redispatches).toBe(1);
+    expect(event.outcome_history.map((e) => e.reason)).toContainEqual(expect.stringMatching(/^workflow run \d+ was cancelled; dispatched again \(1 of 2\)$/));
+    await receiver.waitFor((r) => r.messages.length === 2);
+    expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback verified: Healthy again']);
+  });
+
+  it('when the run is cancelled more often than RESTORE_MAX_REDISPATCH, then restore_failed', async () => {
+    const harness = await start({ RESTORE_MAX_REDISPATCH: '1' });
+    actions.plan.push('cancel', 'cancel');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restore_failed');
+    expect(harness.github.accepted()).toHaveLength(2);
+    expect((await view(harness, id)).outcome_reason).toMatch(/was cancelled, after 1 re-dispatch \(RESTORE_MAX_REDISPATCH=1\)$/);
+  });
+
+  it('when the run fails, then restore_failed with the run URL, and one notification for it', async () => {
+    const harness = await start();
+    actions.plan.push('fail');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restore_failed');
+    const event = await view(harness, id);
+    expect(event.outcome_reason).toMatch(/^workflow run \d+ concluded failure$/);
+    await receiver.waitFor((r) => r.messages.length === 2);
+    expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback needs a person: the restore failed']);
+    expect(receiver.texts()[1]).toContain(event.run_url);
+    expect(harness.logs.entries).toContainEqual(expect.objectContaining({ level: 50, eventId: id, outcome: 'restore_failed' }));
+  });
+
+  it('when no run appears within RUN_LOOKUP_SECONDS, then run_missing says what to check', async () => {
+    const harness = await start({ RUN_LOOKUP_SECONDS: '0.3' });
+    actions.plan.push('none');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'run_missing');
+    expect((await view(harness, id)).outcome_reason).toMatch(/^no workflow run titled with this event id within 0 s of delivery: is the workflow on the default branch, listening to repository_dispatch type argo-degraded/);
+    await receiver.waitFor((r) => r.messages.length === 2);
+    expect(kinds()[1]).toBe('rollback needs a person: no workflow run');
+  });
+
+  it('when no Healthy report comes within VERIFY_TIMEOUT_SECONDS, then unverified', async () => {
+    const harness = await start({ VERIFY_TIMEOUT_SECONDS: '1' });
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'unverified');
+    expect((await view(harness, id)).outcome_history.map((e) => e.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'unverified']);
+    await receiver.waitFor((r) => r.messages.length === 2);
+    expect(kinds()[1]).toBe('rollback needs a person: not verified healthy');
+  });
+
+  it('when the notification endpoint is down for a while, then every message arrives once it is back, each once, and the rollback did not wait', async () => {
+    const harness = await start();
+    receiver.down = true;
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restored');
+    await healthy(harness, repo.mainHead());
+    await waitForOutcome(harness, id, 'verified');
+    await receiver.waitFor((r) => r.refused >= 2);
+    expect(receiver.messages).toEqual([]);
+    receiver.down = false;
+    await receiver.waitFor((r) => r.messages.length === 2);
+    expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback verified: Healthy again']);
+    expect(harness.logs.entries).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/^notification not sent: the receiver answered 503; trying again/) }));
+  });
+
+  it('when GitHub rate-limits a read, then the follower waits as told, the pause holds for dispatches too, and the rollback still gets there', async () => {
+    const harness = await start();
+    harness.github.scriptReads({ status: 429, headers: { 'retry-after': '1' }, message: 'You have exceeded a secondary rate limit.' });
+    const id = await rollback(harness);
+    await harness.github.waitFor((g) => g.reads.length >= 1);
+    const limitedAt = harness.github.reads[0]!.receivedAt;
+    // A second rollback arrives during the pause: its dispatch waits for the token too.
+    const other = await request(harness.app)
+      .post('/v1/webhooks/argocd')
+      .set(auth)
+      .send({ client_payload: { app: 'podinfo-prod', failed_revision: 'e'.repeat(40), healthy_revision: repo.commits.healthy } });
+    expect(other.status).toBe(202);
+    await waitForOutcome(harness, id, 'restored');
+    await harness.github.waitFor((g) => g.received.length >= 2);
+    expect(harness.github.reads[0]!.status).toBe(429);
+    expect(harness.github.reads[1]!.receivedAt - limitedAt).toBeGreaterThanOrEqual(950);
+    expect(harness.github.received[1]!.receivedAt - limitedAt).toBeGreaterThanOrEqual(950);
+  });
+
+  it('when GitHub refuses the dispatch for good, then one delivery_failed notification names the remedy', async () => {
+    const harness = await start();
+    harness.github.script({ status: 401 });
+    const id = await rollback(harness);
+    await harness.waitForStatus(id, 'failed');
+    await receiver.waitFor((r) => r.messages.length === 1);
+    expect(receiver.texts()[0]).toMatch(/rollback needs a person: GitHub refused the dispatch .*\nGitHub answered 401: Bad credentials/);
+  });
+
+  it('when the loop guard refuses, then one notification, not one per re-send', async () => {
+    const harness = await start({ ROLLBACK_MAX_PER_WINDOW: '1' });
+    await rollback(harness);
+    const again = () =>
+      request(harness.app)
+        .post('/v1/webhooks/argocd')
+        .set(auth)
+        .send({ client_payload: { app: 'podinfo-prod', failed_revision: 'e'.repeat(40), healthy_revision: repo.commits.healthy } });
+    expect([(await again()).status, (await again()).status, (await again()).status]).toEqual([409, 409, 409]);
+    await receiver.waitFor((r) => r.messages.some((m) => String(m.text).includes('loop guard')));
+    await receiver.waitFor((r) => r.messages.length >= 2);
+    expect(receiver.texts().filter((t) => t.includes('refused by the loop guard'))).toHaveLength(1);
+  });
+
+  it('when a revision Healthy for longer than the grace goes Degraded, then no rollback: 200, recorded with its reason, visible, notified once', async () => {
+    const clock = createManualClock();
+    const harness = await start({}, { clock });
+    const revision = repo.commits.failed;
+    expect((await healthy(harness, revision)).status).toBe(200);
+    clock.advance(31 * 60_000);
+    const degraded = () => request(harness.app).post('/v1/webhooks/argocd').set(auth).send({ app: 'podinfo-prod', status: 'Degraded', revision });
+    const first = await degraded();
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ status: 'not_a_deploy', app: 'podinfo-prod', revision, message: expect.stringMatching(/was reported Healthy since .* \(31 min, more than the 1800 s grace\)/) });
+    expect((await degraded()).status).toBe(200);
+    expect(harness.github.received).toEqual([]);
+    const app = (await request(harness.app).get('/v1/apps/podinfo-prod').set(admin)).body as { degraded_without_rollback: unknown[]; known_failed: unknown[] };
+    expect(app.degraded_without_rollback).toEqual([{ revision, reported_at: expect.any(String), reason: first.body.message }]);
+    await receiver.waitFor((r) => r.messages.length === 1);
+    expect(receiver.texts()[0]).toMatch(/^podinfo-prod: Degraded, not rolled back: the revision was long healthy/);
+  });
+});

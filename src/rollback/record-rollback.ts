@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Route } from '../config/routes';
 import { buildDispatchBody, serializeDispatchBody } from '../domain/dispatch-body';
-import { planRollback, type RollbackPlan } from '../domain/rollback-plan';
+import { planRollback, type RollbackFacts, type RollbackPlan } from '../domain/rollback-plan';
 import type { WebhookMessage } from '../domain/webhook-message';
 import type { Store } from '../store/database';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
@@ -43,13 +43,12 @@ export async function recordRollback(
     return await store.db.transaction().execute(async (trx): Promise<RecordedRollback> => {
       await store.lockApp(trx, message.app);
       const existingId = await findRollbackId(trx, key);
-      const plan: RollbackPlan = planRollback({
+      const facts: RollbackFacts = {
         failedRevision: message.failedRevision,
         requestedTarget: message.requestedTarget,
         history: message.history,
         reports: existingId === undefined ? await listReports(trx, message.app) : [],
         existingId,
-        suppressedId: existingId === undefined ? await findSuppressedId(trx, key) : undefined,
         recentRollbacks: existingId === undefined ? await countRollbacksSince(trx, message.app, now - route.windowMinutes * 60_000) : 0,
         maxPerWindow: route.maxPerWindow,
         windowMinutes: route.windowMinutes,
@@ -57,7 +56,10 @@ export async function recordRollback(
         shape: message.shape,
         healthyGraceMs: route.healthyGraceMs,
         now,
-      });
+      };
+      let plan: RollbackPlan = planRollback(facts);
+      // Only a refusal needs to know whether it repeats an earlier one: the common path skips the query.
+      if (plan.kind === 'suppressed') plan = planRollback({ ...facts, suppressedId: await findSuppressedId(trx, key) });
       if (plan.kind === 'duplicate') return plan;
 
       const news = { app: message.app, eventId: null, failedRevision: message.failedRevision, healthyRevision: null, link: null, at: now };

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import SQLite from 'better-sqlite3';
 import request from 'supertest';
 import { sql } from 'kysely';
 import { findEvent, listEvents } from '../../src/store/events.repository';
@@ -182,6 +183,19 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
     });
   });
 
+  it.each([
+    ['a store error (SQLite disk I/O)', () => new SQLite.SqliteError('disk I/O error', 'SQLITE_IOERR'), 503, 'STORE_UNAVAILABLE'],
+    ['a lost PostgreSQL connection', () => Object.assign(new Error('Connection terminated unexpectedly'), {}), 503, 'STORE_UNAVAILABLE'],
+    ['a programming bug (TypeError)', () => new TypeError("Cannot read properties of undefined (reading 'revision')"), 500, 'INTERNAL'],
+  ])('when storing fails with %s, then %s %s, no stack in the body, the stack in the log', async (_name, makeError, status, code) => {
+    h.store.lockApp = () => Promise.reject(makeError());
+    const res = await request(h.app).post('/v1/webhooks/argocd').set(auth).send(seedBody());
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
+    expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 50, code, err: expect.objectContaining({ stack: expect.stringContaining('Error') }) }));
+  });
+
   it('when a route does not exist, then 404 NOT_FOUND', async () => {
     const res = await request(h.app).get('/nope');
     expect(res.status).toBe(404);
@@ -197,12 +211,12 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
     expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 50, code: 'STORE_UNAVAILABLE' }));
   });
 
-  it('when something unexpected breaks, then 500 INTERNAL without a stack in the body', async () => {
+  it('when the store itself is broken (a table gone), then the read API answers 503 STORE_UNAVAILABLE without a stack in the body', async () => {
     await sql`drop table attempts`.execute(h.store.db);
     await sql`drop table events`.execute(h.store.db);
     const res = await request(h.app).get('/v1/events').set('Authorization', `Bearer ${h.config.auth.adminToken}`);
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('STORE_UNAVAILABLE');
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts|SqliteError/);
   });
 });

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../../errors';
+import { isStoreError } from '../../store/store-error';
 import { WWW_AUTHENTICATE } from './auth';
 
 /** Errors raised by body-parser/raw-body carry a `type`; map the ones a client can cause. */
@@ -25,7 +26,10 @@ export const notFound: RequestHandler = (req, _res, next) => {
 
 /** The one place that writes `{"error": {"code", "message"}}`. Unknown errors become 500 with no stack. */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  const appError = error instanceof AppError ? error : (fromBodyParser(error) ?? new AppError('INTERNAL'));
+  const appError =
+    error instanceof AppError
+      ? error
+      : (fromBodyParser(error) ?? (isStoreError(error) ? new AppError('STORE_UNAVAILABLE', undefined, { cause: error }) : new AppError('INTERNAL', undefined, { cause: error })));
   if (appError.status >= 500) {
     req.log.error({ err: appError.cause ?? error, code: appError.code }, appError.message);
   } else {

@@ -8,7 +8,7 @@ import { classifyGitHubAnswer, type DeliveryVerdict } from '../github/classify-a
 import type { GitHubClient } from '../github/github-client';
 import type { Store } from '../store/database';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
-import { claimDue, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
+import { claimDue, markDryRun, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
 import { enqueueNotification } from '../store/notifications.repository';
 import { startOutcome } from '../store/outcomes.repository';
 
@@ -35,6 +35,8 @@ export interface DeliveryWorkerOptions {
   /** Called after a delivery was recorded (wake the outcome follower) and after a message was written. */
   onDelivered?: () => void;
   onNotification?: () => void;
+  /** True when the app's route says dry_run: its events are recorded as dry_run and never sent. */
+  isDryRun?: (app: string) => boolean;
 }
 
 export interface DeliveryWorker {
@@ -98,6 +100,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   /** Sends one event, then records the outcome and gives the token's slot back in one transaction. */
   async function deliver(event: RollbackEvent): Promise<void> {
     const log = logger.child({ eventId: event.id, app: event.app });
+    if (options.isDryRun?.(event.app)) {
+      // The last guard before GitHub: whatever queued this event, a dry-run app's rollback is not sent.
+      await store.db.transaction().execute(async (trx) => {
+        await markDryRun(trx, event.id, owner, clock.now());
+        await releaseSlot(trx, tokenKey, owner, 0);
+      });
+      log.warn("not sent: the app's route is dry_run; recorded as dry_run");
+      return;
+    }
     const attempt = event.attempts + 1;
     log.info({ attempt, repo: `${event.target.owner}/${event.target.repo}` }, 'delivering');
     const startedAt = clock.now();

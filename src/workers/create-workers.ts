@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import type { Config } from '../config/config';
+import { routeFor, type Config } from '../config/config';
 import { createDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker';
 import { createGitHubClient } from '../github/github-client';
 import { tokenKeyFor } from '../github/token-key';
@@ -70,6 +70,7 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       outcomePollMs: config.outcomes.pollMs,
       notify,
       onDelivered: () => outcomes?.notify(),
+      isDryRun: (app) => routeFor(config, app).dryRun,
       onNotification: () => notifier?.notify(),
       pollIntervalMs: tuning.pollIntervalMs,
       random: tuning.random,

@@ -13,6 +13,8 @@ export function createApp(deps: AppDeps): Express {
   // Nobody needs these on a JSON webhook API, and they cost time on the hot path.
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Behind an Ingress the client is in X-Forwarded-For; trusted only as far as TRUST_PROXY says.
+  app.set('trust proxy', deps.config.http.trustProxy);
   app.use(helmet());
   app.use(createRequestLogger(deps.logger));
   app.use(createRouter(deps));

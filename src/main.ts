@@ -1,7 +1,26 @@
 import dotenv from 'dotenv';
 import { ConfigError, loadConfig, type Config } from './config/config';
+import type { Logger } from 'pino';
 import { createLogger } from './logger';
 import { startService } from './service';
+
+/**
+ * Every line the process writes is JSON from pino: Node's warnings (deprecations, experimental
+ * features) and what libraries print through console become log lines instead of free text.
+ */
+function routeProcessOutputToLogger(logger: Logger): void {
+  const log = logger.child({ component: 'process' });
+  // Node prints warnings through a default 'warning' listener; this replaces it.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log.warn({ warning: { name: warning.name, message: warning.message, code: (warning as { code?: string }).code } }, warning.message));
+  const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(' ');
+  /* eslint-disable no-console -- replacing console itself, so nothing reaches stdout as free text */
+  console.log = (...args: unknown[]) => log.info(text(args));
+  console.info = (...args: unknown[]) => log.info(text(args));
+  console.warn = (...args: unknown[]) => log.warn(text(args));
+  console.error = (...args: unknown[]) => log.error(text(args));
+  /* eslint-enable no-console */
+}
 
 /** Entry point: .env → config → service; SIGTERM/SIGINT shut down cleanly and exit 0. */
 async function main(): Promise<void> {
@@ -18,6 +37,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel);
+  routeProcessOutputToLogger(logger);
   const service = await startService(config, logger);
 
   let signalled = false;

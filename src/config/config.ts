@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './routes';
 
@@ -105,7 +106,35 @@ const envSchema = z
         .optional(),
     ),
     NOTIFY_FORMAT: z.enum(['slack', 'json'], { error: 'expected slack or json' }).default('slack'),
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('false')
+      .refine(isTrustProxy, { message: 'expected false, a hop count (1, 2, …), or addresses/CIDRs/loopback/linklocal/uniquelocal separated by commas' })
+      .transform(toTrustProxy),
   });
+
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isTrustProxy(value: string): boolean {
+  if (value === 'false' || /^\d{1,2}$/.test(value)) return true;
+  return value.split(',').every((part) => {
+    const entry = part.trim();
+    if (PROXY_PRESETS.has(entry)) return true;
+    const [address = '', prefix, extra] = entry.split('/');
+    if (extra !== undefined) return false;
+    const family = isIP(address);
+    if (family === 0) return false;
+    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+}
+
+/** Express's 'trust proxy' setting: false, a hop count, or the list of trusted proxy addresses. */
+function toTrustProxy(value: string): false | number | string[] {
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((v) => v.trim());
+}
 
 /** Rules across variables, checked on the raw values so they are listed even when other variables are bad. */
 function crossCheck(env: Record<string, string | undefined>): string[] {
@@ -140,7 +169,13 @@ export interface Config {
     readonly minIntervalMs: number;
   };
   readonly auth: { readonly webhookToken: string; readonly adminToken: string };
-  readonly http: { readonly port: number; readonly host: string; readonly ingressRateLimitPerMinute: number };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly ingressRateLimitPerMinute: number;
+    /** Express's 'trust proxy': whose X-Forwarded-For names the client (for logs and the rate limit). */
+    readonly trustProxy: false | number | readonly string[];
+  };
   readonly databaseUrl: string;
   readonly dryRun: boolean;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -216,7 +251,7 @@ export function loadConfig(
       minIntervalMs: e.GITHUB_MIN_INTERVAL_MS,
     },
     auth: { webhookToken: e.WEBHOOK_TOKEN, adminToken: e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN },
-    http: { port: e.PORT, host: e.HOST, ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE },
+    http: { port: e.PORT, host: e.HOST, ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE, trustProxy: e.TRUST_PROXY },
     databaseUrl: e.DATABASE_URL,
     dryRun: e.DRY_RUN,
     logLevel: e.LOG_LEVEL,

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from '../errors';
 import type { AppDeps } from './app-deps';
@@ -8,6 +8,24 @@ import { createReadiness, live } from './controllers/health.controller';
 import { createWebhookController } from './controllers/webhook.controller';
 import { requireToken } from './middleware/auth';
 import { parseJsonBody, requireJsonContentType } from './middleware/json-body';
+
+/**
+ * With TRUST_PROXY=false, an X-Forwarded-For header means a proxy the service does not trust: every
+ * client behind it shares one rate-limit bucket. Said once, as a JSON log line.
+ */
+function warnUntrustedForwardedFor({ config, logger }: AppDeps): RequestHandler {
+  let warned = config.http.trustProxy !== false;
+  return (req, _res, next) => {
+    if (!warned && req.headers['x-forwarded-for'] !== undefined) {
+      warned = true;
+      logger.warn(
+        { component: 'http', remoteAddress: req.socket.remoteAddress },
+        'X-Forwarded-For received but TRUST_PROXY=false: every client behind this proxy shares one rate-limit bucket and logs show the proxy address; set TRUST_PROXY (hop count or the proxy addresses)',
+      );
+    }
+    next();
+  };
+}
 
 /**
  * The ingress ladder for webhooks, one rung per code: route → rate limit 429 → auth 401 →
@@ -25,13 +43,15 @@ export function createRouter(deps: AppDeps): Router {
           standardHeaders: 'draft-7',
           legacyHeaders: false,
           handler: (_req, _res, next) => next(new AppError('RATE_LIMITED', `more than ${config.http.ingressRateLimitPerMinute} webhooks a minute from this client`)),
+          // Its own checks print multi-line text to the console; the one that matters is logged as JSON below.
+          validate: false,
         })
       : [];
   const webhookAuth = requireToken(config.auth.webhookToken);
   const adminAuth = requireToken(config.auth.adminToken);
   const events = createEventsController(deps);
 
-  router.post(['/', '/v1/webhooks/argocd'], ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
+  router.post(['/', '/v1/webhooks/argocd'], warnUntrustedForwardedFor(deps), ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
   router.get('/v1/events', adminAuth, events.list);
   router.get('/v1/events/:id', adminAuth, events.get);
   router.post('/v1/events/:id/replay', adminAuth, events.replay);

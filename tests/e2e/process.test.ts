@@ -159,6 +159,22 @@ describe('the built service as a real process', () => {
     expect(messages.slice(-3)).toEqual(['shutting down', 'delivery worker stopped', 'stopped']);
   });
 
+  it('when requests arrive through a proxy the service does not trust, then every line the process writes is JSON', async () => {
+    const service = await spawnService(env, dir);
+    for (let i = 0; i < 3; i++) {
+      await fetch(`${service.url}/v1/webhooks/argocd`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json', 'X-Forwarded-For': `203.0.113.${i}` },
+        body: JSON.stringify(seedBody({ app: `proxied-${i}` })),
+      });
+    }
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+    const lines = [...service.lines, ...service.stderr().split('\n')].filter((l) => l.trim() !== '');
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(lines.map((l) => (JSON.parse(l) as { msg?: string }).msg)).toContainEqual(expect.stringMatching(/^X-Forwarded-For received but TRUST_PROXY=false/));
+  });
+
   it('when the configuration is invalid, then it lists every problem, exits 1, prints no stack and no secret', async () => {
     const result = await runServiceToExit({ GH_PAT_WEBHOOK: GITHUB_TOKEN, WEBHOOK_TOKEN: 'tooshortsecret', PORT: 'http' }, dir);
     expect(result.code).toBe(1);

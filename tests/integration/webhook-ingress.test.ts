@@ -256,3 +256,24 @@ describe('DRY_RUN=true', () => {
     expect(h.github.received).toHaveLength(0);
   });
 });
+
+describe('behind a proxy (TRUST_PROXY)', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+  const from = (client: string, i: number) => request(h.app).post('/').set(auth).set('X-Forwarded-For', client).send(seedBody({ failed_revision: failedRevision(i) }));
+
+  it('when TRUST_PROXY=1, then each client behind the proxy has its own rate-limit bucket', async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1', ROLLBACK_MAX_PER_WINDOW: '100' } });
+    const a = [(await from('203.0.113.1', 1)).status, (await from('203.0.113.1', 2)).status, (await from('203.0.113.1', 3)).status];
+    const b = [(await from('203.0.113.2', 4)).status, (await from('203.0.113.2', 5)).status];
+    expect({ a, b }).toEqual({ a: [202, 202, 429], b: [202, 202] });
+    expect(h.logs.entries.some((e) => String(e.msg).startsWith('X-Forwarded-For received but TRUST_PROXY=false'))).toBe(false);
+  });
+
+  it('when TRUST_PROXY is not set, then X-Forwarded-For is not believed (one bucket), and that is said once as a JSON log line', async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2' } });
+    const statuses = [(await from('203.0.113.1', 1)).status, (await from('203.0.113.2', 2)).status, (await from('203.0.113.3', 3)).status];
+    expect(statuses).toEqual([202, 202, 429]);
+    expect(h.logs.entries.filter((e) => String(e.msg).startsWith('X-Forwarded-For received but TRUST_PROXY=false'))).toHaveLength(1);
+  });
+});

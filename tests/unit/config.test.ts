@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       github: { token: 'gh-test-token-value', apiUrl: 'https://api.github.com', owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', timeoutMs: 10_000, minIntervalMs: 1000 },
       auth: { webhookToken: 'webhook-token-0123456789', adminToken: 'webhook-token-0123456789' },
-      http: { port: 8080, host: '0.0.0.0', ingressRateLimitPerMinute: 600 },
+      http: { port: 8080, host: '0.0.0.0', ingressRateLimitPerMinute: 600, trustProxy: false },
       databaseUrl: 'sqlite:./data/rollback.db',
       dryRun: false,
       logLevel: 'info',
@@ -28,6 +28,19 @@ describe('loadConfig', () => {
       outcomes: { pollMs: 10_000, pollMaxMs: 120_000, runLookupMs: 600_000, verifyTimeoutMs: 1_800_000, maxRedispatch: 2, branch: 'main' },
       notify: { url: undefined, format: 'slack' },
     });
+  });
+
+  it.each([
+    ['false', false],
+    ['1', 1],
+    ['10.0.0.0/8,loopback', ['10.0.0.0/8', 'loopback']],
+    ['fd00::/8, 192.168.1.10', ['fd00::/8', '192.168.1.10']],
+  ])('when TRUST_PROXY=%s, then Express gets %o', (value, expected) => {
+    expect(loadConfig({ ...minimal, TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+  });
+
+  it.each(['yes', '10.0.0.0/33', 'proxy.example', '1.2.3'])('when TRUST_PROXY=%s, then it is refused with what it may be', (value) => {
+    expect(problemsOf({ ...minimal, TRUST_PROXY: value })).toEqual([expect.stringMatching(/^TRUST_PROXY: expected false, a hop count/)]);
   });
 
   it('when the outcome and notification variables are set, then seconds may have decimals and the grace can be turned off', () => {

@@ -26,7 +26,9 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
   await store.migrate();
 
   const workers = createWorkers(config, store, clock, logger);
+  let stopping: Promise<void> | undefined;
   const app = createApp({
+    isStopping: () => stopping !== undefined,
     config,
     logger,
     store,
@@ -44,14 +46,34 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
   const url = `http://${shownHost}:${port}`;
   logger.info({ url, dryRun: config.dryRun, repo: `${config.github.owner}/${config.github.repo}`, store: store.dialect }, 'listening');
 
-  let stopping: Promise<void> | undefined;
+  /**
+   * SIGTERM: /readyz answers 503 from now on; the listener takes no new connections; requests already
+   * being received or answered finish (up to SHUTDOWN_TIMEOUT_MS), while idle keep-alive connections are
+   * closed as they become idle; the in-flight dispatch finishes or is aborted and its lease released;
+   * then the store closes. Connections still open after the timeout are cut.
+   */
   const stop = () => {
     stopping ??= (async () => {
+      const timeoutMs = config.delivery.shutdownTimeoutMs;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await workers.stop(config.delivery.shutdownTimeoutMs);
-      server.closeAllConnections();
-      await closed;
+      const drainRequests = async () => {
+        server.closeIdleConnections();
+        const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        });
+        const result = await Promise.race([closed, timedOut]);
+        clearInterval(idleSweep);
+        clearTimeout(timer);
+        if (result === 'timeout') {
+          logger.warn({ timeoutMs }, 'requests still open after SHUTDOWN_TIMEOUT_MS; closing their connections');
+          server.closeAllConnections();
+          await closed;
+        }
+      };
+      // The HTTP drain and the workers' stop run side by side, each bounded by the same timeout.
+      await Promise.all([drainRequests(), workers.stop(timeoutMs)]);
       await store.close();
       logger.info('stopped');
     })();

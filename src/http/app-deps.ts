@@ -15,4 +15,6 @@ export interface AppDeps {
   onReportRecorded?: () => void;
   /** Called after a notification was written to the outbox. */
   onNotification?: () => void;
+  /** True once SIGTERM arrived: /readyz turns 503 at once so no new traffic is sent here. */
+  isStopping?: () => boolean;
 }

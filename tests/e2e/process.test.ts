@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/database';
@@ -173,6 +174,42 @@ describe('the built service as a real process', () => {
     const lines = [...service.lines, ...service.stderr().split('\n')].filter((l) => l.trim() !== '');
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
     expect(lines.map((l) => (JSON.parse(l) as { msg?: string }).msg)).toContainEqual(expect.stringMatching(/^X-Forwarded-For received but TRUST_PROXY=false/));
+  });
+
+  it('when SIGTERM arrives while a webhook is still being uploaded, then new connections are refused, the upload finishes with its 202, and the process exits 0', async () => {
+    const service = await spawnService(env, dir);
+    const body = JSON.stringify(seedBody({ app: 'slow-upload' }));
+    const { port } = new URL(service.url);
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: 'POST', path: '/v1/webhooks/argocd', headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 20));
+      // Half the body is in; the rest comes after SIGTERM.
+      void (async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        service.child.kill('SIGTERM');
+        for (const deadline = Date.now() + 5000; Date.now() < deadline && !service.lines.some((l) => l.includes('"shutting down"')); await new Promise((r) => setTimeout(r, 10)));
+        await expect(fetch(`${service.url}/readyz`)).rejects.toThrow();
+        req.end(body.slice(20));
+      })();
+    });
+    const result = await answer;
+    expect(result.status).toBe(202);
+    expect(JSON.parse(result.body)).toMatchObject({ status: 'queued', app: 'slow-upload' });
+    expect((await service.exited).code).toBe(0);
+    const store = openStore(env.DATABASE_URL!);
+    try {
+      expect((await listEvents(store.db, { app: 'slow-upload', limit: 5 })).map((e) => e.status)).toEqual(['queued']);
+    } finally {
+      await store.close();
+    }
   });
 
   it('when the configuration is invalid, then it lists every problem, exits 1, prints no stack and no secret', async () => {

@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { createApp } from '../../src/app';
+import { createLogger } from '../../src/logger';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, failedRevision, seedBody, type Harness } from '../support/harness';
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -103,5 +105,14 @@ describe('events API and probes', () => {
     const res = await request(h.app).get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('STORE_UNAVAILABLE');
+  });
+
+  it('when the service is stopping, then /readyz answers 503 SHUTTING_DOWN at once, while /healthz stays 200', async () => {
+    const stopping = createApp({ config: h.config, logger: createLogger('silent'), store: h.store, clock: h.clock, isStopping: () => true });
+    const ready = await request(stopping).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.code).toBe('SHUTTING_DOWN');
+    expect((await request(stopping).get('/healthz')).status).toBe(200);
+    expect((await request(h.app).get('/readyz')).status).toBe(200);
   });
 });

@@ -8,8 +8,9 @@ export const live: RequestHandler = (_req, res) => {
 };
 
 /** /readyz: the store answers a query (config was valid, or the process would not have started). */
-export function createReadiness({ store }: AppDeps): RequestHandler {
+export function createReadiness({ store, isStopping }: AppDeps): RequestHandler {
   return async (_req, res) => {
+    if (isStopping?.()) throw new AppError('SHUTTING_DOWN');
     try {
       await store.ping();
     } catch (error) {

@@ -59,6 +59,8 @@ export function createRouter(deps: AppDeps): Router {
   router.get('/v1/apps', adminAuth, apps.list);
   // App names with a slash (apps in any namespace: "team-a/podinfo") are sent URL-encoded: team-a%2Fpodinfo.
   router.get('/v1/apps/:app', adminAuth, apps.get);
+  router.post('/v1/apps/:app/pause', adminAuth, requireJsonContentType, parseJsonBody, apps.pause);
+  router.post('/v1/apps/:app/resume', adminAuth, requireJsonContentType, parseJsonBody, apps.resume);
   router.get('/healthz', live);
   router.get('/readyz', createReadiness(deps));
   return router;

@@ -4,11 +4,13 @@ import type { AppDeps } from './http/app-deps';
 import { errorHandler, notFound } from './http/middleware/error-handler';
 import { createRequestLogger } from './http/middleware/request-logger';
 import { createRouter } from './http/router';
+import { createMetrics } from './metrics/metrics';
 
 export type { AppDeps };
 
 /** Builds the Express app from its parts; never listens (src/main.ts does). */
-export function createApp(deps: AppDeps): Express {
+export function createApp(given: AppDeps): Express {
+  const deps: AppDeps = { ...given, metrics: given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel }) };
   const app = express();
   // Nobody needs these on a JSON webhook API, and they cost time on the hot path.
   app.disable('x-powered-by');

@@ -5,6 +5,7 @@ import { createApp } from './app';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config/config';
 import type { DeliveryWorker } from './delivery/delivery-worker';
+import { createMetrics } from './metrics/metrics';
 import { createWorkers, type Workers } from './workers/create-workers';
 import { openStore, type Store } from './store/database';
 
@@ -25,9 +26,11 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
   });
   await store.migrate();
 
-  const workers = createWorkers(config, store, clock, logger);
+  const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
+  const workers = createWorkers(config, store, clock, logger, { metrics });
   let stopping: Promise<void> | undefined;
   const app = createApp({
+    metrics,
     isStopping: () => stopping !== undefined,
     config,
     logger,

@@ -6,7 +6,7 @@ import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './rou
 /** Environment variables whose values must never be echoed back in an error. */
 // DATABASE_URL may carry a PostgreSQL password.
 // NOTIFY_URL is itself the credential of an incoming webhook (Slack's carry it in the path).
-const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL', 'NOTIFY_URL']);
+const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL', 'NOTIFY_URL', 'METRICS_TOKEN']);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -106,6 +106,9 @@ const envSchema = z
         .optional(),
     ),
     NOTIFY_FORMAT: z.enum(['slack', 'json'], { error: 'expected slack or json' }).default('slack'),
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
+    METRICS_PUBLIC: booleanFlag,
+    METRICS_APP_LABEL: booleanFlag,
     TRUST_PROXY: z
       .string()
       .trim()
@@ -192,6 +195,11 @@ export interface Config {
     /** The branch the workflow restores onto (its TARGET_BRANCH). */
     readonly branch: string;
   };
+  /**
+   * GET /metrics: guarded by `token` (METRICS_TOKEN, else ADMIN_TOKEN); `token` undefined means public
+   * (METRICS_PUBLIC=true with no METRICS_TOKEN).
+   */
+  readonly metrics: { readonly token: string | undefined; readonly appLabel: boolean };
   /** Where people are told; no url, no messages. */
   readonly notify: { readonly url: string | undefined; readonly format: 'slack' | 'json' };
   readonly delivery: {
@@ -266,6 +274,10 @@ export function loadConfig(
       branch: e.RESTORE_BRANCH,
     },
     notify: { url: e.NOTIFY_URL, format: e.NOTIFY_FORMAT },
+    metrics: {
+      token: e.METRICS_TOKEN ?? (e.METRICS_PUBLIC ? undefined : (e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN)),
+      appLabel: e.METRICS_APP_LABEL,
+    },
     delivery: {
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,

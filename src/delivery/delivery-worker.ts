@@ -6,6 +6,7 @@ import { computeBackoffMs } from '../domain/backoff';
 import type { RollbackEvent } from '../domain/rollback-event';
 import { classifyGitHubAnswer, type DeliveryVerdict } from '../github/classify-answer';
 import type { GitHubClient } from '../github/github-client';
+import type { Metrics } from '../metrics/metrics';
 import type { Store } from '../store/database';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
 import { claimDue, markDryRun, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
@@ -37,6 +38,7 @@ export interface DeliveryWorkerOptions {
   onNotification?: () => void;
   /** True when the app's route says dry_run: its events are recorded as dry_run and never sent. */
   isDryRun?: (app: string) => boolean;
+  metrics?: Metrics;
 }
 
 export interface DeliveryWorker {
@@ -107,6 +109,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         await releaseSlot(trx, tokenKey, owner, 0);
       });
       log.warn("not sent: the app's route is dry_run; recorded as dry_run");
+      options.metrics?.countDelivery('dry_run', undefined, event.app);
       return;
     }
     const attempt = event.attempts + 1;
@@ -118,6 +121,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const finishedAt = clock.now();
     const verdict = classifyGitHubAnswer(answer, finishedAt);
     const next = nextState(event, verdict, finishedAt);
+    options.metrics?.observeGitHubAnswer(answer);
+    const resultClass = verdict.kind === 'rate_limited' ? 'rate_limited' : next.status === 'retrying' ? 'retry' : next.status;
+    options.metrics?.countDelivery(resultClass, (finishedAt - startedAt) / 1000, event.app);
     const statusCode = answer.kind === 'response' ? answer.status : null;
     // A rate limit belongs to the token: no replica dispatches with it before GitHub's time.
     const nextAllowedAt = verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + minIntervalMs) : finishedAt + minIntervalMs;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import type { Config } from '../config/config';
+import type { Metrics } from '../metrics/metrics';
 import type { Store } from '../store/database';
 
 /** Everything the HTTP app needs; tests swap any of it. */
@@ -15,6 +16,8 @@ export interface AppDeps {
   onReportRecorded?: () => void;
   /** Called after a notification was written to the outbox. */
   onNotification?: () => void;
+  /** Prometheus metrics shared with the workers; createApp makes its own when none is given. */
+  metrics?: Metrics;
   /** True once SIGTERM arrived: /readyz turns 503 at once so no new traffic is sent here. */
   isStopping?: () => boolean;
 }

@@ -9,6 +9,19 @@ import { createWebhookController } from './controllers/webhook.controller';
 import { requireToken } from './middleware/auth';
 import { parseJsonBody, requireJsonContentType } from './middleware/json-body';
 
+/** Counts every webhook by outcome (set by the controller, or the error code) and times its answer. */
+function observeWebhook({ metrics }: AppDeps): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const outcome = typeof res.locals.outcome === 'string' ? res.locals.outcome : `http_${res.statusCode}`;
+      const app = typeof res.locals.app === 'string' ? res.locals.app : undefined;
+      metrics?.countWebhook(outcome, app, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}
+
 /**
  * With TRUST_PROXY=false, an X-Forwarded-For header means a proxy the service does not trust: every
  * client behind it shares one rate-limit bucket. Said once, as a JSON log line.
@@ -51,7 +64,7 @@ export function createRouter(deps: AppDeps): Router {
   const adminAuth = requireToken(config.auth.adminToken);
   const events = createEventsController(deps);
 
-  router.post(['/', '/v1/webhooks/argocd'], warnUntrustedForwardedFor(deps), ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
+  router.post(['/', '/v1/webhooks/argocd'], observeWebhook(deps), warnUntrustedForwardedFor(deps), ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
   router.get('/v1/events', adminAuth, events.list);
   router.get('/v1/events/:id', adminAuth, events.get);
   router.post('/v1/events/:id/replay', adminAuth, events.replay);
@@ -61,6 +74,11 @@ export function createRouter(deps: AppDeps): Router {
   router.get('/v1/apps/:app', adminAuth, apps.get);
   router.post('/v1/apps/:app/pause', adminAuth, requireJsonContentType, parseJsonBody, apps.pause);
   router.post('/v1/apps/:app/resume', adminAuth, requireJsonContentType, parseJsonBody, apps.resume);
+  const metricsAuth: RequestHandler = config.metrics.token === undefined ? (_req, _res, next) => next() : requireToken(config.metrics.token);
+  router.get('/metrics', metricsAuth, async (_req, res) => {
+    const registry = deps.metrics!.registry;
+    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+  });
   router.get('/healthz', live);
   router.get('/readyz', createReadiness(deps));
   return router;

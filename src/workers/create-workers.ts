@@ -4,6 +4,7 @@ import { routeFor, type Config } from '../config/config';
 import { createDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker';
 import { createGitHubClient } from '../github/github-client';
 import { tokenKeyFor } from '../github/token-key';
+import type { Metrics } from '../metrics/metrics';
 import { Notifier } from '../notify/notifier';
 import { OutcomeWorker } from '../outcomes/outcome-worker';
 import type { Store } from '../store/database';
@@ -26,6 +27,8 @@ export interface Workers {
 export interface WorkerTuning {
   pollIntervalMs?: number;
   random?: () => number;
+  /** The process's metrics (shared with the HTTP app). */
+  metrics?: Metrics;
 }
 
 /**
@@ -56,6 +59,7 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       onNotification: () => notifier?.notify(),
       onRedispatch: () => delivery?.notify(),
       pollIntervalMs: tuning.pollIntervalMs,
+      metrics: tuning.metrics,
     });
     delivery = createDeliveryWorker({
       store,
@@ -71,6 +75,7 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       notify,
       onDelivered: () => outcomes?.notify(),
       isDryRun: (app) => routeFor(config, app).dryRun,
+      metrics: tuning.metrics,
       onNotification: () => notifier?.notify(),
       pollIntervalMs: tuning.pollIntervalMs,
       random: tuning.random,

@@ -3,6 +3,7 @@ import { createApp } from '../../src/app';
 import { sleepReal, type Clock } from '../../src/clock';
 import { loadConfig, type Config } from '../../src/config/config';
 import type { DeliveryWorker } from '../../src/delivery/delivery-worker';
+import { createMetrics } from '../../src/metrics/metrics';
 import { createWorkers, type Workers } from '../../src/workers/create-workers';
 import { createLogger } from '../../src/logger';
 import { openStore, type Store } from '../../src/store/database';
@@ -116,9 +117,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const store = openStore(config.databaseUrl);
   await store.migrate();
 
-  const workers = options.worker === false ? undefined : createWorkers(config, store, clock, logger, { pollIntervalMs: 50, random: options.random });
+  const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
+  const workers = options.worker === false ? undefined : createWorkers(config, store, clock, logger, { pollIntervalMs: 50, random: options.random, metrics });
   const worker = workers?.delivery;
   const app = createApp({
+    metrics,
     config,
     logger,
     store,

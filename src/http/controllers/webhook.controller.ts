@@ -15,10 +15,12 @@ export function createWebhookController({ config, store, clock, onEventStored, o
   return async (req, res) => {
     const message = parseWebhookMessage(req.body, sourceIndexFor);
     const log = req.log;
+    res.locals.app = message.app;
 
     if (message.kind === 'not_deployed') {
       // Nothing Argo CD deployed can be rolled back; a 2xx keeps Argo CD from re-sending every minute.
       log.warn({ app: message.app, shape: message.shape }, `not a rollback: ${message.reason}`);
+      res.locals.outcome = 'not_deployed';
       res.status(200).json({ status: 'not_deployed', app: message.app, message: message.reason });
       return;
     }
@@ -26,6 +28,7 @@ export function createWebhookController({ config, store, clock, onEventStored, o
       await recordHealth(store, message, clock.now());
       log.info({ app: message.app, health: message.status, revision: message.revision }, 'health recorded');
       if (message.status === 'Healthy') onReportRecorded?.();
+      res.locals.outcome = 'recorded';
       res.status(200).json({ status: 'recorded', app: message.app, health: message.status, revision: message.revision });
       return;
     }
@@ -35,6 +38,7 @@ export function createWebhookController({ config, store, clock, onEventStored, o
     // Store errors reach the error handler, which answers 503 for them and 500 for anything else.
     const outcome = await recordRollback(store, message, route, { requestId, now: clock.now(), notify });
     const fields = { app: message.app, shape: message.shape, failedRevision: message.failedRevision, route: route.matched };
+    res.locals.outcome = outcome.kind;
     switch (outcome.kind) {
       case 'accepted': {
         const eventFields = { ...fields, eventId: outcome.id, healthyRevision: outcome.healthyRevision, targetReason: outcome.targetReason };

@@ -36,6 +36,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     req.log.info({ code: appError.code, status: appError.status }, appError.message);
   }
   if (appError.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+  // The webhook metric's outcome: what the controller decided, else the error code.
+  if (res.locals.outcome === undefined) res.locals.outcome = appError.code.toLowerCase();
   if (res.headersSent) return;
   res.status(appError.status).json({ error: { code: appError.code, message: appError.message } });
 };

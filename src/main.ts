@@ -1,7 +1,10 @@
 import dotenv from 'dotenv';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import type { Logger } from 'pino';
+import { createGitHubClient } from './github/github-client';
+import { checkWiring, configuredRepositories } from './github/wiring-check';
 import { createLogger } from './logger';
+import { openStore } from './store/database';
 import { startService } from './service';
 
 /**
@@ -22,6 +25,37 @@ function routeProcessOutputToLogger(logger: Logger): void {
   /* eslint-enable no-console */
 }
 
+/**
+ * `node dist/main.js check` (npm run check): the store answers, and the GitHub token can see, dispatch
+ * to and read Actions of every configured repository. Prints one line per check; exit 1 when one fails.
+ */
+async function runChecks(config: Config): Promise<number> {
+  const lines: string[] = [];
+  let failed = false;
+  const store = openStore(config.databaseUrl);
+  try {
+    await store.ping();
+    lines.push(`ok    store ${store.dialect} answers`);
+  } catch (error) {
+    failed = true;
+    lines.push(`FAIL  store does not answer: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await store.close();
+  }
+  const token = config.github.token;
+  if (!token) {
+    lines.push('skip  GitHub: DRY_RUN without GH_PAT_WEBHOOK, nothing is sent');
+  } else {
+    const github = createGitHubClient({ apiUrl: config.github.apiUrl, token, timeoutMs: config.github.timeoutMs });
+    for (const check of await checkWiring(github, configuredRepositories(config))) {
+      failed ||= !check.ok;
+      lines.push(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.repository} ${check.check}: ${check.detail}`);
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n${failed ? 'Some checks failed: fix them before relying on rollbacks.' : 'Every check passed.'}\n`);
+  return failed ? 1 : 0;
+}
+
 /** Entry point: .env → config → service; SIGTERM/SIGINT shut down cleanly and exit 0. */
 async function main(): Promise<void> {
   dotenv.config({ quiet: true });
@@ -36,6 +70,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  if (process.argv[2] === 'check') process.exit(await runChecks(config));
   const logger = createLogger(config.logLevel);
   routeProcessOutputToLogger(logger);
   const service = await startService(config, logger);

@@ -5,6 +5,8 @@ import { createApp } from './app';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config/config';
 import type { DeliveryWorker } from './delivery/delivery-worker';
+import { createGitHubClient } from './github/github-client';
+import { WiringMonitor, configuredRepositories } from './github/wiring-check';
 import { createMetrics } from './metrics/metrics';
 import { createWorkers, type Workers } from './workers/create-workers';
 import { openStore, type Store } from './store/database';
@@ -27,10 +29,15 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
   await store.migrate();
 
   const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
+  const token = config.github.token;
+  const wiring = token
+    ? new WiringMonitor(createGitHubClient({ apiUrl: config.github.apiUrl, token, timeoutMs: config.github.timeoutMs }), configuredRepositories(config), logger, metrics, config.github.checkIntervalMs)
+    : undefined;
   const workers = createWorkers(config, store, clock, logger, { metrics });
   let stopping: Promise<void> | undefined;
   const app = createApp({
     metrics,
+    wiring,
     isStopping: () => stopping !== undefined,
     config,
     logger,
@@ -44,6 +51,7 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
     const s = app.listen(config.http.port, config.http.host, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
   workers.start();
+  wiring?.start();
   const { port } = server.address() as AddressInfo;
   const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${shownHost}:${port}`;
@@ -75,6 +83,7 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
           await closed;
         }
       };
+      wiring?.stop();
       // The HTTP drain and the workers' stop run side by side, each bounded by the same timeout.
       await Promise.all([drainRequests(), workers.stop(timeoutMs)]);
       await store.close();

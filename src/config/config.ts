@@ -106,6 +106,8 @@ const envSchema = z
         .optional(),
     ),
     NOTIFY_FORMAT: z.enum(['slack', 'json'], { error: 'expected slack or json' }).default('slack'),
+    READY_REQUIRES_GITHUB: booleanFlag,
+    GITHUB_CHECK_INTERVAL_SECONDS: seconds(86_400, 300),
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
     METRICS_PUBLIC: booleanFlag,
     METRICS_APP_LABEL: booleanFlag,
@@ -170,6 +172,10 @@ export interface Config {
     readonly eventType: string;
     readonly timeoutMs: number;
     readonly minIntervalMs: number;
+    /** How often the wiring check (token, repositories, permissions) runs again. */
+    readonly checkIntervalMs: number;
+    /** /readyz fails while the wiring check fails (default: it only reports it). */
+    readonly readyRequiresGitHub: boolean;
   };
   readonly auth: { readonly webhookToken: string; readonly adminToken: string };
   readonly http: {
@@ -257,6 +263,8 @@ export function loadConfig(
       eventType: e.WEBHOOK_EVENT,
       timeoutMs: e.GITHUB_TIMEOUT_MS,
       minIntervalMs: e.GITHUB_MIN_INTERVAL_MS,
+      checkIntervalMs: e.GITHUB_CHECK_INTERVAL_SECONDS,
+      readyRequiresGitHub: e.READY_REQUIRES_GITHUB,
     },
     auth: { webhookToken: e.WEBHOOK_TOKEN, adminToken: e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN },
     http: { port: e.PORT, host: e.HOST, ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE, trustProxy: e.TRUST_PROXY },

@@ -5,6 +5,7 @@ import type { AppDeps } from './app-deps';
 import { createAppsController } from './controllers/apps.controller';
 import { createEventsController } from './controllers/events.controller';
 import { createReadiness, live } from './controllers/health.controller';
+import { createStatusController } from './controllers/status.controller';
 import { createWebhookController } from './controllers/webhook.controller';
 import { requireToken } from './middleware/auth';
 import { parseJsonBody, requireJsonContentType } from './middleware/json-body';
@@ -79,6 +80,7 @@ export function createRouter(deps: AppDeps): Router {
     const registry = deps.metrics!.registry;
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });
+  router.get('/v1/status', adminAuth, createStatusController(deps));
   router.get('/healthz', live);
   router.get('/readyz', createReadiness(deps));
   return router;

@@ -212,6 +212,16 @@ describe('the built service as a real process', () => {
     }
   });
 
+  it('when `main.js check` runs against a working GitHub, then every check prints ok and it exits 0; against a wrong repository, it names the failure and exits 1', async () => {
+    const good = await runServiceToExit({ ...env, PATH: process.env.PATH ?? '' }, dir, ['check']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/^ok {4}store sqlite answers\nok {4}acme\/gitops repository: .*\nok {4}acme\/gitops dispatch: .*\nok {4}acme\/gitops actions: .*\nEvery check passed\.\n$/);
+    const bad = await runServiceToExit({ ...env, REPO_NAME: 'no-such-repo' }, dir, ['check']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('FAIL  acme/no-such-repo repository: GitHub answered 404: Not Found; check REPO_OWNER/REPO_NAME');
+    expect(bad.stdout + bad.stderr).not.toContain(GITHUB_TOKEN);
+  });
+
   it('when the configuration is invalid, then it lists every problem, exits 1, prints no stack and no secret', async () => {
     const result = await runServiceToExit({ GH_PAT_WEBHOOK: GITHUB_TOKEN, WEBHOOK_TOKEN: 'tooshortsecret', PORT: 'http' }, dir);
     expect(result.code).toBe(1);

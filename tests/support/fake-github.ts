@@ -44,6 +44,10 @@ export interface FakeGitHubOptions {
   repos: string[];
   /** "owner/repo" → a bare git repository whose history GET /commits reads (real git). */
   gitRepos?: Record<string, string>;
+  /** Repositories the token may only read (permissions.push false); others it may push to. */
+  readOnly?: string[];
+  /** Repositories whose Actions API the token may not read (403, as for a token without Actions: read). */
+  actionsDenied?: string[];
 }
 
 /** A workflow run as GET /repos/{owner}/{repo}/actions/runs lists it (GitHub's field names). */
@@ -190,7 +194,7 @@ export class FakeGitHub {
   private handleRead(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams.entries());
-    const match = /^\/repos\/([^/]+)\/([^/]+)\/(actions\/runs|commits|pulls)$/.exec(url.pathname);
+    const match = /^\/repos\/([^/]+)\/([^/]+)(?:\/(actions\/runs|commits|pulls))?$/.exec(url.pathname);
     const read: ReceivedRead = { path: url.pathname, query, status: 0, receivedAt: Date.now() };
     this.reads.push(read);
     this.remaining = Math.max(0, this.remaining - 1);
@@ -209,6 +213,13 @@ export class FakeGitHub {
       this.answer(res, scripted.status, scripted.headers, { message: scripted.message ?? MESSAGES[scripted.status] ?? 'Error', documentation_url: 'https://docs.github.com/rest', status: String(scripted.status) });
       this.signal.changed();
       return;
+    }
+    if (resource === undefined) {
+      const push = !(this.options.readOnly ?? []).includes(`${owner}/${repo}`);
+      return finish(200, { id: 1296269, name: repo, full_name: `${owner}/${repo}`, private: true, default_branch: 'main', permissions: { admin: false, maintain: false, push, triage: push, pull: true } });
+    }
+    if (resource === 'actions/runs' && (this.options.actionsDenied ?? []).includes(`${owner}/${repo}`)) {
+      return finish(403, { message: 'Resource not accessible by personal access token', documentation_url: 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository', status: '403' });
     }
     const perPage = Math.min(100, Number(query.per_page ?? 30));
     if (resource === 'actions/runs') {

@@ -5,6 +5,7 @@ import { errorHandler, notFound } from './http/middleware/error-handler';
 import { createRequestLogger } from './http/middleware/request-logger';
 import { createRouter } from './http/router';
 import { createMetrics } from './metrics/metrics';
+import { AppError } from './errors';
 
 export type { AppDeps };
 
@@ -19,6 +20,8 @@ export function createApp(given: AppDeps): Express {
   app.set('trust proxy', deps.config.http.trustProxy);
   app.use(helmet());
   app.use(createRequestLogger(deps.logger));
+  // No CORS here: OPTIONS is answered like any unknown route, after nothing, before nothing.
+  app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new AppError('NOT_FOUND', `no route for OPTIONS ${req.path}`) : undefined));
   app.use(createRouter(deps));
   app.use(notFound);
   app.use(errorHandler);

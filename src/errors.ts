@@ -5,6 +5,7 @@
 export const ERROR_CATALOGUE = {
   UNAUTHORIZED: { status: 401, message: 'missing or wrong webhook token' },
   INVALID_JSON: { status: 400, message: 'the body is not valid JSON' },
+  BAD_REQUEST: { status: 400, message: 'the request could not be read (its path, encoding or framing)' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the body is larger than 64 KB' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send application/json (or no Content-Type)' },
   INVALID_PAYLOAD: { status: 422, message: 'the payload does not match the expected shape' },

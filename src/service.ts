@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from './app';
 import { systemClock, type Clock } from './clock';
@@ -47,8 +47,17 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
     onReportRecorded: () => workers.onReportRecorded(),
     onNotification: () => workers.onNotification(),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.http.port, config.http.host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  // A webhook is small and quick: seconds for headers and the whole request, a cap on connections, so
+  // slow or idle clients (slowloris) cannot hold the listener. Node checks the timeouts every second.
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = config.http;
+  const server: Server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, connectionsCheckingInterval: 1000 }, app);
+  server.maxConnections = maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   workers.start();
   wiring?.start();

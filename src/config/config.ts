@@ -107,6 +107,10 @@ const envSchema = z
     ),
     NOTIFY_FORMAT: z.enum(['slack', 'json'], { error: 'expected slack or json' }).default('slack'),
     READY_REQUIRES_GITHUB: booleanFlag,
+    HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000, 10_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000, 30_000),
+    HTTP_KEEPALIVE_TIMEOUT_MS: integer(100, 600_000, 5_000),
+    HTTP_MAX_CONNECTIONS: integer(1, 1_000_000, 1000),
     GITHUB_CHECK_INTERVAL_SECONDS: seconds(86_400, 300),
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
     METRICS_PUBLIC: booleanFlag,
@@ -184,6 +188,11 @@ export interface Config {
     readonly ingressRateLimitPerMinute: number;
     /** Express's 'trust proxy': whose X-Forwarded-For names the client (for logs and the rate limit). */
     readonly trustProxy: false | number | readonly string[];
+    /** A client gets this long to send its headers, and its whole request; an idle keep-alive this long. */
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxConnections: number;
   };
   readonly databaseUrl: string;
   readonly dryRun: boolean;
@@ -267,7 +276,16 @@ export function loadConfig(
       readyRequiresGitHub: e.READY_REQUIRES_GITHUB,
     },
     auth: { webhookToken: e.WEBHOOK_TOKEN, adminToken: e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN },
-    http: { port: e.PORT, host: e.HOST, ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE, trustProxy: e.TRUST_PROXY },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE,
+      trustProxy: e.TRUST_PROXY,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
+      keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    },
     databaseUrl: e.DATABASE_URL,
     dryRun: e.DRY_RUN,
     logLevel: e.LOG_LEVEL,

@@ -54,6 +54,8 @@ export interface DeliveryWorker {
 }
 
 const STORE_ERROR_BACKOFF_MS = 1000;
+/** At least a second each: about a day and a half of GitHub's secondary-limit minute waits. */
+export const MAX_RATE_LIMIT_WAITS = 2000;
 
 /**
  * The delivery loop: take the token's dispatch slot (one dispatch at a time, GITHUB_MIN_INTERVAL_MS
@@ -87,8 +89,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         return { status: 'delivered' as const, transientFailures: event.transientFailures, error: null, nextAttemptAt: null };
       case 'permanent':
         return { status: 'failed' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: null };
-      case 'rate_limited':
+      case 'rate_limited': {
+        // Rate-limit waits do not use up the retry budget, but they are bounded: a dispatch GitHub keeps
+        // refusing for its rate limit, days on end, needs a person.
+        const waits = event.attempts - event.transientFailures + 1;
+        if (waits > MAX_RATE_LIMIT_WAITS) {
+          return { status: 'failed' as const, transientFailures: event.transientFailures, error: `${verdict.reason} (gave up after ${MAX_RATE_LIMIT_WAITS} rate-limit waits)`, nextAttemptAt: null };
+        }
         return { status: 'retrying' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: verdict.retryAt };
+      }
       case 'transient': {
         const failures = event.transientFailures + 1;
         if (failures >= maxAttempts) {

@@ -42,7 +42,7 @@ function warnUntrustedForwardedFor({ config, logger }: AppDeps): RequestHandler 
 }
 
 /**
- * The ingress ladder for webhooks, one rung per code: route → rate limit 429 → auth 401 →
+ * The ingress ladder for webhooks, one rung per code: route → auth 401 → rate limit 429 →
  * content type 415 → size 413 → JSON 400 → schema 422 → persist (503) → 202.
  */
 export function createRouter(deps: AppDeps): Router {
@@ -65,7 +65,8 @@ export function createRouter(deps: AppDeps): Router {
   const adminAuth = requireToken(config.auth.adminToken);
   const events = createEventsController(deps);
 
-  router.post(['/', '/v1/webhooks/argocd'], observeWebhook(deps), warnUntrustedForwardedFor(deps), ingressLimit, webhookAuth, requireJsonContentType, parseJsonBody, createWebhookController(deps));
+  // The rate limit counts only authenticated webhooks: a flood with a wrong token cannot spend Argo CD's quota.
+  router.post(['/', '/v1/webhooks/argocd'], observeWebhook(deps), warnUntrustedForwardedFor(deps), webhookAuth, ingressLimit, requireJsonContentType, parseJsonBody, createWebhookController(deps));
   router.get('/v1/events', adminAuth, events.list);
   router.get('/v1/events/:id', adminAuth, events.get);
   router.post('/v1/events/:id/replay', adminAuth, events.replay);

@@ -20,6 +20,22 @@ function fromBodyParser(error: unknown): AppError | undefined {
   }
 }
 
+/**
+ * Errors from Express, body-parser or http-errors that carry a 4xx status (a path whose percent-encoding
+ * does not decode, a body whose Content-Encoding does not inflate): the client's fault, never a 500.
+ */
+function fromClientStatus(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = 'status' in error && typeof error.status === 'number' ? error.status : 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
+  const zlib = 'code' in error && typeof error.code === 'string' && error.code.startsWith('Z_');
+  if (zlib) return new AppError('BAD_REQUEST', 'the body could not be decoded (Content-Encoding)');
+  if (status === undefined || status < 400 || status > 499) return undefined;
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE');
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE');
+  if (status === 404) return new AppError('NOT_FOUND');
+  return new AppError('BAD_REQUEST');
+}
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new AppError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
 };
@@ -29,7 +45,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
   const appError =
     error instanceof AppError
       ? error
-      : (fromBodyParser(error) ?? (isStoreError(error) ? new AppError('STORE_UNAVAILABLE', undefined, { cause: error }) : new AppError('INTERNAL', undefined, { cause: error })));
+      : (fromBodyParser(error) ?? fromClientStatus(error) ?? (isStoreError(error) ? new AppError('STORE_UNAVAILABLE', undefined, { cause: error }) : new AppError('INTERNAL', undefined, { cause: error })));
   if (appError.status >= 500) {
     req.log.error({ err: appError.cause ?? error, code: appError.code }, appError.message);
   } else {

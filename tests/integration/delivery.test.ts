@@ -88,7 +88,8 @@ describe('delivery to GitHub', () => {
 
     it('when GitHub answers 403 with x-ratelimit-remaining: 0, then the next attempt waits until x-ratelimit-reset', async () => {
       await start(scaled);
-      const reset = Math.ceil(h.clock.now() / 1000) + 120;
+      // Ten scaled minutes (0.6 s real) ahead, so a loaded machine cannot reach it before GitHub answers.
+      const reset = Math.ceil(h.clock.now() / 1000) + 600;
       h.github.script({ status: 403, message: 'API rate limit exceeded', headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } });
       const id = await post();
       await h.waitForStatus(id, 'delivered');

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/database';
@@ -220,6 +221,38 @@ describe('the built service as a real process', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('FAIL  acme/no-such-repo repository: GitHub answered 404: Not Found; check REPO_OWNER/REPO_NAME');
     expect(bad.stdout + bad.stderr).not.toContain(GITHUB_TOKEN);
+  });
+
+  it('when clients are slow or lie about their size, then they are cut off by the timeouts, a 10 MB declared body gets 413 at once, and a normal webhook is answered meanwhile', async () => {
+    const service = await spawnService({ ...env, HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000' }, dir);
+    const { port } = new URL(service.url);
+    const open = (first: string) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('error', () => undefined);
+      socket.write(first);
+      const closedAfter = new Promise<{ ms: number; answer: string }>((resolve) => {
+        const started = Date.now();
+        socket.on('close', () => resolve({ ms: Date.now() - started, answer }));
+      });
+      return { socket, closedAfter };
+    };
+    // 20 slowloris connections: headers that never end.
+    const slow = Array.from({ length: 20 }, () => open('POST /v1/webhooks/argocd HTTP/1.1\r\nHost: x\r\nX-Slow: '));
+    // A body that claims 10 MB and sends 10 bytes.
+    const liar = open(`POST /v1/webhooks/argocd HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WEBHOOK_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n{"app":"x"`);
+    const started = Date.now();
+    const normal = await postRollback(service.url, 1);
+    expect(normal.status).toBe(202);
+    expect(Date.now() - started).toBeLessThan(1000);
+
+    const lied = await liar.closedAfter;
+    expect(lied.answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(lied.ms).toBeLessThan(2500);
+    for (const { closedAfter } of slow) expect((await closedAfter).ms).toBeLessThan(4000);
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
   });
 
   it('when the configuration is invalid, then it lists every problem, exits 1, prints no stack and no secret', async () => {

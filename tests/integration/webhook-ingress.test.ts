@@ -277,3 +277,52 @@ describe('behind a proxy (TRUST_PROXY)', () => {
     expect(h.logs.entries.filter((e) => String(e.msg).startsWith('X-Forwarded-For received but TRUST_PROXY=false'))).toHaveLength(1);
   });
 });
+
+describe('hostile input', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2' } });
+  });
+  afterEach(() => h.close());
+  const raw = (body: string, headers: Record<string, string> = {}) => request(h.app).post('/v1/webhooks/argocd').set(auth).set('Content-Type', 'application/json').set(headers).send(body);
+
+  it.each([
+    ['arrays nested 4,800 deep with constructor inside (12 KB)', `${'['.repeat(4800)}{"constructor":1}${']'.repeat(4800)}`, /nested deeper than 32 levels/],
+    ['a client_payload extra nested 4,100 deep', `{"client_payload":{"failed_revision":"9f1c2e7","x":${'['.repeat(4100)}${']'.repeat(4100)}}}`, /client_payload\.x.*nested deeper than 32 levels/],
+    ['an escaped constructor key', '{"client_payload":{"failed_revision":"9f1c2e7","c\\u006fnstructor":{"prototype":{}}}}', /client_payload\.constructor: this key name is not accepted/],
+    ['an escaped __proto__ key', '{"client_payload":{"failed_revision":"9f1c2e7","\\u005f_proto__":{"polluted":true}}}', /client_payload\.__proto__: this key name is not accepted/],
+  ])('when the body has %s, then 422 from the table, nothing stored, and the process still answers', async (_name, body, message) => {
+    const res = await raw(body);
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(message);
+    expect(await countEvents(h)).toBe(0);
+    expect((await request(h.app).get('/healthz')).status).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ['GET /v1/apps/%', () => request(h.app).get('/v1/apps/%')],
+    ['GET /v1/events/%zz', () => request(h.app).get('/v1/events/%zz')],
+    ['a gzip body that does not inflate', () => raw('not gzip at all', { 'Content-Encoding': 'gzip' })],
+  ])('when %s, then 400 BAD_REQUEST, not 500', async (_name, send) => {
+    const res = await send();
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BAD_REQUEST');
+  });
+
+  it('when a flood with a wrong token came first, then Argo CD with the right token is not rate-limited by it', async () => {
+    for (let i = 0; i < 5; i++) expect((await request(h.app).post('/').set('Authorization', 'Bearer wrong-token-wrong-token').send(seedBody())).status).toBe(401);
+    const right = [(await request(h.app).post('/').set(auth).send(seedBody({ failed_revision: failedRevision(1) }))).status, (await request(h.app).post('/').set(auth).send(seedBody({ failed_revision: failedRevision(2) }))).status];
+    expect(right).toEqual([202, 202]);
+  });
+
+  it('when a right Bearer comes with a stale X-Webhook-Token, then it authenticates (any one form does)', async () => {
+    expect((await request(h.app).post('/').set(auth).set('X-Webhook-Token', 'stale-token-stale-token').send(seedBody())).status).toBe(202);
+  });
+
+  it('when OPTIONS / is sent, then 404 like any unknown route (no CORS answer before authentication)', async () => {
+    const res = await request(h.app).options('/');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+});

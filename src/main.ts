@@ -2,6 +2,7 @@ import dotenv from 'dotenv';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import type { Logger } from 'pino';
 import { createGitHubClient } from './github/github-client';
+import { tokenProviderFor } from './github/token-provider';
 import { checkWiring, configuredRepositories } from './github/wiring-check';
 import { createLogger } from './logger';
 import { openStore } from './store/database';
@@ -42,11 +43,11 @@ async function runChecks(config: Config): Promise<number> {
   } finally {
     await store.close();
   }
-  const token = config.github.token;
-  if (!token) {
-    lines.push('skip  GitHub: DRY_RUN without GH_PAT_WEBHOOK, nothing is sent');
+  const tokens = tokenProviderFor(config);
+  if (!tokens) {
+    lines.push('skip  GitHub: DRY_RUN without GH_PAT_WEBHOOK or a GitHub App, nothing is sent');
   } else {
-    const github = createGitHubClient({ apiUrl: config.github.apiUrl, token, timeoutMs: config.github.timeoutMs });
+    const github = createGitHubClient({ apiUrl: config.github.apiUrl, tokens, timeoutMs: config.github.timeoutMs });
     for (const check of await checkWiring(github, configuredRepositories(config))) {
       failed ||= !check.ok;
       lines.push(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.repository} ${check.check}: ${check.detail}`);

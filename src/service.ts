@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config/config';
 import type { DeliveryWorker } from './delivery/delivery-worker';
 import { createGitHubClient } from './github/github-client';
+import { tokenProviderFor } from './github/token-provider';
 import { WiringMonitor, configuredRepositories } from './github/wiring-check';
 import { createMetrics } from './metrics/metrics';
 import { createWorkers, type Workers } from './workers/create-workers';
@@ -29,9 +30,9 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
   await store.migrate();
 
   const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
-  const token = config.github.token;
-  const wiring = token
-    ? new WiringMonitor(createGitHubClient({ apiUrl: config.github.apiUrl, token, timeoutMs: config.github.timeoutMs }), configuredRepositories(config), logger, metrics, config.github.checkIntervalMs)
+  const tokens = tokenProviderFor(config);
+  const wiring = tokens
+    ? new WiringMonitor(createGitHubClient({ apiUrl: config.github.apiUrl, tokens, timeoutMs: config.github.timeoutMs }), configuredRepositories(config), logger, metrics, config.github.checkIntervalMs)
     : undefined;
   const workers = createWorkers(config, store, clock, logger, { metrics });
   let stopping: Promise<void> | undefined;

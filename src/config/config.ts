@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './routes';
 
 /** Environment variables whose values must never be echoed back in an error. */
 // DATABASE_URL may carry a PostgreSQL password.
 // NOTIFY_URL is itself the credential of an incoming webhook (Slack's carry it in the path).
-const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL', 'NOTIFY_URL', 'METRICS_TOKEN']);
+const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL', 'NOTIFY_URL', 'METRICS_TOKEN', 'GITHUB_APP_PRIVATE_KEY']);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -46,6 +47,10 @@ const optionalString = z
 const envSchema = z
   .object({
     GH_PAT_WEBHOOK: optionalString,
+    GITHUB_APP_ID: optionalString.pipe(z.string().regex(/^\d{1,12}$/, 'expected the App ID (a number, on the App\'s settings page)').optional()),
+    GITHUB_APP_INSTALLATION_ID: optionalString.pipe(z.string().regex(/^\d{1,15}$/, 'expected an installation id (a number)').optional()),
+    GITHUB_APP_PRIVATE_KEY: optionalString,
+    GITHUB_APP_PRIVATE_KEY_FILE: optionalString,
     REPO_OWNER: z
       .string({ error: 'required: the owner (user or organisation) of the GitOps repository' })
       .trim()
@@ -149,11 +154,18 @@ function toTrustProxy(value: string): false | number | string[] {
 function crossCheck(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   const dryRun = envSchema.shape.DRY_RUN.safeParse(env.DRY_RUN);
-  if (dryRun.success && !dryRun.data && !env.GH_PAT_WEBHOOK?.trim()) {
+  const app = ['GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_PRIVATE_KEY_FILE', 'GITHUB_APP_INSTALLATION_ID'].some((name) => env[name]?.trim());
+  if (dryRun.success && !dryRun.data && !env.GH_PAT_WEBHOOK?.trim() && !app) {
     problems.push(
-      'GH_PAT_WEBHOOK: required unless DRY_RUN=true: a classic PAT with repo scope, or fine-grained with Contents: read and write',
+      'GH_PAT_WEBHOOK: required unless DRY_RUN=true or a GitHub App is set (GITHUB_APP_ID and its key): a classic PAT with repo scope, or fine-grained with Contents: read and write',
     );
   }
+  if (app && env.GH_PAT_WEBHOOK?.trim()) problems.push('GH_PAT_WEBHOOK: set either a PAT or a GitHub App (GITHUB_APP_*), not both');
+  if (app && !env.GITHUB_APP_ID?.trim()) problems.push("GITHUB_APP_ID: required with a GitHub App (the App ID on the App's settings page)");
+  if (app && !env.GITHUB_APP_PRIVATE_KEY?.trim() && !env.GITHUB_APP_PRIVATE_KEY_FILE?.trim()) {
+    problems.push('GITHUB_APP_PRIVATE_KEY: required with a GitHub App: the PEM key, or GITHUB_APP_PRIVATE_KEY_FILE with its path');
+  }
+  if (env.GITHUB_APP_PRIVATE_KEY?.trim() && env.GITHUB_APP_PRIVATE_KEY_FILE?.trim()) problems.push('GITHUB_APP_PRIVATE_KEY_FILE: set the key or its file, not both');
   const lease = envSchema.shape.DELIVERY_LEASE_MS.safeParse(env.DELIVERY_LEASE_MS);
   const timeout = envSchema.shape.GITHUB_TIMEOUT_MS.safeParse(env.GITHUB_TIMEOUT_MS);
   if (lease.success && timeout.success && lease.data <= timeout.data) {
@@ -170,6 +182,8 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
 export interface Config {
   readonly github: {
     readonly token: string | undefined;
+    /** A GitHub App instead of a PAT (the key is read from GITHUB_APP_PRIVATE_KEY_FILE at start). */
+    readonly app: { readonly appId: number; readonly privateKey: string; readonly installationId: number | undefined } | undefined;
     readonly apiUrl: string;
     readonly owner: string;
     readonly repo: string;
@@ -246,6 +260,23 @@ export function loadConfig(
     return `${name}: ${issue.message}${shown}`;
   });
   problems.push(...crossCheck(env));
+  // The App's key: read from its file, and parsed once here so a bad key stops the start, never a rollback.
+  let appKey = env.GITHUB_APP_PRIVATE_KEY?.trim() ? env.GITHUB_APP_PRIVATE_KEY.replace(/\\n/g, '\n') : undefined;
+  const keyFile = env.GITHUB_APP_PRIVATE_KEY_FILE?.trim();
+  if (keyFile) {
+    try {
+      appKey = readFile(keyFile);
+    } catch (error) {
+      problems.push(`GITHUB_APP_PRIVATE_KEY_FILE: cannot read ${keyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  if (appKey !== undefined) {
+    try {
+      if (createPrivateKey(appKey).asymmetricKeyType !== 'rsa') throw new Error('not RSA');
+    } catch {
+      problems.push(`${keyFile ? 'GITHUB_APP_PRIVATE_KEY_FILE' : 'GITHUB_APP_PRIVATE_KEY'}: not an RSA private key in PEM (the .pem file GitHub generates for the App, "-----BEGIN RSA PRIVATE KEY-----")`);
+    }
+  }
   const routesFile = env.ROUTES_FILE?.trim();
   let routes: RouteRule[] = [];
   if (routesFile) {
@@ -266,6 +297,7 @@ export function loadConfig(
   return deepFreeze({
     github: {
       token: e.GH_PAT_WEBHOOK,
+      app: e.GITHUB_APP_ID && appKey ? { appId: Number(e.GITHUB_APP_ID), privateKey: appKey, installationId: e.GITHUB_APP_INSTALLATION_ID ? Number(e.GITHUB_APP_INSTALLATION_ID) : undefined } : undefined,
       apiUrl: e.GITHUB_API_URL,
       owner: e.REPO_OWNER,
       repo: e.REPO_NAME,

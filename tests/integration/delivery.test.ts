@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createDeliveryWorker } from '../../src/delivery/delivery-worker';
+import { patTokens } from '../../src/github/token-provider';
 import { createGitHubClient } from '../../src/github/github-client';
 import { createLogger } from '../../src/logger';
 import { claimDue, findEvent } from '../../src/store/events.repository';
@@ -207,7 +208,7 @@ describe('delivery to GitHub', () => {
       store: h.store,
       clock: h.clock,
       logger: createLogger('silent'),
-      github: createGitHubClient({ apiUrl: h.github.url, token: GITHUB_TOKEN, timeoutMs: 1000 }),
+      github: createGitHubClient({ apiUrl: h.github.url, tokens: patTokens(h.github.url, GITHUB_TOKEN), timeoutMs: 1000 }),
       tokenKey: 'survivor-test',
       maxAttempts: 3,
       retryBaseMs: 10,

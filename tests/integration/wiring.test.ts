@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { createGitHubClient } from '../../src/github/github-client';
+import { patTokens } from '../../src/github/token-provider';
 import { WiringMonitor, configuredRepositories } from '../../src/github/wiring-check';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics/metrics';
@@ -37,7 +38,7 @@ describe('GitHub wiring checked at start', () => {
     const logger = createLogger('info', logs);
     const clock = createScaledClock(1);
     const metrics = createMetrics({ store, clock, appLabel: false });
-    const wiring = new WiringMonitor(createGitHubClient({ apiUrl: github.url, token: GITHUB_TOKEN, timeoutMs: 2000 }), configuredRepositories(config), logger, metrics, 60_000);
+    const wiring = new WiringMonitor(createGitHubClient({ apiUrl: github.url, tokens: patTokens(github.url, GITHUB_TOKEN), timeoutMs: 2000 }), configuredRepositories(config), logger, metrics, 60_000);
     await wiring.checkNow();
     const app = createApp({ config, logger, store, clock, metrics, wiring });
     return { app, wiring, logs };

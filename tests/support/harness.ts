@@ -10,7 +10,7 @@ import { openStore, type Store } from '../../src/store/database';
 import { findEvent } from '../../src/store/events.repository';
 import type { EventStatus } from '../../src/store/events.table';
 import { createSqliteDatabase, type TestDatabase } from './dialects';
-import { FakeGitHub } from './fake-github';
+import { FakeGitHub, type FakeGitHubOptions } from './fake-github';
 
 export const GITHUB_TOKEN = 'test-github-token-0123456789abcdef';
 export const WEBHOOK_TOKEN = 'test-webhook-token-0123456789';
@@ -91,12 +91,14 @@ export interface HarnessOptions {
   repos?: string[];
   /** "owner/repo" → a bare git repository the fake GitHub's commits endpoint reads. */
   gitRepos?: Record<string, string>;
+  /** The fake GitHub also acts as a GitHub App host (FakeGitHubOptions.app). */
+  githubApp?: FakeGitHubOptions['app'];
   /** The database to run on (default: a fresh SQLite file); dropped by close(). */
   database?: TestDatabase;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos }).start();
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos, app: options.githubApp }).start();
   const database = options.database ?? createSqliteDatabase();
   const config = loadConfig({
     REPO_OWNER: 'acme',

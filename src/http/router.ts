@@ -9,6 +9,7 @@ import { createStatusController } from './controllers/status.controller';
 import { createWebhookController } from './controllers/webhook.controller';
 import { requireToken } from './middleware/auth';
 import { parseJsonBody, requireJsonContentType } from './middleware/json-body';
+import { OPENAPI_DOCUMENT } from './openapi';
 
 /** Counts every webhook by outcome (set by the controller, or the error code) and times its answer. */
 function observeWebhook({ metrics }: AppDeps): RequestHandler {
@@ -82,6 +83,9 @@ export function createRouter(deps: AppDeps): Router {
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });
   router.get('/v1/status', adminAuth, createStatusController(deps));
+  router.get('/openapi.json', (_req, res) => {
+    res.json(OPENAPI_DOCUMENT);
+  });
   router.get('/healthz', live);
   router.get('/readyz', createReadiness(deps));
   return router;

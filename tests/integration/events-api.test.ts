@@ -100,7 +100,7 @@ describe('events API and probes', () => {
   });
 
   it('when the store answers, then /readyz is 200; when it is closed, then 503 STORE_UNAVAILABLE', async () => {
-    expect((await request(h.app).get('/readyz')).body).toEqual({ status: 'ready' });
+    expect((await request(h.app).get('/readyz')).body).toEqual({ status: 'ready', github: null });
     await h.store.close();
     const res = await request(h.app).get('/readyz');
     expect(res.status).toBe(503);

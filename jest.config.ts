@@ -11,6 +11,8 @@ const config: Config = {
   // A fresh PostgreSQL database per run for the PostgreSQL suites, dropped at the end.
   globalSetup: '<rootDir>/tests/global-setup.ts',
   globalTeardown: '<rootDir>/tests/global-teardown.ts',
+  // Every response the suites receive through supertest is checked against the OpenAPI document.
+  setupFilesAfterEnv: ['<rootDir>/tests/support/openapi-check.ts'],
 };
 
 export default config;

@@ -4,17 +4,24 @@ import type { AppDeps } from './http/app-deps';
 import { errorHandler, notFound } from './http/middleware/error-handler';
 import { createRequestLogger } from './http/middleware/request-logger';
 import { createRouter } from './http/router';
+import { createMetrics } from './metrics/metrics';
+import { AppError } from './errors';
 
 export type { AppDeps };
 
 /** Builds the Express app from its parts; never listens (src/main.ts does). */
-export function createApp(deps: AppDeps): Express {
+export function createApp(given: AppDeps): Express {
+  const deps: AppDeps = { ...given, metrics: given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel }) };
   const app = express();
   // Nobody needs these on a JSON webhook API, and they cost time on the hot path.
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Behind an Ingress the client is in X-Forwarded-For; trusted only as far as TRUST_PROXY says.
+  app.set('trust proxy', deps.config.http.trustProxy);
   app.use(helmet());
   app.use(createRequestLogger(deps.logger));
+  // No CORS here: OPTIONS is answered like any unknown route, after nothing, before nothing.
+  app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new AppError('NOT_FOUND', `no route for OPTIONS ${req.path}`) : undefined));
   app.use(createRouter(deps));
   app.use(notFound);
   app.use(errorHandler);

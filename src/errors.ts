@@ -5,6 +5,7 @@
 export const ERROR_CATALOGUE = {
   UNAUTHORIZED: { status: 401, message: 'missing or wrong webhook token' },
   INVALID_JSON: { status: 400, message: 'the body is not valid JSON' },
+  BAD_REQUEST: { status: 400, message: 'the request could not be read (its path, encoding or framing)' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the body is larger than 64 KB' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send application/json (or no Content-Type)' },
   INVALID_PAYLOAD: { status: 422, message: 'the payload does not match the expected shape' },
@@ -14,6 +15,8 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'not found' },
   RATE_LIMITED: { status: 429, message: 'too many requests' },
   STORE_UNAVAILABLE: { status: 503, message: 'the event store is unavailable; nothing was stored, retry later' },
+  GITHUB_NOT_READY: { status: 503, message: 'the GitHub wiring check fails and READY_REQUIRES_GITHUB=true; see GET /v1/status' },
+  SHUTTING_DOWN: { status: 503, message: 'the service is shutting down; another replica, or this one after its restart, takes the traffic' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

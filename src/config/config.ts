@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './routes';
 
 /** Environment variables whose values must never be echoed back in an error. */
 // DATABASE_URL may carry a PostgreSQL password.
 // NOTIFY_URL is itself the credential of an incoming webhook (Slack's carry it in the path).
-const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL', 'NOTIFY_URL']);
+const SECRET_VARIABLES = new Set(['GH_PAT_WEBHOOK', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'DATABASE_URL', 'NOTIFY_URL', 'METRICS_TOKEN', 'GITHUB_APP_PRIVATE_KEY']);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -45,6 +47,10 @@ const optionalString = z
 const envSchema = z
   .object({
     GH_PAT_WEBHOOK: optionalString,
+    GITHUB_APP_ID: optionalString.pipe(z.string().regex(/^\d{1,12}$/, 'expected the App ID (a number, on the App\'s settings page)').optional()),
+    GITHUB_APP_INSTALLATION_ID: optionalString.pipe(z.string().regex(/^\d{1,15}$/, 'expected an installation id (a number)').optional()),
+    GITHUB_APP_PRIVATE_KEY: optionalString,
+    GITHUB_APP_PRIVATE_KEY_FILE: optionalString,
     REPO_OWNER: z
       .string({ error: 'required: the owner (user or organisation) of the GitOps repository' })
       .trim()
@@ -105,17 +111,61 @@ const envSchema = z
         .optional(),
     ),
     NOTIFY_FORMAT: z.enum(['slack', 'json'], { error: 'expected slack or json' }).default('slack'),
+    READY_REQUIRES_GITHUB: booleanFlag,
+    HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000, 10_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000, 30_000),
+    HTTP_KEEPALIVE_TIMEOUT_MS: integer(100, 600_000, 5_000),
+    HTTP_MAX_CONNECTIONS: integer(1, 1_000_000, 1000),
+    GITHUB_CHECK_INTERVAL_SECONDS: seconds(86_400, 300),
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
+    METRICS_PUBLIC: booleanFlag,
+    METRICS_APP_LABEL: booleanFlag,
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('false')
+      .refine(isTrustProxy, { message: 'expected false, a hop count (1, 2, …), or addresses/CIDRs/loopback/linklocal/uniquelocal separated by commas' })
+      .transform(toTrustProxy),
   });
+
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isTrustProxy(value: string): boolean {
+  if (value === 'false' || /^\d{1,2}$/.test(value)) return true;
+  return value.split(',').every((part) => {
+    const entry = part.trim();
+    if (PROXY_PRESETS.has(entry)) return true;
+    const [address = '', prefix, extra] = entry.split('/');
+    if (extra !== undefined) return false;
+    const family = isIP(address);
+    if (family === 0) return false;
+    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+}
+
+/** Express's 'trust proxy' setting: false, a hop count, or the list of trusted proxy addresses. */
+function toTrustProxy(value: string): false | number | string[] {
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((v) => v.trim());
+}
 
 /** Rules across variables, checked on the raw values so they are listed even when other variables are bad. */
 function crossCheck(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   const dryRun = envSchema.shape.DRY_RUN.safeParse(env.DRY_RUN);
-  if (dryRun.success && !dryRun.data && !env.GH_PAT_WEBHOOK?.trim()) {
+  const app = ['GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_PRIVATE_KEY_FILE', 'GITHUB_APP_INSTALLATION_ID'].some((name) => env[name]?.trim());
+  if (dryRun.success && !dryRun.data && !env.GH_PAT_WEBHOOK?.trim() && !app) {
     problems.push(
-      'GH_PAT_WEBHOOK: required unless DRY_RUN=true: a classic PAT with repo scope, or fine-grained with Contents: read and write',
+      'GH_PAT_WEBHOOK: required unless DRY_RUN=true or a GitHub App is set (GITHUB_APP_ID and its key): a classic PAT with repo scope, or fine-grained with Contents: read and write',
     );
   }
+  if (app && env.GH_PAT_WEBHOOK?.trim()) problems.push('GH_PAT_WEBHOOK: set either a PAT or a GitHub App (GITHUB_APP_*), not both');
+  if (app && !env.GITHUB_APP_ID?.trim()) problems.push("GITHUB_APP_ID: required with a GitHub App (the App ID on the App's settings page)");
+  if (app && !env.GITHUB_APP_PRIVATE_KEY?.trim() && !env.GITHUB_APP_PRIVATE_KEY_FILE?.trim()) {
+    problems.push('GITHUB_APP_PRIVATE_KEY: required with a GitHub App: the PEM key, or GITHUB_APP_PRIVATE_KEY_FILE with its path');
+  }
+  if (env.GITHUB_APP_PRIVATE_KEY?.trim() && env.GITHUB_APP_PRIVATE_KEY_FILE?.trim()) problems.push('GITHUB_APP_PRIVATE_KEY_FILE: set the key or its file, not both');
   const lease = envSchema.shape.DELIVERY_LEASE_MS.safeParse(env.DELIVERY_LEASE_MS);
   const timeout = envSchema.shape.GITHUB_TIMEOUT_MS.safeParse(env.GITHUB_TIMEOUT_MS);
   if (lease.success && timeout.success && lease.data <= timeout.data) {
@@ -132,15 +182,32 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
 export interface Config {
   readonly github: {
     readonly token: string | undefined;
+    /** A GitHub App instead of a PAT (the key is read from GITHUB_APP_PRIVATE_KEY_FILE at start). */
+    readonly app: { readonly appId: number; readonly privateKey: string; readonly installationId: number | undefined } | undefined;
     readonly apiUrl: string;
     readonly owner: string;
     readonly repo: string;
     readonly eventType: string;
     readonly timeoutMs: number;
     readonly minIntervalMs: number;
+    /** How often the wiring check (token, repositories, permissions) runs again. */
+    readonly checkIntervalMs: number;
+    /** /readyz fails while the wiring check fails (default: it only reports it). */
+    readonly readyRequiresGitHub: boolean;
   };
   readonly auth: { readonly webhookToken: string; readonly adminToken: string };
-  readonly http: { readonly port: number; readonly host: string; readonly ingressRateLimitPerMinute: number };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly ingressRateLimitPerMinute: number;
+    /** Express's 'trust proxy': whose X-Forwarded-For names the client (for logs and the rate limit). */
+    readonly trustProxy: false | number | readonly string[];
+    /** A client gets this long to send its headers, and its whole request; an idle keep-alive this long. */
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxConnections: number;
+  };
   readonly databaseUrl: string;
   readonly dryRun: boolean;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -157,6 +224,11 @@ export interface Config {
     /** The branch the workflow restores onto (its TARGET_BRANCH). */
     readonly branch: string;
   };
+  /**
+   * GET /metrics: guarded by `token` (METRICS_TOKEN, else ADMIN_TOKEN); `token` undefined means public
+   * (METRICS_PUBLIC=true with no METRICS_TOKEN).
+   */
+  readonly metrics: { readonly token: string | undefined; readonly appLabel: boolean };
   /** Where people are told; no url, no messages. */
   readonly notify: { readonly url: string | undefined; readonly format: 'slack' | 'json' };
   readonly delivery: {
@@ -188,6 +260,23 @@ export function loadConfig(
     return `${name}: ${issue.message}${shown}`;
   });
   problems.push(...crossCheck(env));
+  // The App's key: read from its file, and parsed once here so a bad key stops the start, never a rollback.
+  let appKey = env.GITHUB_APP_PRIVATE_KEY?.trim() ? env.GITHUB_APP_PRIVATE_KEY.replace(/\\n/g, '\n') : undefined;
+  const keyFile = env.GITHUB_APP_PRIVATE_KEY_FILE?.trim();
+  if (keyFile) {
+    try {
+      appKey = readFile(keyFile);
+    } catch (error) {
+      problems.push(`GITHUB_APP_PRIVATE_KEY_FILE: cannot read ${keyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  if (appKey !== undefined) {
+    try {
+      if (createPrivateKey(appKey).asymmetricKeyType !== 'rsa') throw new Error('not RSA');
+    } catch {
+      problems.push(`${keyFile ? 'GITHUB_APP_PRIVATE_KEY_FILE' : 'GITHUB_APP_PRIVATE_KEY'}: not an RSA private key in PEM (the .pem file GitHub generates for the App, "-----BEGIN RSA PRIVATE KEY-----")`);
+    }
+  }
   const routesFile = env.ROUTES_FILE?.trim();
   let routes: RouteRule[] = [];
   if (routesFile) {
@@ -208,15 +297,27 @@ export function loadConfig(
   return deepFreeze({
     github: {
       token: e.GH_PAT_WEBHOOK,
+      app: e.GITHUB_APP_ID && appKey ? { appId: Number(e.GITHUB_APP_ID), privateKey: appKey, installationId: e.GITHUB_APP_INSTALLATION_ID ? Number(e.GITHUB_APP_INSTALLATION_ID) : undefined } : undefined,
       apiUrl: e.GITHUB_API_URL,
       owner: e.REPO_OWNER,
       repo: e.REPO_NAME,
       eventType: e.WEBHOOK_EVENT,
       timeoutMs: e.GITHUB_TIMEOUT_MS,
       minIntervalMs: e.GITHUB_MIN_INTERVAL_MS,
+      checkIntervalMs: e.GITHUB_CHECK_INTERVAL_SECONDS,
+      readyRequiresGitHub: e.READY_REQUIRES_GITHUB,
     },
     auth: { webhookToken: e.WEBHOOK_TOKEN, adminToken: e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN },
-    http: { port: e.PORT, host: e.HOST, ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      ingressRateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE,
+      trustProxy: e.TRUST_PROXY,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
+      keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    },
     databaseUrl: e.DATABASE_URL,
     dryRun: e.DRY_RUN,
     logLevel: e.LOG_LEVEL,
@@ -231,6 +332,10 @@ export function loadConfig(
       branch: e.RESTORE_BRANCH,
     },
     notify: { url: e.NOTIFY_URL, format: e.NOTIFY_FORMAT },
+    metrics: {
+      token: e.METRICS_TOKEN ?? (e.METRICS_PUBLIC ? undefined : (e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN)),
+      appLabel: e.METRICS_APP_LABEL,
+    },
     delivery: {
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,

@@ -6,9 +6,10 @@ import { computeBackoffMs } from '../domain/backoff';
 import type { RollbackEvent } from '../domain/rollback-event';
 import { classifyGitHubAnswer, type DeliveryVerdict } from '../github/classify-answer';
 import type { GitHubClient } from '../github/github-client';
+import type { Metrics } from '../metrics/metrics';
 import type { Store } from '../store/database';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
-import { claimDue, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
+import { claimDue, markDryRun, nextDueAt, recordAttempt, releaseLeases } from '../store/events.repository';
 import { enqueueNotification } from '../store/notifications.repository';
 import { startOutcome } from '../store/outcomes.repository';
 
@@ -35,6 +36,9 @@ export interface DeliveryWorkerOptions {
   /** Called after a delivery was recorded (wake the outcome follower) and after a message was written. */
   onDelivered?: () => void;
   onNotification?: () => void;
+  /** True when the app's route says dry_run: its events are recorded as dry_run and never sent. */
+  isDryRun?: (app: string) => boolean;
+  metrics?: Metrics;
 }
 
 export interface DeliveryWorker {
@@ -50,6 +54,8 @@ export interface DeliveryWorker {
 }
 
 const STORE_ERROR_BACKOFF_MS = 1000;
+/** At least a second each: about a day and a half of GitHub's secondary-limit minute waits. */
+export const MAX_RATE_LIMIT_WAITS = 2000;
 
 /**
  * The delivery loop: take the token's dispatch slot (one dispatch at a time, GITHUB_MIN_INTERVAL_MS
@@ -83,8 +89,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         return { status: 'delivered' as const, transientFailures: event.transientFailures, error: null, nextAttemptAt: null };
       case 'permanent':
         return { status: 'failed' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: null };
-      case 'rate_limited':
+      case 'rate_limited': {
+        // Rate-limit waits do not use up the retry budget, but they are bounded: a dispatch GitHub keeps
+        // refusing for its rate limit, days on end, needs a person.
+        const waits = event.attempts - event.transientFailures + 1;
+        if (waits > MAX_RATE_LIMIT_WAITS) {
+          return { status: 'failed' as const, transientFailures: event.transientFailures, error: `${verdict.reason} (gave up after ${MAX_RATE_LIMIT_WAITS} rate-limit waits)`, nextAttemptAt: null };
+        }
         return { status: 'retrying' as const, transientFailures: event.transientFailures, error: verdict.reason, nextAttemptAt: verdict.retryAt };
+      }
       case 'transient': {
         const failures = event.transientFailures + 1;
         if (failures >= maxAttempts) {
@@ -98,6 +111,16 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   /** Sends one event, then records the outcome and gives the token's slot back in one transaction. */
   async function deliver(event: RollbackEvent): Promise<void> {
     const log = logger.child({ eventId: event.id, app: event.app });
+    if (options.isDryRun?.(event.app)) {
+      // The last guard before GitHub: whatever queued this event, a dry-run app's rollback is not sent.
+      await store.db.transaction().execute(async (trx) => {
+        await markDryRun(trx, event.id, owner, clock.now());
+        await releaseSlot(trx, tokenKey, owner, 0);
+      });
+      log.warn("not sent: the app's route is dry_run; recorded as dry_run");
+      options.metrics?.countDelivery('dry_run', undefined, event.app);
+      return;
+    }
     const attempt = event.attempts + 1;
     log.info({ attempt, repo: `${event.target.owner}/${event.target.repo}` }, 'delivering');
     const startedAt = clock.now();
@@ -107,6 +130,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const finishedAt = clock.now();
     const verdict = classifyGitHubAnswer(answer, finishedAt);
     const next = nextState(event, verdict, finishedAt);
+    options.metrics?.observeGitHubAnswer(answer);
+    const resultClass = verdict.kind === 'rate_limited' ? 'rate_limited' : next.status === 'retrying' ? 'retry' : next.status;
+    options.metrics?.countDelivery(resultClass, (finishedAt - startedAt) / 1000, event.app);
     const statusCode = answer.kind === 'response' ? answer.status : null;
     // A rate limit belongs to the token: no replica dispatches with it before GitHub's time.
     const nextAllowedAt = verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + minIntervalMs) : finishedAt + minIntervalMs;

@@ -23,6 +23,8 @@ export interface RollbackFacts extends LoopGuardInput {
   /** ROLLBACK_HEALTHY_GRACE_SECONDS (per route), in ms; 0 turns it off. */
   healthyGraceMs: number;
   now: number;
+  /** The app's pause switch (POST /v1/apps/{app}/pause), if it is on. */
+  paused?: { reason: string; by: string; since: number };
 }
 
 /**
@@ -75,6 +77,10 @@ export function planRollback(facts: RollbackFacts): RollbackPlan {
     }
   }
   const decision = decideRollback(facts);
+  if (facts.paused && decision.kind !== 'no_target') {
+    const { by, since, reason } = facts.paused;
+    return { kind: 'suppressed', target: decision.target, reason: `app paused by ${by} since ${new Date(since).toISOString()}: ${reason}`, recordFailed, repeatOf: facts.suppressedId };
+  }
   switch (decision.kind) {
     case 'no_target':
       return { kind: 'no_target', reason: decision.reason, recordFailed };

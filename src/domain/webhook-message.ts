@@ -43,29 +43,35 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Deeper than any body Argo CD's templates or a hand-written request need; deeper is refused. */
+export const MAX_JSON_DEPTH = 32;
+
 /**
- * Finds a key that could pollute prototypes if some later code merged this object. The raw text is
- * scanned first so ordinary bodies pay for one `includes` per word, not a walk of the tree.
+ * Looks at every key of a parsed body, iteratively (no recursion a deep body could overflow): a key
+ * that could pollute prototypes if some later code merged the object (`__proto__`, `constructor`,
+ * `prototype`, however the JSON escaped it), or nesting deeper than MAX_JSON_DEPTH (which would break
+ * JSON.stringify later). Returns what is wrong, or undefined.
  */
-export function findForbiddenKey(rawText: string, value: unknown): string | undefined {
-  if (!FORBIDDEN_KEYS.some((key) => rawText.includes(key))) return undefined;
-  const walk = (node: unknown, path: string): string | undefined => {
+export function inspectJson(value: unknown): { forbidden: string } | { tooDeep: string } | undefined {
+  const stack: Array<{ node: unknown; path: string; depth: number }> = [{ node: value, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { node, path, depth } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= MAX_JSON_DEPTH) return { tooDeep: path || 'body' };
     if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        const found = walk(node[i], `${path}[${i}]`);
-        if (found) return found;
-      }
-    } else if (isObject(node)) {
-      for (const key of Object.keys(node)) {
-        const here = path ? `${path}.${key}` : key;
-        if (FORBIDDEN_KEYS.includes(key)) return here;
-        const found = walk(node[key], here);
-        if (found) return found;
-      }
+      for (let i = node.length - 1; i >= 0; i--) stack.push({ node: node[i], path: `${path}[${i}]`, depth: depth + 1 });
+      continue;
     }
-    return undefined;
-  };
-  return walk(value, '');
+    const keys = Object.keys(node);
+    for (const key of keys) {
+      if (FORBIDDEN_KEYS.includes(key)) return { forbidden: path ? `${path}.${key}` : key };
+    }
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      stack.push({ node: (node as Json)[key], path: path ? `${path}.${key}` : key, depth: depth + 1 });
+    }
+  }
+  return undefined;
 }
 
 function parseApp(raw: unknown, field: string): string {

@@ -11,10 +11,12 @@ export type DeliveryVerdict =
 
 /** GitHub documents that after a secondary rate limit without retry-after one waits at least a minute. */
 export const SECONDARY_LIMIT_WAIT_MS = 60_000;
+/** The shortest rate-limit wait, whatever GitHub's headers say (retry-after: 0 would make a tight loop). */
+export const MIN_RATE_LIMIT_WAIT_MS = 1000;
 
 const PERMANENT_REMEDIES: Record<number, string> = {
   400: 'GitHub could not parse the request; this is a bug, please report it',
-  401: 'check GH_PAT_WEBHOOK: the token is missing, mistyped, expired or revoked',
+  401: 'check GH_PAT_WEBHOOK (or, with a GitHub App, GITHUB_APP_ID, its key and its installation): missing, mistyped, expired, revoked or suspended',
   403: 'check GH_PAT_WEBHOOK permissions: a classic PAT needs the repo scope, a fine-grained one Contents: read and write on the repository',
   404: 'check REPO_OWNER and REPO_NAME, and that the token can see the repository (GitHub answers 404 for repositories a token cannot read)',
   410: 'the repository is gone or archived: check REPO_OWNER and REPO_NAME',
@@ -45,13 +47,16 @@ export function classifyGitHubAnswer(answer: GitHubAnswer, now: number): Deliver
   if (status >= 200 && status < 300) return { kind: 'delivered' };
 
   if (status === 403 || status === 429) {
+    const floor = now + MIN_RATE_LIMIT_WAIT_MS;
     const retryAfter = parseRetryAfter(headers['retry-after'], now);
-    if (retryAfter !== undefined) return { kind: 'rate_limited', reason, retryAt: retryAfter };
+    if (retryAfter !== undefined) return { kind: 'rate_limited', reason, retryAt: Math.max(retryAfter, floor) };
     const reset = headers['x-ratelimit-reset'];
-    if (headers['x-ratelimit-remaining'] === '0' && reset !== undefined && /^\d+$/.test(reset)) {
-      return { kind: 'rate_limited', reason, retryAt: Math.max(now, Number(reset) * 1000) };
+    const exhausted = headers['x-ratelimit-remaining'] === '0';
+    if (exhausted && reset !== undefined && /^\d+$/.test(reset) && Number(reset) * 1000 > now) {
+      return { kind: 'rate_limited', reason, retryAt: Math.max(Number(reset) * 1000, floor) };
     }
-    if (status === 429 || /secondary rate limit|abuse/i.test(message ?? '')) {
+    // A limit without a usable hint (no header, or a reset already past): wait a minute, as GitHub asks.
+    if (exhausted || status === 429 || /secondary rate limit|abuse/i.test(message ?? '')) {
       return { kind: 'rate_limited', reason, retryAt: now + SECONDARY_LIMIT_WAIT_MS };
     }
   }

@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { USER_AGENT } from '../version';
 import type { GitHubAnswer } from './classify-answer';
+import { GitHubAppAuthError, type TokenProvider } from './token-provider';
 
 export interface DispatchTarget {
   owner: string;
@@ -16,7 +17,8 @@ export interface GitHubClient {
 
 export interface GitHubClientOptions {
   apiUrl: string;
-  token: string;
+  /** Where each request's token comes from (a PAT, or a GitHub App installation per repository). */
+  tokens: TokenProvider;
   timeoutMs: number;
   /** Injected in tests; a fresh axios instance otherwise. */
   http?: AxiosInstance;
@@ -47,13 +49,12 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       validateStatus: () => true,
       transitional: { clarifyTimeoutError: true },
     });
-  const headers = {
+  const headersFor = async (target: DispatchTarget) => ({
     Accept: 'application/vnd.github+json',
     'X-GitHub-Api-Version': '2022-11-28',
-    Authorization: `Bearer ${options.token}`,
+    Authorization: `Bearer ${await options.tokens.tokenFor(target)}`,
     'User-Agent': USER_AGENT,
-    'Content-Type': 'application/json',
-  };
+  });
 
   /** Runs one request; the answer carries status, lower-case headers and GitHub's message, never the config. */
   async function exchange(request: () => Promise<AxiosResponse>): Promise<{ answer: GitHubAnswer; data: unknown }> {
@@ -66,6 +67,8 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       const ok = response.status >= 200 && response.status < 300;
       return { answer: { kind: 'response', status: response.status, headers: responseHeaders, message: ok ? undefined : extractMessage(response.data) }, data: response.data };
     } catch (error) {
+      // The App's credentials were refused: answered like GitHub refusing the request itself.
+      if (error instanceof GitHubAppAuthError) return { answer: { kind: 'response', status: error.status, headers: {}, message: error.message }, data: undefined };
       if (axios.isAxiosError(error)) {
         const code = error.code ? ` (${error.code})` : '';
         return { answer: { kind: 'transport', message: `${error.message}${code}` }, data: undefined };
@@ -78,12 +81,16 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     async sendDispatch(target, serializedBody, signal) {
       const path = `/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}/dispatches`;
       // The body is already JSON; keep axios from re-serialising it.
-      const result = await exchange(() => http.post(path, serializedBody, { headers, signal, transformRequest: [(data: unknown) => data], responseType: 'json' }));
+      const result = await exchange(async () =>
+        http.post(path, serializedBody, { headers: { ...(await headersFor(target)), 'Content-Type': 'application/json' }, signal, transformRequest: [(data: unknown) => data], responseType: 'json' }),
+      );
       return result.answer;
     },
     get(path, params, signal) {
-      const { 'Content-Type': _contentType, ...getHeaders } = headers;
-      return exchange(() => http.get(path, { headers: getHeaders, params, signal, responseType: 'json' }));
+      // Reads are always of one repository: its installation's token (App) or the PAT.
+      const [, owner = '', repo = ''] = /^\/repos\/([^/]+)\/([^/]+)/.exec(path) ?? [];
+      const target = { owner: decodeURIComponent(owner), repo: decodeURIComponent(repo) };
+      return exchange(async () => http.get(path, { headers: await headersFor(target), params, signal, responseType: 'json' }));
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import type { Config } from '../config/config';
+import type { WiringCheck } from '../github/wiring-check';
+import type { Metrics } from '../metrics/metrics';
 import type { Store } from '../store/database';
 
 /** Everything the HTTP app needs; tests swap any of it. */
@@ -15,4 +17,10 @@ export interface AppDeps {
   onReportRecorded?: () => void;
   /** Called after a notification was written to the outbox. */
   onNotification?: () => void;
+  /** Prometheus metrics shared with the workers; createApp makes its own when none is given. */
+  metrics?: Metrics;
+  /** The last GitHub wiring check (undefined in dry run without a token, or before the first one). */
+  wiring?: { current(): { checkedAt: number; checks: WiringCheck[]; ok: boolean } | undefined };
+  /** True once SIGTERM arrived: /readyz turns 503 at once so no new traffic is sent here. */
+  isStopping?: () => boolean;
 }

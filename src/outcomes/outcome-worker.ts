@@ -5,6 +5,7 @@ import type { Clock } from '../clock';
 import { NOTIFIED_OUTCOMES, decideOutcome, healthyReportQuery, type Observations, type OutcomeDecision, type OutcomeLimits } from '../domain/outcome';
 import { classifyGitHubAnswer } from '../github/classify-answer';
 import type { GitHubClient } from '../github/github-client';
+import type { Metrics } from '../metrics/metrics';
 import { pickPullRequest, pickRestoreCommit, pickRun, rollbackBranch } from '../github/restore-lookups';
 import type { Store } from '../store/database';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
@@ -30,6 +31,7 @@ export interface OutcomeWorkerOptions {
   onRedispatch?: () => void;
   pollIntervalMs?: number;
   owner?: string;
+  metrics?: Metrics;
 }
 
 /** What one GitHub read gave: the parsed body, or why not (and, for a rate limit, when to come back). */
@@ -79,6 +81,7 @@ export class OutcomeWorker extends PollingLoop {
     let nextAllowedAt = this.clock.now() + minIntervalMs;
     try {
       const { answer, data } = await github.get(path, params, this.stopSignal.signal);
+      this.options.metrics?.observeGitHubAnswer(answer);
       const finishedAt = this.clock.now();
       const verdict = classifyGitHubAnswer(answer, finishedAt);
       nextAllowedAt = finishedAt + minIntervalMs;

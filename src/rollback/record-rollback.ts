@@ -6,6 +6,7 @@ import type { WebhookMessage } from '../domain/webhook-message';
 import type { Store } from '../store/database';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
 import { enqueueNotification } from '../store/notifications.repository';
+import { findPause } from '../store/pauses.repository';
 import { insertReport, listReports } from '../store/reports.repository';
 
 type RollbackMessage = Extract<WebhookMessage, { kind: 'rollback' }>;
@@ -56,6 +57,7 @@ export async function recordRollback(
         shape: message.shape,
         healthyGraceMs: route.healthyGraceMs,
         now,
+        paused: existingId === undefined ? await findPause(trx, message.app) : undefined,
       };
       let plan: RollbackPlan = planRollback(facts);
       // Only a refusal needs to know whether it repeats an earlier one: the common path skips the query.

@@ -264,6 +264,17 @@ export async function recordAttempt(trx: Transaction<Database>, result: AttemptR
   return true;
 }
 
+/** Turns an event this worker holds into dry_run without sending it (its app is in dry run). */
+export async function markDryRun(trx: Transaction<Database>, id: string, owner: string, now: number): Promise<void> {
+  await trx
+    .updateTable('events')
+    .set({ status: 'dry_run', lease_owner: null, lease_expires_at: null, next_attempt_at: null, updated_at: now })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .where('status', '=', 'delivering')
+    .execute();
+}
+
 /** Gives back every lease `owner` holds (clean shutdown), making those events due at once. */
 export async function releaseLeases(db: Db, owner: string, now: number): Promise<number> {
   const result = await db

@@ -112,6 +112,13 @@ export interface DispatchSlotsTable {
   next_allowed_at: number;
 }
 
+export interface AppPausesTable {
+  app: string;
+  reason: string;
+  paused_by: string;
+  paused_at: number;
+}
+
 export interface Database {
   dispatch_slots: DispatchSlotsTable;
   events: EventsTable;
@@ -119,6 +126,7 @@ export interface Database {
   health_reports: HealthReportsTable;
   outcome_history: OutcomeHistoryTable;
   notifications: NotificationsTable;
+  app_pauses: AppPausesTable;
 }
 
 export type EventRow = Selectable<EventsTable>;

@@ -48,6 +48,7 @@ export async function listAppNames(db: Db, limit: number): Promise<string[]> {
     .selectFrom('health_reports')
     .select('app')
     .union(db.selectFrom('events').select('app'))
+    .union(db.selectFrom('app_pauses').select('app'))
     .orderBy('app')
     .limit(limit)
     .execute();

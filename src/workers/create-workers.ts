@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import type { Config } from '../config/config';
+import { routeFor, type Config } from '../config/config';
 import { createDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker';
 import { createGitHubClient } from '../github/github-client';
-import { tokenKeyFor } from '../github/token-key';
+import { tokenProviderFor } from '../github/token-provider';
+import type { Metrics } from '../metrics/metrics';
 import { Notifier } from '../notify/notifier';
 import { OutcomeWorker } from '../outcomes/outcome-worker';
 import type { Store } from '../store/database';
@@ -26,6 +27,8 @@ export interface Workers {
 export interface WorkerTuning {
   pollIntervalMs?: number;
   random?: () => number;
+  /** The process's metrics (shared with the HTTP app). */
+  metrics?: Metrics;
 }
 
 /**
@@ -37,12 +40,12 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
   const notifier = config.notify.url
     ? new Notifier({ store, clock, logger, url: config.notify.url, format: config.notify.format, timeoutMs: config.github.timeoutMs, leaseMs: config.delivery.leaseMs, pollIntervalMs: tuning.pollIntervalMs, random: tuning.random })
     : undefined;
-  const token = config.github.token;
+  const tokens = tokenProviderFor(config);
   let delivery: DeliveryWorker | undefined;
   let outcomes: OutcomeWorker | undefined;
-  if (!config.dryRun && token) {
-    const github = createGitHubClient({ apiUrl: config.github.apiUrl, token, timeoutMs: config.github.timeoutMs });
-    const tokenKey = tokenKeyFor(config.github.apiUrl, token);
+  if (!config.dryRun && tokens) {
+    const github = createGitHubClient({ apiUrl: config.github.apiUrl, tokens, timeoutMs: config.github.timeoutMs });
+    const tokenKey = tokens.key;
     outcomes = new OutcomeWorker({
       store,
       github,
@@ -56,6 +59,7 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       onNotification: () => notifier?.notify(),
       onRedispatch: () => delivery?.notify(),
       pollIntervalMs: tuning.pollIntervalMs,
+      metrics: tuning.metrics,
     });
     delivery = createDeliveryWorker({
       store,
@@ -70,6 +74,8 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       outcomePollMs: config.outcomes.pollMs,
       notify,
       onDelivered: () => outcomes?.notify(),
+      isDryRun: (app) => routeFor(config, app).dryRun,
+      metrics: tuning.metrics,
       onNotification: () => notifier?.notify(),
       pollIntervalMs: tuning.pollIntervalMs,
       random: tuning.random,

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/database';
@@ -157,6 +159,100 @@ describe('the built service as a real process', () => {
     }
     const messages = service.lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(messages.slice(-3)).toEqual(['shutting down', 'delivery worker stopped', 'stopped']);
+  });
+
+  it('when requests arrive through a proxy the service does not trust, then every line the process writes is JSON', async () => {
+    const service = await spawnService(env, dir);
+    for (let i = 0; i < 3; i++) {
+      await fetch(`${service.url}/v1/webhooks/argocd`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json', 'X-Forwarded-For': `203.0.113.${i}` },
+        body: JSON.stringify(seedBody({ app: `proxied-${i}` })),
+      });
+    }
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+    const lines = [...service.lines, ...service.stderr().split('\n')].filter((l) => l.trim() !== '');
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(lines.map((l) => (JSON.parse(l) as { msg?: string }).msg)).toContainEqual(expect.stringMatching(/^X-Forwarded-For received but TRUST_PROXY=false/));
+  });
+
+  it('when SIGTERM arrives while a webhook is still being uploaded, then new connections are refused, the upload finishes with its 202, and the process exits 0', async () => {
+    const service = await spawnService(env, dir);
+    const body = JSON.stringify(seedBody({ app: 'slow-upload' }));
+    const { port } = new URL(service.url);
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: 'POST', path: '/v1/webhooks/argocd', headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 20));
+      // Half the body is in; the rest comes after SIGTERM.
+      void (async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        service.child.kill('SIGTERM');
+        for (const deadline = Date.now() + 5000; Date.now() < deadline && !service.lines.some((l) => l.includes('"shutting down"')); await new Promise((r) => setTimeout(r, 10)));
+        await expect(fetch(`${service.url}/readyz`)).rejects.toThrow();
+        req.end(body.slice(20));
+      })();
+    });
+    const result = await answer;
+    expect(result.status).toBe(202);
+    expect(JSON.parse(result.body)).toMatchObject({ status: 'queued', app: 'slow-upload' });
+    expect((await service.exited).code).toBe(0);
+    const store = openStore(env.DATABASE_URL!);
+    try {
+      expect((await listEvents(store.db, { app: 'slow-upload', limit: 5 })).map((e) => e.status)).toEqual(['queued']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('when `main.js check` runs against a working GitHub, then every check prints ok and it exits 0; against a wrong repository, it names the failure and exits 1', async () => {
+    const good = await runServiceToExit({ ...env, PATH: process.env.PATH ?? '' }, dir, ['check']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/^ok {4}store sqlite answers\nok {4}acme\/gitops repository: .*\nok {4}acme\/gitops dispatch: .*\nok {4}acme\/gitops actions: .*\nEvery check passed\.\n$/);
+    const bad = await runServiceToExit({ ...env, REPO_NAME: 'no-such-repo' }, dir, ['check']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('FAIL  acme/no-such-repo repository: GitHub answered 404: Not Found; check REPO_OWNER/REPO_NAME');
+    expect(bad.stdout + bad.stderr).not.toContain(GITHUB_TOKEN);
+  });
+
+  it('when clients are slow or lie about their size, then they are cut off by the timeouts, a 10 MB declared body gets 413 at once, and a normal webhook is answered meanwhile', async () => {
+    const service = await spawnService({ ...env, HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000' }, dir);
+    const { port } = new URL(service.url);
+    const open = (first: string) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('error', () => undefined);
+      socket.write(first);
+      const closedAfter = new Promise<{ ms: number; answer: string }>((resolve) => {
+        const started = Date.now();
+        socket.on('close', () => resolve({ ms: Date.now() - started, answer }));
+      });
+      return { socket, closedAfter };
+    };
+    // 20 slowloris connections: headers that never end.
+    const slow = Array.from({ length: 20 }, () => open('POST /v1/webhooks/argocd HTTP/1.1\r\nHost: x\r\nX-Slow: '));
+    // A body that claims 10 MB and sends 10 bytes.
+    const liar = open(`POST /v1/webhooks/argocd HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WEBHOOK_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n{"app":"x"`);
+    const started = Date.now();
+    const normal = await postRollback(service.url, 1);
+    expect(normal.status).toBe(202);
+    expect(Date.now() - started).toBeLessThan(1000);
+
+    const lied = await liar.closedAfter;
+    expect(lied.answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(lied.ms).toBeLessThan(2500);
+    for (const { closedAfter } of slow) expect((await closedAfter).ms).toBeLessThan(4000);
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
   });
 
   it('when the configuration is invalid, then it lists every problem, exits 1, prints no stack and no secret', async () => {

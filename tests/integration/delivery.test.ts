@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createDeliveryWorker } from '../../src/delivery/delivery-worker';
+import { patTokens } from '../../src/github/token-provider';
 import { createGitHubClient } from '../../src/github/github-client';
 import { createLogger } from '../../src/logger';
 import { claimDue, findEvent } from '../../src/store/events.repository';
@@ -88,7 +89,8 @@ describe('delivery to GitHub', () => {
 
     it('when GitHub answers 403 with x-ratelimit-remaining: 0, then the next attempt waits until x-ratelimit-reset', async () => {
       await start(scaled);
-      const reset = Math.ceil(h.clock.now() / 1000) + 120;
+      // Ten scaled minutes (0.6 s real) ahead, so a loaded machine cannot reach it before GitHub answers.
+      const reset = Math.ceil(h.clock.now() / 1000) + 600;
       h.github.script({ status: 403, message: 'API rate limit exceeded', headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } });
       const id = await post();
       await h.waitForStatus(id, 'delivered');
@@ -206,7 +208,7 @@ describe('delivery to GitHub', () => {
       store: h.store,
       clock: h.clock,
       logger: createLogger('silent'),
-      github: createGitHubClient({ apiUrl: h.github.url, token: GITHUB_TOKEN, timeoutMs: 1000 }),
+      github: createGitHubClient({ apiUrl: h.github.url, tokens: patTokens(h.github.url, GITHUB_TOKEN), timeoutMs: 1000 }),
       tokenKey: 'survivor-test',
       maxAttempts: 3,
       retryBaseMs: 10,

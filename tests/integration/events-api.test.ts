@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { createApp } from '../../src/app';
+import { createLogger } from '../../src/logger';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, failedRevision, seedBody, type Harness } from '../support/harness';
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -98,10 +100,19 @@ describe('events API and probes', () => {
   });
 
   it('when the store answers, then /readyz is 200; when it is closed, then 503 STORE_UNAVAILABLE', async () => {
-    expect((await request(h.app).get('/readyz')).body).toEqual({ status: 'ready' });
+    expect((await request(h.app).get('/readyz')).body).toEqual({ status: 'ready', github: null });
     await h.store.close();
     const res = await request(h.app).get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('STORE_UNAVAILABLE');
+  });
+
+  it('when the service is stopping, then /readyz answers 503 SHUTTING_DOWN at once, while /healthz stays 200', async () => {
+    const stopping = createApp({ config: h.config, logger: createLogger('silent'), store: h.store, clock: h.clock, isStopping: () => true });
+    const ready = await request(stopping).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.code).toBe('SHUTTING_DOWN');
+    expect((await request(stopping).get('/healthz')).status).toBe(200);
+    expect((await request(h.app).get('/readyz')).status).toBe(200);
   });
 });

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import SQLite from 'better-sqlite3';
 import request from 'supertest';
 import { sql } from 'kysely';
 import { findEvent, listEvents } from '../../src/store/events.repository';
@@ -182,6 +183,19 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
     });
   });
 
+  it.each([
+    ['a store error (SQLite disk I/O)', () => new SQLite.SqliteError('disk I/O error', 'SQLITE_IOERR'), 503, 'STORE_UNAVAILABLE'],
+    ['a lost PostgreSQL connection', () => Object.assign(new Error('Connection terminated unexpectedly'), {}), 503, 'STORE_UNAVAILABLE'],
+    ['a programming bug (TypeError)', () => new TypeError("Cannot read properties of undefined (reading 'revision')"), 500, 'INTERNAL'],
+  ])('when storing fails with %s, then %s %s, no stack in the body, the stack in the log', async (_name, makeError, status, code) => {
+    h.store.lockApp = () => Promise.reject(makeError());
+    const res = await request(h.app).post('/v1/webhooks/argocd').set(auth).send(seedBody());
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
+    expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 50, code, err: expect.objectContaining({ stack: expect.stringContaining('Error') }) }));
+  });
+
   it('when a route does not exist, then 404 NOT_FOUND', async () => {
     const res = await request(h.app).get('/nope');
     expect(res.status).toBe(404);
@@ -197,12 +211,12 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
     expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 50, code: 'STORE_UNAVAILABLE' }));
   });
 
-  it('when something unexpected breaks, then 500 INTERNAL without a stack in the body', async () => {
+  it('when the store itself is broken (a table gone), then the read API answers 503 STORE_UNAVAILABLE without a stack in the body', async () => {
     await sql`drop table attempts`.execute(h.store.db);
     await sql`drop table events`.execute(h.store.db);
     const res = await request(h.app).get('/v1/events').set('Authorization', `Bearer ${h.config.auth.adminToken}`);
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('STORE_UNAVAILABLE');
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts|SqliteError/);
   });
 });
@@ -240,5 +254,75 @@ describe('DRY_RUN=true', () => {
     expect(line).toMatchObject({ repo: 'acme/gitops', dispatch: { event_type: 'argo-degraded', client_payload: { event_id: res.body.id } } });
     expect(h.worker).toBeUndefined();
     expect(h.github.received).toHaveLength(0);
+  });
+});
+
+describe('behind a proxy (TRUST_PROXY)', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+  const from = (client: string, i: number) => request(h.app).post('/').set(auth).set('X-Forwarded-For', client).send(seedBody({ failed_revision: failedRevision(i) }));
+
+  it('when TRUST_PROXY=1, then each client behind the proxy has its own rate-limit bucket', async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1', ROLLBACK_MAX_PER_WINDOW: '100' } });
+    const a = [(await from('203.0.113.1', 1)).status, (await from('203.0.113.1', 2)).status, (await from('203.0.113.1', 3)).status];
+    const b = [(await from('203.0.113.2', 4)).status, (await from('203.0.113.2', 5)).status];
+    expect({ a, b }).toEqual({ a: [202, 202, 429], b: [202, 202] });
+    expect(h.logs.entries.some((e) => String(e.msg).startsWith('X-Forwarded-For received but TRUST_PROXY=false'))).toBe(false);
+  });
+
+  it('when TRUST_PROXY is not set, then X-Forwarded-For is not believed (one bucket), and that is said once as a JSON log line', async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2' } });
+    const statuses = [(await from('203.0.113.1', 1)).status, (await from('203.0.113.2', 2)).status, (await from('203.0.113.3', 3)).status];
+    expect(statuses).toEqual([202, 202, 429]);
+    expect(h.logs.entries.filter((e) => String(e.msg).startsWith('X-Forwarded-For received but TRUST_PROXY=false'))).toHaveLength(1);
+  });
+});
+
+describe('hostile input', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2' } });
+  });
+  afterEach(() => h.close());
+  const raw = (body: string, headers: Record<string, string> = {}) => request(h.app).post('/v1/webhooks/argocd').set(auth).set('Content-Type', 'application/json').set(headers).send(body);
+
+  it.each([
+    ['arrays nested 4,800 deep with constructor inside (12 KB)', `${'['.repeat(4800)}{"constructor":1}${']'.repeat(4800)}`, /nested deeper than 32 levels/],
+    ['a client_payload extra nested 4,100 deep', `{"client_payload":{"failed_revision":"9f1c2e7","x":${'['.repeat(4100)}${']'.repeat(4100)}}}`, /client_payload\.x.*nested deeper than 32 levels/],
+    ['an escaped constructor key', '{"client_payload":{"failed_revision":"9f1c2e7","c\\u006fnstructor":{"prototype":{}}}}', /client_payload\.constructor: this key name is not accepted/],
+    ['an escaped __proto__ key', '{"client_payload":{"failed_revision":"9f1c2e7","\\u005f_proto__":{"polluted":true}}}', /client_payload\.__proto__: this key name is not accepted/],
+  ])('when the body has %s, then 422 from the table, nothing stored, and the process still answers', async (_name, body, message) => {
+    const res = await raw(body);
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(message);
+    expect(await countEvents(h)).toBe(0);
+    expect((await request(h.app).get('/healthz')).status).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ['GET /v1/apps/%', () => request(h.app).get('/v1/apps/%')],
+    ['GET /v1/events/%zz', () => request(h.app).get('/v1/events/%zz')],
+    ['a gzip body that does not inflate', () => raw('not gzip at all', { 'Content-Encoding': 'gzip' })],
+  ])('when %s, then 400 BAD_REQUEST, not 500', async (_name, send) => {
+    const res = await send();
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BAD_REQUEST');
+  });
+
+  it('when a flood with a wrong token came first, then Argo CD with the right token is not rate-limited by it', async () => {
+    for (let i = 0; i < 5; i++) expect((await request(h.app).post('/').set('Authorization', 'Bearer wrong-token-wrong-token').send(seedBody())).status).toBe(401);
+    const right = [(await request(h.app).post('/').set(auth).send(seedBody({ failed_revision: failedRevision(1) }))).status, (await request(h.app).post('/').set(auth).send(seedBody({ failed_revision: failedRevision(2) }))).status];
+    expect(right).toEqual([202, 202]);
+  });
+
+  it('when a right Bearer comes with a stale X-Webhook-Token, then it authenticates (any one form does)', async () => {
+    expect((await request(h.app).post('/').set(auth).set('X-Webhook-Token', 'stale-token-stale-token').send(seedBody())).status).toBe(202);
+  });
+
+  it('when OPTIONS / is sent, then 404 like any unknown route (no CORS answer before authentication)', async () => {
+    const res = await request(h.app).options('/');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
   });
 });

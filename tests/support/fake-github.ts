@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createVerify } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +45,12 @@ export interface FakeGitHubOptions {
   repos: string[];
   /** "owner/repo" → a bare git repository whose history GET /commits reads (real git). */
   gitRepos?: Record<string, string>;
+  /** Repositories the token may only read (permissions.push false); others it may push to. */
+  readOnly?: string[];
+  /** Repositories whose Actions API the token may not read (403, as for a token without Actions: read). */
+  actionsDenied?: string[];
+  /** A GitHub App: its id and public key (to verify its JWTs), which installation covers which repository. */
+  app?: { id: number; publicKey: string; installations: Record<string, number>; tokenTtlMs?: number; revoked?: number[] };
 }
 
 /** A workflow run as GET /repos/{owner}/{repo}/actions/runs lists it (GitHub's field names). */
@@ -92,6 +99,8 @@ export class FakeGitHub {
   readonly runs: FakeRun[] = [];
   readonly pulls: FakePull[] = [];
   private nextRunId = 9_000_000_001;
+  /** Installation tokens issued, newest last (what GitHub's POST /app/installations/{id}/access_tokens gave). */
+  readonly installationTokens: Array<{ token: string; installationId: number; expiresAt: number }> = [];
   private readonly readQueue: Array<{ status: number; headers?: Record<string, string>; message?: string }> = [];
   private readonly queue: ScriptedAnswer[] = [];
   private readonly hanging = new Set<ServerResponse>();
@@ -133,6 +142,55 @@ export class FakeGitHub {
     this.queue.length = 0;
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
+  }
+
+  /** True when the request carries the PAT, or an unexpired installation token of an installation covering the repository. */
+  private authorized(req: IncomingMessage, repository: string): boolean {
+    const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+    if (bearer === this.options.token) return true;
+    const issued = this.installationTokens.find((t) => t.token === bearer);
+    return issued !== undefined && issued.expiresAt > Date.now() && this.options.app?.installations[repository] === issued.installationId;
+  }
+
+  /** Verifies the App's JWT (RS256, iss = the App ID, not expired) with the App's public key. */
+  private validAppJwt(req: IncomingMessage): boolean {
+    const app = this.options.app;
+    const [header, payload, signature] = (req.headers.authorization?.replace(/^Bearer /, '') ?? '').split('.');
+    if (!app || !header || !payload || !signature) return false;
+    const verifier = createVerify('RSA-SHA256');
+    verifier.update(`${header}.${payload}`);
+    if (!verifier.verify(app.publicKey, Buffer.from(signature, 'base64url'))) return false;
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: unknown; exp?: number; iat?: number };
+    const nowSeconds = Date.now() / 1000;
+    return String(claims.iss) === String(app.id) && (claims.exp ?? 0) > nowSeconds && (claims.iat ?? Infinity) <= nowSeconds + 60;
+  }
+
+  /** The App's endpoints: POST /app/installations/{id}/access_tokens and GET /repos/{owner}/{repo}/installation. */
+  private handleApp(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    const tokenMatch = req.method === 'POST' ? /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path) : null;
+    const installMatch = req.method === 'GET' ? /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path) : null;
+    if (!tokenMatch && !installMatch) return false;
+    const app = this.options.app;
+    const error = (status: number, message: string) => this.answer(res, status, {}, { message, documentation_url: 'https://docs.github.com/rest/apps/apps', status: String(status) });
+    if (!app || !this.validAppJwt(req)) {
+      error(401, 'A JSON web token could not be decoded');
+    } else if (installMatch) {
+      const id = app.installations[`${installMatch[1]}/${installMatch[2]}`];
+      if (id === undefined) error(404, 'Not Found');
+      else this.answer(res, 200, {}, { id, app_id: app.id, account: { login: installMatch[1] }, permissions: { contents: 'write', actions: 'read' } });
+    } else {
+      const installationId = Number(tokenMatch![1]);
+      if (!Object.values(app.installations).includes(installationId)) error(404, 'Not Found');
+      else if (app.revoked?.includes(installationId)) error(401, 'Bad credentials');
+      else {
+        const expiresAt = Date.now() + (app.tokenTtlMs ?? 3_600_000);
+        const token = `fake-installation-token-${installationId}-${this.installationTokens.length + 1}`;
+        this.installationTokens.push({ token, installationId, expiresAt });
+        this.answer(res, 201, {}, { token, expires_at: new Date(expiresAt).toISOString(), permissions: { contents: 'write', actions: 'read' }, repository_selection: 'selected' });
+      }
+    }
+    this.signal.changed();
+    return true;
   }
 
   /** Answers for the next GETs (after the token and repository checks), in order; then real answers. */
@@ -190,7 +248,7 @@ export class FakeGitHub {
   private handleRead(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams.entries());
-    const match = /^\/repos\/([^/]+)\/([^/]+)\/(actions\/runs|commits|pulls)$/.exec(url.pathname);
+    const match = /^\/repos\/([^/]+)\/([^/]+)(?:\/(actions\/runs|commits|pulls))?$/.exec(url.pathname);
     const read: ReceivedRead = { path: url.pathname, query, status: 0, receivedAt: Date.now() };
     this.reads.push(read);
     this.remaining = Math.max(0, this.remaining - 1);
@@ -200,8 +258,8 @@ export class FakeGitHub {
       this.signal.changed();
     };
     if (!match) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
-    if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
     const [, owner = '', repo = '', resource] = match;
+    if (!this.authorized(req, `${owner}/${repo}`)) return finish(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
     if (!this.options.repos.includes(`${owner}/${repo}`)) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
     const scripted = this.readQueue.shift();
     if (scripted) {
@@ -209,6 +267,13 @@ export class FakeGitHub {
       this.answer(res, scripted.status, scripted.headers, { message: scripted.message ?? MESSAGES[scripted.status] ?? 'Error', documentation_url: 'https://docs.github.com/rest', status: String(scripted.status) });
       this.signal.changed();
       return;
+    }
+    if (resource === undefined) {
+      const push = !(this.options.readOnly ?? []).includes(`${owner}/${repo}`);
+      return finish(200, { id: 1296269, name: repo, full_name: `${owner}/${repo}`, private: true, default_branch: 'main', permissions: { admin: false, maintain: false, push, triage: push, pull: true } });
+    }
+    if (resource === 'actions/runs' && (this.options.actionsDenied ?? []).includes(`${owner}/${repo}`)) {
+      return finish(403, { message: 'Resource not accessible by personal access token', documentation_url: 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository', status: '403' });
     }
     const perPage = Math.min(100, Number(query.per_page ?? 30));
     if (resource === 'actions/runs') {
@@ -242,6 +307,7 @@ export class FakeGitHub {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.handleApp(req, res, new URL(req.url ?? '/', 'http://fake').pathname)) return;
     if (req.method === 'GET') return this.handleRead(req, res);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -277,7 +343,7 @@ export class FakeGitHub {
       this.signal.changed();
     };
 
-    if (req.headers.authorization !== `Bearer ${this.options.token}`) return finish(401);
+    if (!this.authorized(req, `${owner}/${repo}`)) return finish(401);
     if (!this.options.repos.includes(`${owner}/${repo}`)) return finish(404);
     try {
       record.body = JSON.parse(rawBody) as ReceivedDispatch['body'];

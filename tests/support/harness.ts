@@ -3,13 +3,14 @@ import { createApp } from '../../src/app';
 import { sleepReal, type Clock } from '../../src/clock';
 import { loadConfig, type Config } from '../../src/config/config';
 import type { DeliveryWorker } from '../../src/delivery/delivery-worker';
+import { createMetrics } from '../../src/metrics/metrics';
 import { createWorkers, type Workers } from '../../src/workers/create-workers';
 import { createLogger } from '../../src/logger';
 import { openStore, type Store } from '../../src/store/database';
 import { findEvent } from '../../src/store/events.repository';
 import type { EventStatus } from '../../src/store/events.table';
 import { createSqliteDatabase, type TestDatabase } from './dialects';
-import { FakeGitHub } from './fake-github';
+import { FakeGitHub, type FakeGitHubOptions } from './fake-github';
 
 export const GITHUB_TOKEN = 'test-github-token-0123456789abcdef';
 export const WEBHOOK_TOKEN = 'test-webhook-token-0123456789';
@@ -90,12 +91,14 @@ export interface HarnessOptions {
   repos?: string[];
   /** "owner/repo" → a bare git repository the fake GitHub's commits endpoint reads. */
   gitRepos?: Record<string, string>;
+  /** The fake GitHub also acts as a GitHub App host (FakeGitHubOptions.app). */
+  githubApp?: FakeGitHubOptions['app'];
   /** The database to run on (default: a fresh SQLite file); dropped by close(). */
   database?: TestDatabase;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos }).start();
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos, app: options.githubApp }).start();
   const database = options.database ?? createSqliteDatabase();
   const config = loadConfig({
     REPO_OWNER: 'acme',
@@ -116,9 +119,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const store = openStore(config.databaseUrl);
   await store.migrate();
 
-  const workers = options.worker === false ? undefined : createWorkers(config, store, clock, logger, { pollIntervalMs: 50, random: options.random });
+  const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
+  const workers = options.worker === false ? undefined : createWorkers(config, store, clock, logger, { pollIntervalMs: 50, random: options.random, metrics });
   const worker = workers?.delivery;
   const app = createApp({
+    metrics,
     config,
     logger,
     store,

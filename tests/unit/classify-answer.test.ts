@@ -32,7 +32,8 @@ describe('classifyGitHubAnswer', () => {
       { kind: 'rate_limited', retryAt: NOW + 600_000 },
     ],
     ['retry-after wins over x-ratelimit-reset', response(429, { 'retry-after': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW / 1000 + 600) }), { kind: 'rate_limited', retryAt: NOW + 5_000 }],
-    ['a reset already past retries now', response(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW / 1000 - 10) }), { kind: 'rate_limited', retryAt: NOW }],
+    ['a reset already past: no usable hint, a minute', response(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW / 1000 - 10) }), { kind: 'rate_limited', retryAt: NOW + SECONDARY_LIMIT_WAIT_MS }],
+    ['429 with retry-after: 0 waits at least a second', response(429, { 'retry-after': '0' }), { kind: 'rate_limited', retryAt: NOW + 1000 }],
     ['403 secondary limit without headers waits a minute', response(403, {}, 'You have exceeded a secondary rate limit.'), { kind: 'rate_limited', retryAt: NOW + SECONDARY_LIMIT_WAIT_MS }],
     ['429 without headers waits a minute', response(429), { kind: 'rate_limited', retryAt: NOW + SECONDARY_LIMIT_WAIT_MS }],
   ])('when %s', (_name, answer, expected) => {

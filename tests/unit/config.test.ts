@@ -16,9 +16,9 @@ describe('loadConfig', () => {
   it('when only the required variables are set, then the documented defaults apply', () => {
     const config = loadConfig(minimal);
     expect(config).toEqual({
-      github: { token: 'gh-test-token-value', apiUrl: 'https://api.github.com', owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', timeoutMs: 10_000, minIntervalMs: 1000 },
+      github: { token: 'gh-test-token-value', app: undefined, apiUrl: 'https://api.github.com', owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', timeoutMs: 10_000, minIntervalMs: 1000, checkIntervalMs: 300_000, readyRequiresGitHub: false },
       auth: { webhookToken: 'webhook-token-0123456789', adminToken: 'webhook-token-0123456789' },
-      http: { port: 8080, host: '0.0.0.0', ingressRateLimitPerMinute: 600 },
+      http: { port: 8080, host: '0.0.0.0', ingressRateLimitPerMinute: 600, trustProxy: false, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, maxConnections: 1000 },
       databaseUrl: 'sqlite:./data/rollback.db',
       dryRun: false,
       logLevel: 'info',
@@ -27,7 +27,21 @@ describe('loadConfig', () => {
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
       outcomes: { pollMs: 10_000, pollMaxMs: 120_000, runLookupMs: 600_000, verifyTimeoutMs: 1_800_000, maxRedispatch: 2, branch: 'main' },
       notify: { url: undefined, format: 'slack' },
+      metrics: { token: 'webhook-token-0123456789', appLabel: false },
     });
+  });
+
+  it.each([
+    ['false', false],
+    ['1', 1],
+    ['10.0.0.0/8,loopback', ['10.0.0.0/8', 'loopback']],
+    ['fd00::/8, 192.168.1.10', ['fd00::/8', '192.168.1.10']],
+  ])('when TRUST_PROXY=%s, then Express gets %o', (value, expected) => {
+    expect(loadConfig({ ...minimal, TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+  });
+
+  it.each(['yes', '10.0.0.0/33', 'proxy.example', '1.2.3'])('when TRUST_PROXY=%s, then it is refused with what it may be', (value) => {
+    expect(problemsOf({ ...minimal, TRUST_PROXY: value })).toEqual([expect.stringMatching(/^TRUST_PROXY: expected false, a hop count/)]);
   });
 
   it('when the outcome and notification variables are set, then seconds may have decimals and the grace can be turned off', () => {

@@ -38,6 +38,18 @@ describe('shipped deploy files', () => {
     for (const document of documents) expect(document.errors).toEqual([]);
   });
 
+  it('when the Deployment is read, then a preStop pause and a grace period longer than pause plus SHUTDOWN_TIMEOUT_MS let requests finish', () => {
+    const deployment = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'deployment.yaml'), 'utf8'))[0]!.toJS() as {
+      spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Array<{ lifecycle: { preStop: { sleep: { seconds: number } } }; env: Array<{ name: string; value: string }> }> } } };
+    };
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0]!;
+    const pause = container.lifecycle.preStop.sleep.seconds;
+    const shutdownMs = Number(container.env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')!.value);
+    expect(pause).toBeGreaterThan(0);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(pause * 1000 + shutdownMs);
+  });
+
   describe('argocd-notifications-cm', () => {
     const config = loadNotificationsConfig();
 

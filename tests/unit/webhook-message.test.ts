@@ -1,6 +1,6 @@
 import { buildDispatchBody, serializeDispatchBody } from '../../src/domain/dispatch-body';
 import { checkRevision } from '../../src/domain/revision';
-import { DEFAULT_APP, findForbiddenKey, parseWebhookMessage } from '../../src/domain/webhook-message';
+import { DEFAULT_APP, inspectJson, parseWebhookMessage } from '../../src/domain/webhook-message';
 // Fixtures are untyped JSON reshaped the way Argo CD would.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
@@ -196,18 +196,24 @@ describe('parseWebhookMessage', () => {
   });
 });
 
-describe('findForbiddenKey', () => {
+describe('inspectJson', () => {
   it.each([
-    ['{"client_payload":{"__proto__":{"x":1}}}', 'client_payload.__proto__'],
-    ['{"a":[{"constructor":{"prototype":{}}}]}', 'a[0].constructor'],
-    ['{"a":{"b":{"prototype":1}}}', 'a.b.prototype'],
-  ])('when the body is %s, then %s is found', (raw, path) => {
-    expect(findForbiddenKey(raw, JSON.parse(raw))).toBe(path);
+    ['{"client_payload":{"__proto__":{"x":1}}}', { forbidden: 'client_payload.__proto__' }],
+    ['{"a":[{"constructor":{"prototype":{}}}]}', { forbidden: 'a[0].constructor' }],
+    ['{"a":{"b":{"prototype":1}}}', { forbidden: 'a.b.prototype' }],
+    // Escaped in the JSON text, plain once parsed: the raw text never shows the word.
+    ['{"client_payload":{"c\\u006fnstructor":{"x":1}}}', { forbidden: 'client_payload.constructor' }],
+    ['{"\\u005f_proto__":{"polluted":true}}', { forbidden: '__proto__' }],
+    ['{"note":"__proto__ constructor prototype"}', undefined],
+    [`${'['.repeat(31)}1${']'.repeat(31)}`, undefined],
+    [`${'['.repeat(40)}1${']'.repeat(40)}`, { tooDeep: expect.stringMatching(/^\[0\]/) }],
+  ])('when the body is %s, then %o', (raw, expected) => {
+    expect(inspectJson(JSON.parse(raw))).toEqual(expected);
   });
 
-  it('when the words only appear in values, then nothing is found', () => {
-    const raw = '{"note":"__proto__ constructor prototype"}';
-    expect(findForbiddenKey(raw, JSON.parse(raw))).toBeUndefined();
+  it('when a 12 KB body nests arrays 4,800 deep with constructor inside, then it is refused as too deep without overflowing the stack', () => {
+    const raw = `${'['.repeat(4800)}{"constructor":1}${']'.repeat(4800)}`;
+    expect(inspectJson(JSON.parse(raw))).toEqual({ tooDeep: expect.any(String) });
   });
 });
 

@@ -3,15 +3,32 @@ import { routeFor } from '../../config/config';
 import { healthyLedger, knownFailedReports } from '../../domain/rollback-policy';
 import { AppError } from '../../errors';
 import { listEvents } from '../../store/events.repository';
+import { findPause, pauseApp, resumeApp, type AppPause } from '../../store/pauses.repository';
 import { listAppNames, listReports } from '../../store/reports.repository';
+import { z } from 'zod';
 import type { AppDeps } from '../app-deps';
 
 const RECENT = 20;
 const MAX_APPS = 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** GET /v1/apps and GET /v1/apps/{app}: what the policy knows about each app. */
-export function createAppsController({ config, store }: AppDeps) {
+const pauseBody = z.strictObject({
+  reason: z.string({ error: 'required: why (shown to everyone and in every refusal)' }).trim().min(1, 'required: why (shown to everyone and in every refusal)').max(500, 'at most 500 characters'),
+  by: z.string({ error: 'required: who (a name or an email)' }).trim().min(1, 'required: who (a name or an email)').max(100, 'at most 100 characters'),
+});
+const resumeBody = z.strictObject({ by: pauseBody.shape.by, reason: z.string().trim().max(500).optional() });
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new AppError('INVALID_PAYLOAD', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+}
+
+const pauseView = (pause: AppPause | undefined) => (pause ? { reason: pause.reason, by: pause.by, since: iso(pause.since) } : null);
+
+/** GET /v1/apps and GET /v1/apps/{app}: what the policy knows about each app; POST …/pause and …/resume. */
+export function createAppsController({ config, store, clock }: AppDeps) {
   const summarize = async (app: string) => {
     const reports = await listReports(store.db, app);
     const [lastRollback] = await listEvents(store.db, { app, limit: 1 });
@@ -22,6 +39,7 @@ export function createAppsController({ config, store }: AppDeps) {
       healthy_revisions: healthyLedger(reports).length,
       known_failed_revisions: knownFailedReports(reports).length,
       last_rollback: lastRollback ? { id: lastRollback.id, status: lastRollback.status, outcome: lastRollback.outcome, created_at: iso(lastRollback.createdAt) } : null,
+      paused: pauseView(await findPause(store.db, app)),
     };
   };
 
@@ -34,11 +52,13 @@ export function createAppsController({ config, store }: AppDeps) {
     const app = String(req.params.app);
     const reports = await listReports(store.db, app);
     const rollbacks = await listEvents(store.db, { app, limit: RECENT });
-    if (reports.length === 0 && rollbacks.length === 0) throw new AppError('NOT_FOUND', `no reports or rollbacks for app ${JSON.stringify(app)}`);
+    const paused = await findPause(store.db, app);
+    if (reports.length === 0 && rollbacks.length === 0 && !paused) throw new AppError('NOT_FOUND', `no reports or rollbacks for app ${JSON.stringify(app)}`);
     const failed = knownFailedReports(reports);
     const route = routeFor(config, app);
     res.json({
       app,
+      paused: pauseView(paused),
       route: {
         repository: `${route.owner}/${route.repo}`,
         event_type: route.eventType,
@@ -72,5 +92,24 @@ export function createAppsController({ config, store }: AppDeps) {
     });
   };
 
-  return { list, get };
+  /** POST /v1/apps/{app}/pause {reason, by}: the app's rollbacks are recorded and refused until resumed. */
+  const pause: RequestHandler = async (req, res) => {
+    const app = String(req.params.app);
+    const body = parseBody(pauseBody, req.body);
+    const since = clock.now();
+    await pauseApp(store.db, { app, reason: body.reason, by: body.by, since });
+    req.log.warn({ app, by: body.by, reason: body.reason }, `app paused: its rollbacks are refused until resumed (${body.reason})`);
+    res.json({ app, paused: { reason: body.reason, by: body.by, since: iso(since) } });
+  };
+
+  /** POST /v1/apps/{app}/resume {by, reason?}: rollbacks go through again. */
+  const resume: RequestHandler = async (req, res) => {
+    const app = String(req.params.app);
+    const body = parseBody(resumeBody, req.body);
+    const ended = await resumeApp(store.db, app);
+    req.log.warn({ app, by: body.by, reason: body.reason, wasPaused: ended !== undefined }, ended ? 'app resumed: rollbacks go through again' : 'resume asked for an app that was not paused');
+    res.json({ app, paused: null, resumed_by: body.by, was_paused: pauseView(ended) });
+  };
+
+  return { list, get, pause, resume };
 }

@@ -8,13 +8,17 @@ export const live: RequestHandler = (_req, res) => {
 };
 
 /** /readyz: the store answers a query (config was valid, or the process would not have started). */
-export function createReadiness({ store }: AppDeps): RequestHandler {
+export function createReadiness({ config, store, isStopping, wiring }: AppDeps): RequestHandler {
   return async (_req, res) => {
+    if (isStopping?.()) throw new AppError('SHUTTING_DOWN');
+    const github = wiring?.current();
+    // A broken GitHub does not stop webhooks from being stored safely, so by default it is only reported.
+    if (config.github.readyRequiresGitHub && github && !github.ok) throw new AppError('GITHUB_NOT_READY');
     try {
       await store.ping();
     } catch (error) {
       throw new AppError('STORE_UNAVAILABLE', 'the event store does not answer', { cause: error });
     }
-    res.json({ status: 'ready' });
+    res.json({ status: 'ready', github: github ? { ok: github.ok, checked_at: new Date(github.checkedAt).toISOString(), failing: github.checks.filter((c) => !c.ok) } : null });
   };
 }

@@ -5,16 +5,6 @@ import { AppError } from '../../errors';
 import { recordHealth, recordRollback } from '../../rollback/record-rollback';
 import type { AppDeps } from '../app-deps';
 
-/** Store errors become 503: nothing was persisted, and Argo CD's client retries 5xx. */
-async function stored<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError('STORE_UNAVAILABLE', undefined, { cause: error });
-  }
-}
-
 /**
  * POST / and POST /v1/webhooks/argocd: parse (domain), store durably under the policy's plan
  * (rollback/record-rollback), then one answer and one log line per outcome. Delivery happens later.
@@ -25,25 +15,30 @@ export function createWebhookController({ config, store, clock, onEventStored, o
   return async (req, res) => {
     const message = parseWebhookMessage(req.body, sourceIndexFor);
     const log = req.log;
+    res.locals.app = message.app;
 
     if (message.kind === 'not_deployed') {
       // Nothing Argo CD deployed can be rolled back; a 2xx keeps Argo CD from re-sending every minute.
       log.warn({ app: message.app, shape: message.shape }, `not a rollback: ${message.reason}`);
+      res.locals.outcome = 'not_deployed';
       res.status(200).json({ status: 'not_deployed', app: message.app, message: message.reason });
       return;
     }
     if (message.kind === 'health') {
-      await stored(recordHealth(store, message, clock.now()));
+      await recordHealth(store, message, clock.now());
       log.info({ app: message.app, health: message.status, revision: message.revision }, 'health recorded');
       if (message.status === 'Healthy') onReportRecorded?.();
+      res.locals.outcome = 'recorded';
       res.status(200).json({ status: 'recorded', app: message.app, health: message.status, revision: message.revision });
       return;
     }
 
     const route = routeFor(config, message.app);
     const requestId = typeof req.id === 'string' ? req.id : null;
-    const outcome = await stored(recordRollback(store, message, route, { requestId, now: clock.now(), notify }));
+    // Store errors reach the error handler, which answers 503 for them and 500 for anything else.
+    const outcome = await recordRollback(store, message, route, { requestId, now: clock.now(), notify });
     const fields = { app: message.app, shape: message.shape, failedRevision: message.failedRevision, route: route.matched };
+    res.locals.outcome = outcome.kind;
     switch (outcome.kind) {
       case 'accepted': {
         const eventFields = { ...fields, eventId: outcome.id, healthyRevision: outcome.healthyRevision, targetReason: outcome.targetReason };

@@ -4,21 +4,22 @@ import { AppError } from '../../errors';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
-/** The token a request presents: Bearer, the password of Basic (Argo CD's basicAuth), or X-Webhook-Token. */
-export function presentedToken(authorization: string | undefined, headerToken: string | undefined): string | undefined {
-  if (headerToken !== undefined && headerToken !== '') return headerToken;
-  if (!authorization) return undefined;
-  const space = authorization.indexOf(' ');
-  if (space < 0) return undefined;
-  const scheme = authorization.slice(0, space).toLowerCase();
-  const credentials = authorization.slice(space + 1).trim();
-  if (scheme === 'bearer') return credentials;
-  if (scheme === 'basic') {
-    const decoded = Buffer.from(credentials, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon < 0 ? undefined : decoded.slice(colon + 1);
+/** Every token a request presents: X-Webhook-Token, Bearer, the password of Basic (Argo CD's basicAuth). */
+export function presentedTokens(authorization: string | undefined, headerToken: string | undefined): string[] {
+  const tokens: string[] = [];
+  if (headerToken !== undefined && headerToken !== '') tokens.push(headerToken);
+  const space = authorization?.indexOf(' ') ?? -1;
+  if (authorization && space > 0) {
+    const scheme = authorization.slice(0, space).toLowerCase();
+    const credentials = authorization.slice(space + 1).trim();
+    if (scheme === 'bearer') tokens.push(credentials);
+    if (scheme === 'basic') {
+      const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon >= 0) tokens.push(decoded.slice(colon + 1));
+    }
   }
-  return undefined;
+  return tokens;
 }
 
 /**
@@ -30,9 +31,12 @@ export function requireToken(expected: string): RequestHandler {
   const expectedDigest = digest(expected);
   return (req, _res, next) => {
     const header = req.headers['x-webhook-token'];
-    const token = presentedToken(req.headers.authorization, Array.isArray(header) ? header[0] : header);
-    if (token !== undefined && timingSafeEqual(digest(token), expectedDigest)) return next();
-    next(new AppError('UNAUTHORIZED', token === undefined ? 'no token: send Authorization: Bearer <token>, Basic auth, or X-Webhook-Token' : 'wrong token'));
+    const tokens = presentedTokens(req.headers.authorization, Array.isArray(header) ? header[0] : header);
+    // Any one of the forms authenticates (a stale X-Webhook-Token beside a right Bearer is no reason to refuse).
+    let matched = false;
+    for (const token of tokens) matched = timingSafeEqual(digest(token), expectedDigest) || matched;
+    if (matched) return next();
+    next(new AppError('UNAUTHORIZED', tokens.length === 0 ? 'no token: send Authorization: Bearer <token>, Basic auth, or X-Webhook-Token' : 'wrong token'));
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../../errors';
+import { isStoreError } from '../../store/store-error';
 import { WWW_AUTHENTICATE } from './auth';
 
 /** Errors raised by body-parser/raw-body carry a `type`; map the ones a client can cause. */
@@ -19,19 +20,40 @@ function fromBodyParser(error: unknown): AppError | undefined {
   }
 }
 
+/**
+ * Errors from Express, body-parser or http-errors that carry a 4xx status (a path whose percent-encoding
+ * does not decode, a body whose Content-Encoding does not inflate): the client's fault, never a 500.
+ */
+function fromClientStatus(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = 'status' in error && typeof error.status === 'number' ? error.status : 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
+  const zlib = 'code' in error && typeof error.code === 'string' && error.code.startsWith('Z_');
+  if (zlib) return new AppError('BAD_REQUEST', 'the body could not be decoded (Content-Encoding)');
+  if (status === undefined || status < 400 || status > 499) return undefined;
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE');
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE');
+  if (status === 404) return new AppError('NOT_FOUND');
+  return new AppError('BAD_REQUEST');
+}
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new AppError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
 };
 
 /** The one place that writes `{"error": {"code", "message"}}`. Unknown errors become 500 with no stack. */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  const appError = error instanceof AppError ? error : (fromBodyParser(error) ?? new AppError('INTERNAL'));
+  const appError =
+    error instanceof AppError
+      ? error
+      : (fromBodyParser(error) ?? fromClientStatus(error) ?? (isStoreError(error) ? new AppError('STORE_UNAVAILABLE', undefined, { cause: error }) : new AppError('INTERNAL', undefined, { cause: error })));
   if (appError.status >= 500) {
     req.log.error({ err: appError.cause ?? error, code: appError.code }, appError.message);
   } else {
     req.log.info({ code: appError.code, status: appError.status }, appError.message);
   }
   if (appError.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+  // The webhook metric's outcome: what the controller decided, else the error code.
+  if (res.locals.outcome === undefined) res.locals.outcome = appError.code.toLowerCase();
   if (res.headersSent) return;
   res.status(appError.status).json({ error: { code: appError.code, message: appError.message } });
 };

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { AppError } from '../../errors';
-import { findForbiddenKey } from '../../domain/webhook-message';
+import { MAX_JSON_DEPTH, inspectJson } from '../../domain/webhook-message';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -47,18 +47,53 @@ function isTooLarge(error: unknown): boolean {
  * Reads the body once (413 over the limit), parses it once (400 when it is not JSON), and refuses
  * keys such as __proto__ (422) so no later merge can pollute a prototype.
  */
+/** Argo CD does not re-send a 4xx: this rollback is lost unless someone reads this line. */
+function warnTooLarge(req: Request, start: string): void {
+  const app = APP_FIELD.exec(start)?.[1];
+  req.log.warn(
+    { app, contentLength: req.headers['content-length'], limitBytes: BODY_LIMIT_BYTES },
+    `webhook body over ${BODY_LIMIT_BYTES / 1024} KB refused${app ? ` for app ${app}` : ''}: send the shipped template's body, not the whole Application`,
+  );
+}
+
+/** Reads at most HEAD_BYTES of the body (or what arrives within `waitMs`), then stops reading. */
+function readHeadOnly(req: IncomingMessage, waitMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.pause();
+      resolve(Buffer.concat(chunks).subarray(0, HEAD_BYTES).toString('utf8'));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= HEAD_BYTES) done();
+    };
+    const timer = setTimeout(done, waitMs);
+    req.on('data', onData);
+    req.on('end', done);
+  });
+}
+
 export const parseJsonBody: RequestHandler = (req, res, next) => {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > BODY_LIMIT_BYTES) {
+    // Answered from the declared length at once: the rest is never read, and the connection closes.
+    void readHeadOnly(req, 1000).then((start) => {
+      warnTooLarge(req, start);
+      res.setHeader('Connection', 'close');
+      next(new AppError('PAYLOAD_TOO_LARGE'));
+    });
+    return;
+  }
   const head = keepHead(req);
   readRawBody(req, res, (error?: unknown) => {
     const start = head();
-    if (isTooLarge(error)) {
-      // Argo CD does not re-send a 4xx: this rollback is lost unless someone reads this line.
-      const app = APP_FIELD.exec(start)?.[1];
-      req.log.warn(
-        { app, contentLength: req.headers['content-length'], limitBytes: BODY_LIMIT_BYTES },
-        `webhook body over ${BODY_LIMIT_BYTES / 1024} KB refused${app ? ` for app ${app}` : ''}: send the shipped template's body, not the whole Application`,
-      );
-    }
+    if (isTooLarge(error)) warnTooLarge(req, start);
     if (error) return next(error);
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     if (raw.trim() === '') return next(new AppError('INVALID_JSON', 'the body is empty; expected a JSON object'));
@@ -68,8 +103,9 @@ export const parseJsonBody: RequestHandler = (req, res, next) => {
     } catch (parseError) {
       return next(new AppError('INVALID_JSON', `the body is not valid JSON: ${(parseError as Error).message}`));
     }
-    const forbidden = findForbiddenKey(raw, parsed);
-    if (forbidden) return next(new AppError('INVALID_PAYLOAD', `${forbidden}: this key name is not accepted`));
+    const problem = inspectJson(parsed);
+    if (problem && 'forbidden' in problem) return next(new AppError('INVALID_PAYLOAD', `${problem.forbidden}: this key name is not accepted`));
+    if (problem) return next(new AppError('INVALID_PAYLOAD', `${problem.tooDeep}: nested deeper than ${MAX_JSON_DEPTH} levels`));
     req.body = parsed;
     next();
   });

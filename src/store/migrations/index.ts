@@ -3,6 +3,7 @@ import * as createEvents from './2026-11-29T09-00-create-events';
 import * as rollbackPolicy from './2026-11-29T10-00-rollback-policy';
 import * as dispatchSlots from './2026-11-29T11-00-dispatch-slots';
 import * as outcomes from './2026-11-29T12-00-outcomes';
+import * as appPauses from './2026-11-29T13-00-app-pauses';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T10-00-rollback-policy': rollbackPolicy,
   '2026-11-29T11-00-dispatch-slots': dispatchSlots,
   '2026-11-29T12-00-outcomes': outcomes,
+  '2026-11-29T13-00-app-pauses': appPauses,
 };

@@ -1,0 +1,144 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from '../clock';
+import type { GitHubAnswer } from '../github/classify-answer';
+import type { Store } from '../store/database';
+import { OPEN_OUTCOMES } from '../store/events.table';
+
+/**
+ * The service's Prometheus metrics (prom-client), one registry per process. Counters and histograms
+ * are updated where things happen; the store figures are gauges read at scrape time with a few
+ * aggregate queries. Labels stay low-cardinality: no app label unless METRICS_APP_LABEL=true.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Webhooks by outcome (accepted, duplicate, recorded, suppressed, no_target, …, or the error code). */
+  countWebhook(outcome: string, app: string | undefined, seconds: number): void;
+  /** One delivery attempt: delivered, retry, rate_limited, failed; and how long GitHub took. */
+  countDelivery(result: 'delivered' | 'retry' | 'rate_limited' | 'failed' | 'dry_run', seconds: number | undefined, app: string): void;
+  /** Every GitHub answer: keeps the token's rate-limit figures current. */
+  observeGitHubAnswer(answer: GitHubAnswer): void;
+  /** The wiring check (GET /v1/status): 1 when the check passes, 0 when it fails. */
+  setGitHubCheck(repository: string, check: string, ok: boolean): void;
+}
+
+export function createMetrics(options: { store: Store; clock: Clock; appLabel: boolean }): Metrics {
+  const { store, clock, appLabel } = options;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const withApp = (labels: string[]) => (appLabel ? [...labels, 'app'] : labels);
+
+  const webhooks = new Counter({
+    name: 'rollback_webhooks_received_total',
+    help: 'Webhooks received, by outcome (accepted, duplicate, recorded, suppressed, no_target, not_deployed, not_a_deploy, or the error code of a refusal)',
+    labelNames: withApp(['outcome']),
+    registers: [registry],
+  });
+  const webhookDuration = new Histogram({
+    name: 'rollback_webhook_request_duration_seconds',
+    help: 'Time from a webhook request to its answer',
+    labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: 'rollback_delivery_attempts_total',
+    help: 'Dispatch attempts to GitHub, by result class (delivered, retry, rate_limited, failed, dry_run)',
+    labelNames: withApp(['result']),
+    registers: [registry],
+  });
+  const dispatchDuration = new Histogram({
+    name: 'rollback_dispatch_duration_seconds',
+    help: 'Time GitHub took to answer one repository_dispatch',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const rateRemaining = new Gauge({
+    name: 'rollback_github_rate_limit_remaining',
+    help: "Requests left in the token's GitHub rate-limit window (x-ratelimit-remaining of the last answer)",
+    registers: [registry],
+  });
+  const rateReset = new Gauge({
+    name: 'rollback_github_rate_limit_reset_timestamp_seconds',
+    help: "When the token's GitHub rate-limit window resets (x-ratelimit-reset, Unix seconds)",
+    registers: [registry],
+  });
+  const githubCheck = new Gauge({
+    name: 'rollback_github_check_ok',
+    help: 'The wiring check per repository and check (1 passes, 0 fails): see GET /v1/status',
+    labelNames: ['repository', 'check'],
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'rollback_events',
+    help: 'Rollback events in the store, by delivery status',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await store.db.selectFrom('events').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      for (const row of rows) this.set({ status: row.status }, Number(row.n));
+    },
+  });
+  new Gauge({
+    name: 'rollback_outcomes',
+    help: 'Delivered rollbacks in the store, by outcome (awaiting_run … verified, or a dead end)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await store.db.selectFrom('events').select(['outcome', (eb) => eb.fn.countAll<number>().as('n')]).where('outcome', 'is not', null).groupBy('outcome').execute();
+      for (const row of rows) this.set({ outcome: String(row.outcome) }, Number(row.n));
+    },
+  });
+  new Gauge({
+    name: 'rollback_oldest_undelivered_event_age_seconds',
+    help: 'Age of the oldest event not yet delivered (queued, delivering, retrying); 0 when there is none',
+    registers: [registry],
+    async collect() {
+      const row = await store.db.selectFrom('events').select((eb) => eb.fn.min('created_at').as('oldest')).where('status', 'in', ['queued', 'delivering', 'retrying']).executeTakeFirst();
+      const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
+      this.set(oldest === undefined ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'rollback_outcomes_open',
+    help: 'Delivered rollbacks still being followed (awaiting_run, restoring, restored)',
+    registers: [registry],
+    async collect() {
+      const row = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('outcome', 'in', OPEN_OUTCOMES).executeTakeFirst();
+      this.set(Number(row?.n ?? 0));
+    },
+  });
+  new Gauge({
+    name: 'rollback_notifications_pending',
+    help: 'Messages in the notification outbox not yet sent',
+    registers: [registry],
+    async collect() {
+      const row = await store.db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['pending', 'sending']).executeTakeFirst();
+      this.set(Number(row?.n ?? 0));
+    },
+  });
+
+  return {
+    registry,
+    countWebhook(outcome, app, seconds) {
+      webhooks.inc(appLabel ? { outcome, app: app ?? '' } : { outcome });
+      webhookDuration.observe({ outcome }, seconds);
+    },
+    countDelivery(result, seconds, app) {
+      attempts.inc(appLabel ? { result, app } : { result });
+      if (seconds !== undefined) dispatchDuration.observe(seconds);
+    },
+    observeGitHubAnswer(answer) {
+      if (answer.kind !== 'response') return;
+      const remaining = answer.headers['x-ratelimit-remaining'];
+      const reset = answer.headers['x-ratelimit-reset'];
+      if (remaining !== undefined && /^\d+$/.test(remaining)) rateRemaining.set(Number(remaining));
+      if (reset !== undefined && /^\d+$/.test(reset)) rateReset.set(Number(reset));
+    },
+    setGitHubCheck(repository, check, ok) {
+      githubCheck.set({ repository, check }, ok ? 1 : 0);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './events.table';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface AppPause {
+  app: string;
+  reason: string;
+  by: string;
+  since: number;
+}
+
+/** Pauses `app` (or replaces the reason and who of an existing pause). */
+export async function pauseApp(db: Db, pause: AppPause): Promise<void> {
+  await db
+    .insertInto('app_pauses')
+    .values({ app: pause.app, reason: pause.reason, paused_by: pause.by, paused_at: pause.since })
+    .onConflict((oc) => oc.column('app').doUpdateSet({ reason: pause.reason, paused_by: pause.by, paused_at: pause.since }))
+    .execute();
+}
+
+/** Resumes `app`; returns the pause that ended, if there was one. */
+export async function resumeApp(db: Db, app: string): Promise<AppPause | undefined> {
+  const pause = await findPause(db, app);
+  if (pause) await db.deleteFrom('app_pauses').where('app', '=', app).execute();
+  return pause;
+}
+
+export async function findPause(db: Db, app: string): Promise<AppPause | undefined> {
+  const row = await db.selectFrom('app_pauses').selectAll().where('app', '=', app).executeTakeFirst();
+  return row ? { app: row.app, reason: row.reason, by: row.paused_by, since: Number(row.paused_at) } : undefined;
+}

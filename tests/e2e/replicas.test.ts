@@ -138,7 +138,7 @@ describePostgres('several replicas on one PostgreSQL database (real processes)',
         }
         await receiver.waitFor((r) => r.messages.length >= 40, 20_000);
         expect(new Set(await outcomes())).toEqual(new Set(['verified']));
-        const history = await store.db.selectFrom('outcome_history').select(['event_id', 'outcome']).execute();
+        const history = await store.db.selectFrom('outcome_history').select(['event_id', 'outcome']).orderBy('at').orderBy('id').execute();
         for (const id of ids) {
           expect(history.filter((h) => h.event_id === id).map((h) => h.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'verified']);
         }

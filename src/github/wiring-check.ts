@@ -70,6 +70,7 @@ export async function checkWiring(github: GitHubClient, repositories: readonly s
  */
 export class WiringMonitor {
   private last: WiringCheck[] | undefined;
+  private checkedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -85,8 +86,6 @@ export class WiringMonitor {
   current(): { checkedAt: number; checks: WiringCheck[]; ok: boolean } | undefined {
     return this.last ? { checkedAt: this.checkedAt, checks: this.last, ok: this.last.every((c) => c.ok) } : undefined;
   }
-
-  private checkedAt = 0;
 
   async checkNow(): Promise<void> {
     this.running ??= (async () => {

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Clock } from '../clock';
 import type { GitHubAnswer } from '../github/classify-answer';
 import type { Store } from '../store/database';
-import { OPEN_OUTCOMES } from '../store/events.table';
+import { countEventsByStatus, countOpenOutcomes, countOutcomes, countPendingNotifications, oldestUndeliveredAt } from '../store/queue-figures.repository';
 
 /**
  * The service's Prometheus metrics (prom-client), one registry per process. Counters and histograms
@@ -76,8 +76,7 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await store.db.selectFrom('events').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-      for (const row of rows) this.set({ status: row.status }, Number(row.n));
+      for (const [status, n] of Object.entries(await countEventsByStatus(store.db))) this.set({ status }, n);
     },
   });
   new Gauge({
@@ -87,8 +86,7 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await store.db.selectFrom('events').select(['outcome', (eb) => eb.fn.countAll<number>().as('n')]).where('outcome', 'is not', null).groupBy('outcome').execute();
-      for (const row of rows) this.set({ outcome: String(row.outcome) }, Number(row.n));
+      for (const [outcome, n] of Object.entries(await countOutcomes(store.db))) this.set({ outcome }, n);
     },
   });
   new Gauge({
@@ -96,8 +94,7 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     help: 'Age of the oldest event not yet delivered (queued, delivering, retrying); 0 when there is none',
     registers: [registry],
     async collect() {
-      const row = await store.db.selectFrom('events').select((eb) => eb.fn.min('created_at').as('oldest')).where('status', 'in', ['queued', 'delivering', 'retrying']).executeTakeFirst();
-      const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
+      const oldest = await oldestUndeliveredAt(store.db);
       this.set(oldest === undefined ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
     },
   });
@@ -106,8 +103,7 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     help: 'Delivered rollbacks still being followed (awaiting_run, restoring, restored)',
     registers: [registry],
     async collect() {
-      const row = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('outcome', 'in', OPEN_OUTCOMES).executeTakeFirst();
-      this.set(Number(row?.n ?? 0));
+      this.set(await countOpenOutcomes(store.db));
     },
   });
   new Gauge({
@@ -115,8 +111,7 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     help: 'Messages in the notification outbox not yet sent',
     registers: [registry],
     async collect() {
-      const row = await store.db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['pending', 'sending']).executeTakeFirst();
-      this.set(Number(row?.n ?? 0));
+      this.set(await countPendingNotifications(store.db));
     },
   });
 

@@ -1,97 +1,433 @@
 /**
- * npm run bench: throughput and latency of the accept path (POST /v1/webhooks/argocd → durable insert →
- * 202) with autocannon, then how fast the worker drains the queue into a local fake GitHub.
- * Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (50), LOG_LEVEL (warn).
+ * npm run bench: the accept path measured against two references in one run, each server in its own
+ * process and the load from wrk (C, its own process), so no figure includes a load generator's event loop.
+ *
+ *   ours     node dist/main.js on its embedded SQLite default (WAL, synchronous=FULL), worker delivering
+ *            into a stand-in GitHub (this process) with GITHUB_MIN_INTERVAL_MS=0
+ *   webhook  adnanh/webhook (Debian's `webhook`), one hook running /bin/true, bearer token checked
+ *   bare     a node:http server that parses the JSON and answers 202 (scripts/bench/bare-server.js)
+ *
+ * Load: the Argo CD Degraded body the shipped templates render, a unique failed revision per request,
+ * spread over 500 apps; BENCH_REQUESTS (100000) answers at 32 connections, then BENCH_REQUESTS_2
+ * (10000) at 2 connections. Then, for ours: RSS after the load, the worker's drain of every accepted
+ * event (each 202's id must reach the stand-in GitHub exactly once), and start-to-ready on the filled
+ * store. The same load runs against ours on PostgreSQL (figures only; BENCH_POSTGRES=0 skips it).
+ * Prints one table and writes it as JSON to bench/results/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { loadConfig } from '../src/config/config';
-import { createLogger } from '../src/logger';
-import { startService } from '../src/service';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { REV_9, singleSource, toStateBody } from '../tests/support/argocd-fixtures';
 import { FakeGitHub } from '../tests/support/fake-github';
 
-const TOKEN = 'bench-github-token-not-a-secret';
+const ROOT = resolve(__dirname, '..');
+const GITHUB_TOKEN = 'bench-github-token-not-a-secret';
 const WEBHOOK_TOKEN = 'bench-webhook-token-0123456789';
+const APPS = 500;
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
+const REQUESTS_2 = Number(process.env.BENCH_REQUESTS_2 ?? 10_000);
+const WITH_POSTGRES = process.env.BENCH_POSTGRES !== '0';
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const WRK_THREADS = 2;
+
+interface LoadResult {
+  connections: number;
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  non2xx: number;
+  statuses: Record<string, number>;
+  /** Ids of the events answered 202 (ours only). */
+  ids: string[];
+}
+
+interface Target {
+  name: string;
+  path: string;
+  readyPath: string;
+  start(port: number): ChildProcess;
+}
+// BENCH_NODE_ARGS (say --cpu-prof --cpu-prof-dir=/tmp/prof) is passed to the service's node.
+
+const work = mkdtempSync(join(tmpdir(), 'rollback-bench-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ensureTool(command: string, debianPackage: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+  } catch {
+    console.log(`installing Debian's ${debianPackage} (for ${command})`);
+    const install = () => execFileSync('apt-get', ['install', '-y', '-qq', debianPackage], { stdio: 'inherit' });
+    try {
+      install();
+    } catch {
+      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+      install();
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/** Milliseconds from spawn until `path` answers 2xx. */
+async function waitReady(child: ChildProcess, url: string, spawnedAt: bigint): Promise<number> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process exited with ${child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return Number(process.hrtime.bigint() - spawnedAt) / 1e6;
+    } catch {
+      // not listening yet
+    }
+    await sleep(2);
+  }
+}
+
+async function launch(target: Target): Promise<{ child: ChildProcess; port: number; startToReadyMs: number }> {
+  const port = await freePort();
+  const spawnedAt = process.hrtime.bigint();
+  const child = target.start(port);
+  const startToReadyMs = await waitReady(child, `http://127.0.0.1:${port}${target.readyPath}`, spawnedAt);
+  return { child, port, startToReadyMs };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
+}
+
+let runCounter = 0;
+async function load(port: number, path: string, connections: number, requests: number, bodyFile: string): Promise<LoadResult> {
+  runCounter += 1;
+  const out = join(work, `wrk-${runCounter}.json`);
+  const idsFile = join(work, `wrk-${runCounter}.ids`);
+  const threads = Math.min(WRK_THREADS, connections);
+  const env = {
+    ...process.env,
+    BENCH_BODY_FILE: bodyFile,
+    BENCH_PATH: path,
+    BENCH_TOKEN: WEBHOOK_TOKEN,
+    BENCH_APPS: String(APPS),
+    BENCH_LIMIT: String(Math.ceil(requests / threads)),
+    BENCH_RUN: ((Date.now() / 1000) | 0).toString(16).slice(-6).padStart(6, '0') + runCounter.toString(16).padStart(2, '0'),
+    BENCH_OUT: out,
+    BENCH_IDS: idsFile,
+    BENCH_DONE: join(work, `wrk-${runCounter}.done`),
+  };
+  await new Promise<void>((resolvePromise, reject) => {
+    const wrk = spawn('wrk', ['-t', String(threads), '-c', String(connections), '-d', '600s', '--timeout', '10s', '-s', join(__dirname, 'bench', 'load.lua'), `http://127.0.0.1:${port}${path}`], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    wrk.once('error', reject);
+    wrk.once('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`wrk exited with ${code}`))));
+    const doneFiles = Array.from({ length: threads }, (_, i) => `${env.BENCH_DONE}.${i + 1}`);
+    const poll = setInterval(() => {
+      if (doneFiles.every((f) => existsSync(f))) {
+        clearInterval(poll);
+        wrk.kill('SIGINT');
+      }
+    }, 2);
+    wrk.once('exit', () => clearInterval(poll));
+  });
+  const r = JSON.parse(readFileSync(out, 'utf8')) as {
+    requests: number;
+    duration_us: number;
+    errors: Record<string, number>;
+    statuses: Record<string, number>;
+    latency_us: { p50: number; p99: number; max: number };
+  };
+  const non2xx = Object.entries(r.statuses)
+    .filter(([status]) => !status.startsWith('2'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return {
+    connections,
+    requests: r.requests,
+    reqPerSec: r.requests / (r.duration_us / 1e6),
+    p50Ms: r.latency_us.p50 / 1000,
+    p99Ms: r.latency_us.p99 / 1000,
+    maxMs: r.latency_us.max / 1000,
+    errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
+    non2xx,
+    statuses: r.statuses,
+    ids: readFileSync(idsFile, 'utf8').split('\n').filter(Boolean),
+  };
+}
+
+function ours(databaseUrl: string, githubUrl: string, logFile: string): Target {
+  return {
+    name: 'ours',
+    path: '/v1/webhooks/argocd',
+    readyPath: '/readyz',
+    start: (port) =>
+      spawn('sh', ['-c', `exec node ${process.env.BENCH_NODE_ARGS ?? ''} dist/main.js >>"${logFile}" 2>&1`], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: 'production',
+          REPO_OWNER: 'acme',
+          REPO_NAME: 'gitops',
+          GH_PAT_WEBHOOK: GITHUB_TOKEN,
+          GITHUB_API_URL: githubUrl,
+          WEBHOOK_TOKEN,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          DATABASE_URL: databaseUrl,
+          // Pacing 0: the drain measures the worker, not the politeness delay.
+          GITHUB_MIN_INTERVAL_MS: '0',
+          INGRESS_RATE_LIMIT_PER_MINUTE: '0',
+          // 200+ unique failures per app in one run: the loop guard would refuse all but 3 per app.
+          ROLLBACK_MAX_PER_WINDOW: '1000',
+          // The stand-in GitHub runs no workflow, so every rollback would be looked at every 10 s for 10 min
+          // (run_missing): a flood of GitHub reads no real incident makes. Looked at once, after 10 min.
+          OUTCOME_POLL_MS: '600000',
+          OUTCOME_POLL_MAX_MS: '600000',
+          LOG_LEVEL: 'info',
+        },
+        stdio: 'ignore',
+      }),
+  };
+}
+
+function webhookTarget(): Target {
+  const hooks = join(work, 'hooks.json');
+  writeFileSync(
+    hooks,
+    JSON.stringify([
+      {
+        id: 'argocd',
+        'execute-command': '/bin/true',
+        'http-methods': ['POST'],
+        'response-message': 'queued',
+        'success-http-response-code': 202,
+        'trigger-rule': { match: { type: 'value', value: `Bearer ${WEBHOOK_TOKEN}`, parameter: { source: 'header', name: 'Authorization' } } },
+      },
+    ]),
+  );
+  return {
+    name: 'webhook',
+    path: '/hooks/argocd',
+    readyPath: '/',
+    start: (port) => spawn('webhook', ['-hooks', hooks, '-ip', '127.0.0.1', '-port', String(port)], { stdio: 'ignore' }),
+  };
+}
+
+function bareTarget(): Target {
+  return {
+    name: 'bare',
+    path: '/',
+    readyPath: '/',
+    start: (port) => spawn(process.execPath, [join(__dirname, 'bench', 'bare-server.js')], { env: { PORT: String(port) }, stdio: 'ignore' }),
+  };
+}
+
+interface Row {
+  server: string;
+  startToReadyMs: number;
+  at32: LoadResult;
+  at2: LoadResult;
+  rssMiB?: number;
+}
+
+async function measure(target: Target, bodyFile: string, label = target.name): Promise<{ row: Row; child: ChildProcess; port: number }> {
+  const { child, port, startToReadyMs } = await launch(target);
+  const at32 = await load(port, target.path, 32, REQUESTS, bodyFile);
+  const at2 = await load(port, target.path, 2, REQUESTS_2, bodyFile);
+  const row: Row = { server: label, startToReadyMs, at32, at2 };
+  if (label.startsWith('ours')) row.rssMiB = rssMiB(child.pid!);
+  console.log(
+    `${label}: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms), ${at2.reqPerSec.toFixed(0)} req/s at 2 (p99 ${at2.p99Ms.toFixed(2)} ms)${row.rssMiB ? `, RSS ${row.rssMiB.toFixed(0)} MiB` : ''}`,
+  );
+  return { row, child, port };
+}
+
+async function countEvents(databaseFile: string): Promise<{ total: number; undelivered: number }> {
+  // A second reader on the WAL database: the service keeps writing while this counts.
+  const SQLite = (await import('better-sqlite3')).default;
+  const db = new SQLite(databaseFile, { readonly: true });
+  try {
+    const row = db.prepare(`select count(*) as total, sum(case when status = 'delivered' then 0 else 1 end) as undelivered from events`).get() as { total: number; undelivered: number | null };
+    return { total: row.total, undelivered: row.undelivered ?? 0 };
+  } finally {
+    db.close();
+  }
+}
 
 async function main(): Promise<void> {
-  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-  const github = await new FakeGitHub({ token: TOKEN, repos: ['acme/gitops'] }).start();
-  const dir = mkdtempSync(join(tmpdir(), 'rollback-bench-'));
-  const config = loadConfig({
-    REPO_OWNER: 'acme',
-    REPO_NAME: 'gitops',
-    GH_PAT_WEBHOOK: TOKEN,
-    GITHUB_API_URL: github.url,
-    WEBHOOK_TOKEN,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: `sqlite:${join(dir, 'rollback.db')}`,
-    GITHUB_MIN_INTERVAL_MS: '0',
-    INGRESS_RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  });
-  const service = await startService(config, createLogger(config.logLevel));
+  ensureTool('wrk', 'wrk');
+  ensureTool('webhook', 'webhook');
+  if (process.env.BENCH_SKIP_BUILD !== '1') execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 
-  let n = 0;
-  const result = await autocannon({
-    url: `${service.url}/v1/webhooks/argocd`,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
-    requests: [
-      {
-        setupRequest: (req) => {
-          n += 1;
-          const failed = n.toString(16).padStart(40, '0');
-          return {
-            ...req,
-            body: JSON.stringify({
-              event_type: 'argo-degraded',
-              // One app per request: the loop guard (3 rollbacks per app per hour) is not what is measured here.
-              client_payload: { app: `app-${n}`, failed_revision: failed, healthy_revision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2' },
-            }),
-          };
-        },
-      },
-    ],
-  });
-  const rss = process.memoryUsage().rss;
-  const accepted = result['2xx'];
-  console.log(`accept path, ${connections} connections, ${seconds} s, SQLite WAL synchronous=FULL, one process (server, worker and load generator share 2 cores):`);
-  console.log(`  requests: ${result.requests.total} (${accepted} answered 2xx, ${result.non2xx} non-2xx, ${result.errors} errors)`);
-  console.log(`  throughput: ${result.requests.average.toFixed(0)} req/s average`);
-  console.log(`  latency ms: p50 ${result.latency.p50}, p90 ${result.latency.p90}, p99 ${result.latency.p99}, max ${result.latency.max}`);
-  console.log(`  rss after load: ${(rss / 1024 / 1024).toFixed(0)} MiB`);
+  const app = singleSource();
+  app.metadata.name = '__APP__';
+  const bodyFile = join(work, 'body.json');
+  writeFileSync(bodyFile, JSON.stringify(toStateBody(app)).replaceAll(REV_9, '__REV__'));
 
-  // Requests in flight when the load stopped are still being stored, so the drain ends when the store
-  // holds no undelivered event, not when a count taken now is reached.
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+  const dbFile = join(work, 'rollback.db');
+  const logFile = join(work, 'service.log');
+  const rows: Row[] = [];
+
+  // Ours on SQLite, then its drain and a restart on the filled store.
+  const sqlite = ours(`sqlite:${dbFile}`, github.url, logFile);
+  const { row: oursRow, child } = await measure(sqlite, bodyFile);
+  rows.push(oursRow);
+  const acceptedIds = [...oursRow.at32.ids, ...oursRow.at2.ids];
   const drainStart = Date.now();
-  const before = github.accepted().length;
-  const count = async (onlyUndelivered: boolean) => {
-    let query = service.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n'));
-    if (onlyUndelivered) query = query.where('status', '!=', 'delivered');
-    return Number((await query.executeTakeFirstOrThrow()).n);
-  };
-  const undelivered = () => count(true);
-  while ((await undelivered()) > 0 && Date.now() - drainStart < 600_000) await new Promise((r) => setTimeout(r, 50));
+  const deliveredAtLoadEnd = github.accepted().length;
+  while ((await countEvents(dbFile)).undelivered > 0 && Date.now() - drainStart < 900_000) await sleep(100);
   const drainSeconds = (Date.now() - drainStart) / 1000;
-  const stored = await count(false);
-  const ids = github.accepted().map((r) => String(r.body?.client_payload?.event_id));
-  const distinct = new Set(ids).size;
-  console.log(`delivery: ${stored} events stored, ${ids.length} dispatches accepted by the fake GitHub (${distinct} distinct event ids), ${await undelivered()} undelivered`);
+  const stored = await countEvents(dbFile);
+  const dispatched = github.accepted().map((d) => String((d.body as { client_payload?: { event_id?: unknown } })?.client_payload?.event_id));
+  const dispatchedSet = new Set(dispatched);
+  const drain = {
+    accepted202: acceptedIds.length,
+    stored: stored.total,
+    dispatches: dispatched.length,
+    lost: acceptedIds.filter((id) => !dispatchedSet.has(id)).length,
+    doubled: dispatched.length - dispatchedSet.size,
+    undelivered: stored.undelivered,
+    deliveredDuringLoad: deliveredAtLoadEnd,
+    drainSeconds,
+    dispatchesPerSecond: (dispatched.length - deliveredAtLoadEnd) / drainSeconds,
+  };
   console.log(
-    `  ${ids.length - before} sent after the load stopped, in ${drainSeconds.toFixed(1)} s: ${((ids.length - before) / drainSeconds).toFixed(0)} dispatches/s, one at a time, GITHUB_MIN_INTERVAL_MS=0`,
+    `drain: ${drain.accepted202} answered 202, ${drain.stored} stored, ${drain.dispatches} dispatches (${drain.deliveredDuringLoad} during the load), lost ${drain.lost}, doubled ${drain.doubled}; ${drain.drainSeconds.toFixed(1)} s after the load, ${drain.dispatchesPerSecond.toFixed(0)} dispatches/s`,
   );
-  await service.stop();
+  await stop(child);
+  const restarted = await launch(sqlite);
+  const restart = { storedEvents: stored.total, startToReadyMs: restarted.startToReadyMs, rssMiB: rssMiB(restarted.child.pid!) };
+  console.log(`restart with ${restart.storedEvents} events stored: ready in ${restart.startToReadyMs.toFixed(0)} ms`);
+  await stop(restarted.child);
+
+  // BENCH_ONLY=ours: measure ours alone (while working on it); the ratios need the full run.
+  if (process.env.BENCH_ONLY === 'ours') {
+    await github.stop();
+    rmSync(work, { recursive: true, force: true });
+    return;
+  }
+  for (const target of [webhookTarget(), bareTarget()]) {
+    const { row, child: other } = await measure(target, bodyFile);
+    rows.push(row);
+    await stop(other);
+  }
+
+  if (WITH_POSTGRES) {
+    const schema = `bench_${process.pid}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    try {
+      const url = new URL(POSTGRES_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const { row, child: pgChild } = await measure(ours(url.toString(), github.url, logFile), bodyFile, 'ours (PostgreSQL)');
+      rows.push(row);
+      await stop(pgChild);
+    } finally {
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    }
+  }
   await github.stop();
-  rmSync(dir, { recursive: true, force: true });
+
+  const by = (name: string) => rows.find((r) => r.server === name)!;
+  const ratios = {
+    oursOverWebhookAt32: by('ours').at32.reqPerSec / by('webhook').at32.reqPerSec,
+    oursOverBareAt32: by('ours').at32.reqPerSec / by('bare').at32.reqPerSec,
+  };
+  const targets = {
+    'req/s at 32 >= 1.0x webhook': ratios.oursOverWebhookAt32 >= 1.0,
+    'req/s at 32 >= 0.2x bare': ratios.oursOverBareAt32 >= 0.2,
+    '0 errors, 0 non-2xx (ours, SQLite)': by('ours').at32.errors + by('ours').at2.errors + by('ours').at32.non2xx + by('ours').at2.non2xx === 0,
+    'p99 at 2 connections <= 5 ms': by('ours').at2.p99Ms <= 5,
+    'RSS after the load <= 120 MiB': (by('ours').rssMiB ?? Infinity) <= 120,
+    'start to ready with the store filled <= 500 ms': restart.startToReadyMs <= 500,
+    'drain: 0 lost, 0 doubled, 0 undelivered': drain.lost === 0 && drain.doubled === 0 && drain.undelivered === 0 && drain.stored >= drain.accepted202,
+  };
+
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const num = (n: number | undefined, digits = 0) => (n === undefined ? '-' : n.toFixed(digits));
+  console.log(`\n${REQUESTS} requests at 32 connections, then ${REQUESTS_2} at 2; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), wrk with ${WRK_THREADS} threads`);
+  console.log(
+    [
+      pad('server', 19),
+      pad('c32 req/s', 10),
+      pad('p50 ms', 7),
+      pad('p99 ms', 7),
+      pad('err', 4),
+      pad('non2xx', 7),
+      pad('c2 req/s', 9),
+      pad('p50 ms', 7),
+      pad('p99 ms', 7),
+      pad('err', 4),
+      pad('non2xx', 7),
+      pad('RSS MiB', 8),
+      'start ms',
+    ].join(' '),
+  );
+  for (const r of rows) {
+    console.log(
+      [
+        pad(r.server, 19),
+        pad(num(r.at32.reqPerSec), 10),
+        pad(num(r.at32.p50Ms, 2), 7),
+        pad(num(r.at32.p99Ms, 2), 7),
+        pad(String(r.at32.errors), 4),
+        pad(String(r.at32.non2xx), 7),
+        pad(num(r.at2.reqPerSec), 9),
+        pad(num(r.at2.p50Ms, 2), 7),
+        pad(num(r.at2.p99Ms, 2), 7),
+        pad(String(r.at2.errors), 4),
+        pad(String(r.at2.non2xx), 7),
+        pad(num(r.rssMiB), 8),
+        num(r.startToReadyMs),
+      ].join(' '),
+    );
+  }
+  console.log(`ours/webhook ${ratios.oursOverWebhookAt32.toFixed(2)}x, ours/bare ${ratios.oursOverBareAt32.toFixed(2)}x at 32 connections`);
+  for (const [name, ok] of Object.entries(targets)) console.log(`  ${ok ? 'met   ' : 'MISSED'} ${name}`);
+
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = join(resultsDir, `${stamp}.json`);
+  const strip = (r: LoadResult) => ({ ...r, ids: undefined });
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    load: { requestsAt32: REQUESTS, requestsAt2: REQUESTS_2, apps: APPS, wrkThreads: WRK_THREADS, body: 'Argo CD Degraded state body (shape C), unique failed revision per request' },
+    rows: rows.map((r) => ({ ...r, at32: strip(r.at32), at2: strip(r.at2) })),
+    ratios,
+    drain,
+    restart,
+    targets,
+  };
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwritten to ${file.slice(ROOT.length + 1)}`);
+  if (existsSync(work)) rmSync(work, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {
   console.error(error);
+  rmSync(work, { recursive: true, force: true });
   process.exit(1);
 });

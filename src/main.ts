@@ -1,6 +1,6 @@
 import dotenv from 'dotenv';
 import { ConfigError, loadConfig, type Config } from './config/config';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { createGitHubClient } from './github/github-client';
 import { tokenProviderFor } from './github/token-provider';
 import { checkWiring, configuredRepositories } from './github/wiring-check';
@@ -72,7 +72,9 @@ async function main(): Promise<void> {
   }
 
   if (process.argv[2] === 'check') process.exit(await runChecks(config));
-  const logger = createLogger(config.logLevel);
+  // Written asynchronously: a log line never waits for the terminal or the container runtime's pipe on
+  // the webhook's path. pino flushes what is buffered when the process exits.
+  const logger = createLogger(config.logLevel, pino.destination({ dest: 1, sync: false }));
   routeProcessOutputToLogger(logger);
   const service = await startService(config, logger);
 

@@ -113,7 +113,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const log = logger.child({ eventId: event.id, app: event.app });
     if (options.isDryRun?.(event.app)) {
       // The last guard before GitHub: whatever queued this event, a dry-run app's rollback is not sent.
-      await store.db.transaction().execute(async (trx) => {
+      await store.transaction(async (trx) => {
         await markDryRun(trx, event.id, owner, clock.now());
         await releaseSlot(trx, tokenKey, owner, 0);
       });
@@ -138,7 +138,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const nextAllowedAt = verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + minIntervalMs) : finishedAt + minIntervalMs;
     // The attempt, the event's new state and the slot's release commit together: one write per dispatch.
     let notified = false;
-    const kept = await store.db.transaction().execute(async (trx) => {
+    const kept = await store.transaction(async (trx) => {
       const recorded = await recordAttempt(trx, {
         eventId: event.id,
         owner,
@@ -187,7 +187,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         // Taking the slot and claiming an event commit together (one write); with nothing to claim
         // (nothing due, or another replica was faster) the slot is given straight back, time unchanged.
         const now = clock.now();
-        const taken = await store.db.transaction().execute(async (trx) => {
+        const taken = await store.transaction(async (trx) => {
           const slot = await acquireSlot(trx, tokenKey, owner, now, leaseMs);
           if (!slot.acquired) return slot;
           const [event] = await claimDue(trx, store.dialect, now, owner, leaseMs, 1);

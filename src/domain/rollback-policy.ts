@@ -44,10 +44,13 @@ function byTime(a: RevisionReport, b: RevisionReport): number {
  */
 export function knownFailedReports(reports: readonly RevisionReport[]): RevisionReport[] {
   const latest = new Map<string, RevisionReport>();
+  // When every id has one length (the rule: Argo CD sends full ids), two ids name one commit only when
+  // they are equal, and the entry is found by its key instead of by comparing with every entry.
+  const oneLength = reports.every((r) => r.revision.length === reports[0]!.revision.length);
   for (const report of [...reports].sort(byTime)) {
     if (report.status !== 'Degraded' && report.status !== 'Healthy') continue;
     // Abbreviated and full ids of one commit share an entry: a later Healthy report for either clears it.
-    const key = [...latest.keys()].find((k) => sameCommit(k, report.revision)) ?? report.revision;
+    const key = oneLength ? report.revision : ([...latest.keys()].find((k) => sameCommit(k, report.revision)) ?? report.revision);
     if (report.status === 'Healthy') latest.delete(key);
     else latest.set(key, report);
   }

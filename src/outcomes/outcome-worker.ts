@@ -151,7 +151,7 @@ export class OutcomeWorker extends PollingLoop {
 
     const now = this.clock.now();
     const notified = decision.changes.filter((c) => NOTIFIED_OUTCOMES.includes(c.outcome) && c.outcome === decision.state.outcome && c.outcome !== state.outcome);
-    const kept = await store.db.transaction().execute(async (trx) => {
+    const kept = await store.transaction(async (trx) => {
       if (!(await recordOutcome(trx, event.id, this.owner, decision, now))) return false;
       for (const change of notified) {
         await enqueueNotification(trx, notify, {

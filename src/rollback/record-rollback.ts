@@ -7,7 +7,7 @@ import type { Store } from '../store/database';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
 import { enqueueNotification } from '../store/notifications.repository';
 import { findPause } from '../store/pauses.repository';
-import { insertReport, listReports } from '../store/reports.repository';
+import { insertReport, listPolicyReports } from '../store/reports.repository';
 
 type RollbackMessage = Extract<WebhookMessage, { kind: 'rollback' }>;
 type HealthMessage = Extract<WebhookMessage, { kind: 'health' }>;
@@ -20,9 +20,17 @@ export type RecordedRollback =
   | { kind: 'suppressed'; id: string; reason: string; repeat: boolean }
   | { kind: 'accepted'; id: string; status: 'queued' | 'dry_run'; healthyRevision: string; targetReason: string; dispatch: Record<string, unknown> };
 
+/** The revisions the policy weighs for this request: the failed one, the requested target, the history's. */
+function policyRevisions(message: RollbackMessage): string[] {
+  const revisions = [message.failedRevision];
+  if (message.requestedTarget !== undefined) revisions.push(message.requestedTarget);
+  for (const entry of message.history ?? []) if (entry.revision !== null) revisions.push(entry.revision);
+  return revisions;
+}
+
 /** Stores a health observation (a shape-B report or a non-Degraded shape-C state). */
 export async function recordHealth(store: Store, message: HealthMessage, now: number): Promise<void> {
-  await insertReport(store.db, { id: uuidv7(), app: message.app, revision: message.revision, status: message.status, source: 'health_report', eventId: null }, now);
+  await store.transaction((trx) => insertReport(trx, { id: uuidv7(), app: message.app, revision: message.revision, status: message.status, source: 'health_report', eventId: null }, now));
 }
 
 /**
@@ -41,14 +49,14 @@ export async function recordRollback(
   const key: RollbackKey = { owner: route.owner, repo: route.repo, app: message.app, failedRevision: message.failedRevision };
   const id = uuidv7();
   try {
-    return await store.db.transaction().execute(async (trx): Promise<RecordedRollback> => {
+    return await store.transaction(async (trx): Promise<RecordedRollback> => {
       await store.lockApp(trx, message.app);
       const existingId = await findRollbackId(trx, key);
       const facts: RollbackFacts = {
         failedRevision: message.failedRevision,
         requestedTarget: message.requestedTarget,
         history: message.history,
-        reports: existingId === undefined ? await listReports(trx, message.app) : [],
+        reports: existingId === undefined ? await listPolicyReports(trx, message.app, policyRevisions(message)) : [],
         existingId,
         recentRollbacks: existingId === undefined ? await countRollbacksSince(trx, message.app, now - route.windowMinutes * 60_000) : 0,
         maxPerWindow: route.maxPerWindow,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './events.table';
 import { migrations } from './migrations';
@@ -11,6 +11,12 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /**
+   * Runs `work` in a transaction and resolves once it is committed (durably: the caller may answer
+   * "stored" then). On SQLite, transactions that arrive together share one commit, one fsync: see
+   * groupCommit. `work` must only use `trx` (no other store call, no waiting on the network).
+   */
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Runs pending migrations; throws with the failing migration's name. */
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query. */
@@ -39,7 +45,7 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
   return openSqlite(match[1]);
 }
 
-function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close'>): Store {
+function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction'>): Store {
   return {
     db,
     dialect,
@@ -73,9 +79,10 @@ function openSqlite(location: string): Store {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   let closed = false;
   return withMigrations(db, 'sqlite', {
+    transaction: groupCommit(db),
     lockApp: () => Promise.resolve(),
     async close() {
       if (closed) return;
@@ -103,6 +110,8 @@ function openPostgres(url: string, options: StoreOptions): Store {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return withMigrations(db, 'postgres', {
+    // Each transaction on its own pooled connection; PostgreSQL groups concurrent commits' WAL flushes itself.
+    transaction: (work) => db.transaction().execute(work),
     async lockApp(trx, app) {
       // A transaction-scoped advisory lock keyed by the app's name; released at commit or rollback.
       await sql`select pg_advisory_xact_lock(hashtextextended(${`gitops-rollback:${app}`}, 0))`.execute(trx);
@@ -113,4 +122,87 @@ function openPostgres(url: string, options: StoreOptions): Store {
       await db.destroy();
     },
   });
+}
+
+/**
+ * Kysely prepares every query it runs; better-sqlite3 statements can be reused, so each distinct SQL
+ * text is prepared once. The texts are the queries the code builds (values are bound parameters), a
+ * few dozen; the cap only guards against a query whose text varied with its input.
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 1000): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        statement = sqlite.prepare(text);
+        if (statements.size >= max) statements.clear();
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+interface Unit {
+  work: (trx: Transaction<Database>) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for SQLite's one connection: transactions asked for while one commits wait, then run
+ * together in a single transaction, each inside its own savepoint (one that fails rolls back alone and
+ * its caller gets its error), and every caller hears after the one commit. With synchronous=FULL a commit
+ * is an fsync; a burst of webhooks shares it instead of queueing one fsync each, and nobody is told
+ * "stored" before the data is on disk. If the commit itself fails, every caller in the group gets that
+ * error and nothing of the group is stored.
+ */
+function groupCommit(db: Kysely<Database>, maxGroup = 512): Store['transaction'] {
+  let waiting: Unit[] = [];
+  let running = false;
+
+  async function runGroup(group: Unit[]): Promise<void> {
+    const outcomes: Array<() => void> = [];
+    try {
+      await db.transaction().execute(async (trx) => {
+        for (const unit of group) {
+          await sql`savepoint unit`.execute(trx);
+          try {
+            const value = await unit.work(trx);
+            await sql`release savepoint unit`.execute(trx);
+            outcomes.push(() => unit.resolve(value));
+          } catch (error) {
+            await sql`rollback to savepoint unit`.execute(trx);
+            await sql`release savepoint unit`.execute(trx);
+            outcomes.push(() => unit.reject(error));
+          }
+        }
+      });
+    } catch (error) {
+      for (const unit of group) unit.reject(error);
+      return;
+    }
+    for (const settle of outcomes) settle();
+  }
+
+  async function drain(): Promise<void> {
+    while (waiting.length > 0) {
+      const group = waiting.slice(0, maxGroup);
+      waiting = waiting.slice(group.length);
+      await runGroup(group);
+    }
+    running = false;
+  }
+
+  return <T>(work: (trx: Transaction<Database>) => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!running) {
+        running = true;
+        // After the I/O callbacks already due: requests read in the same turn join this group.
+        setImmediate(() => void drain());
+      }
+    });
 }

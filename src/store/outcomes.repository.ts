@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { OutcomeDecision, OutcomeState } from '../domain/outcome';
 import type { OutcomeHistoryEntry, RollbackEvent } from '../domain/rollback-event';
 import type { Dialect } from './database';
@@ -7,6 +7,11 @@ import { OPEN_OUTCOMES, type Database, type EventRow, type Outcome } from './eve
 import { toRollbackEvent } from './events.repository';
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+// The conditions of the partial indexes (migration 2026-11-30T09-00), spelled with literal values, as a
+// database needs to see them to use such an index.
+const FOLLOWED = sql<boolean>`outcome in (${sql.join(OPEN_OUTCOMES.map((o) => sql.lit(o)))}) and status = 'delivered'`;
+const LEASED = sql<boolean>`outcome_lease_owner is not null`;
 
 const FINAL_OUTCOMES: readonly Outcome[] = ['verified', 'run_missing', 'restore_failed', 'unverified'];
 
@@ -76,8 +81,7 @@ export async function claimDueOutcome(db: Db, dialect: Dialect, now: number, own
       const due = eb
         .selectFrom('events')
         .select('id')
-        .where('outcome', 'in', OPEN_OUTCOMES)
-        .where('status', '=', 'delivered')
+        .where(FOLLOWED)
         .where('outcome_check_at', '<=', now)
         .where((w) => w.or([w('outcome_lease_owner', 'is', null), w('outcome_lease_expires_at', '<=', now)]))
         .orderBy('outcome_check_at')
@@ -128,19 +132,16 @@ export async function recordOutcome(trx: Transaction<Database>, eventId: string,
 
 /** When the next outcome is due for a look, or undefined when none is being followed. */
 export async function nextOutcomeCheckAt(db: Db): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('events')
-    .select((eb) => [eb.fn.min('outcome_check_at').as('due'), eb.fn.min('outcome_lease_expires_at').as('lease')])
-    .where('outcome', 'in', OPEN_OUTCOMES)
-    .where('status', '=', 'delivered')
-    .executeTakeFirst();
-  const candidates = [row?.due, row?.lease].filter((v) => v !== null && v !== undefined).map(Number);
+  // The first entry of each partial index: the followed rollbacks by due time, the few leased ones.
+  const due = await db.selectFrom('events').select('outcome_check_at as at').where(FOLLOWED).orderBy('outcome_check_at').limit(1).executeTakeFirst();
+  const lease = await db.selectFrom('events').select((eb) => eb.fn.min('outcome_lease_expires_at').as('at')).where(LEASED).where(FOLLOWED).executeTakeFirst();
+  const candidates = [due?.at, lease?.at].filter((v) => v !== null && v !== undefined).map(Number);
   return candidates.length > 0 ? Math.min(...candidates) : undefined;
 }
 
 /** Gives back the outcome leases `owner` holds (clean shutdown): those rollbacks are looked at again at once. */
 export async function releaseOutcomeLeases(db: Db, owner: string): Promise<void> {
-  await db.updateTable('events').set({ outcome_lease_owner: null, outcome_lease_expires_at: null }).where('outcome_lease_owner', '=', owner).execute();
+  await db.updateTable('events').set({ outcome_lease_owner: null, outcome_lease_expires_at: null }).where(LEASED).where('outcome_lease_owner', '=', owner).execute();
 }
 
 export async function listOutcomeHistory(db: Db, eventId: string): Promise<OutcomeHistoryEntry[]> {

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { RevisionReport } from '../domain/rollback-policy';
 import type { Database, HealthReportRow } from './events.table';
 
@@ -39,6 +39,28 @@ export async function listReports(db: Db, app: string, limit = REPORTS_CONSIDERE
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
+  return rows.map(toReport);
+}
+
+/**
+ * What the rollback policy reads of an app's newest `limit` reports: the reports of `revisions` (the
+ * failed revision, the requested target, the history's revisions) and of every revision with a Healthy
+ * report among them, newest first. With all those ids of one length, two ids name the same commit only
+ * when equal, so the reports left out (other revisions' Degraded reports: one per earlier rollback)
+ * change no decision, and the policy gets a few rows instead of up to `limit`. When lengths are mixed
+ * (an abbreviated id), a short id may name a long one, so every report of the window is returned.
+ */
+export async function listPolicyReports(db: Db, app: string, revisions: readonly string[], limit = REPORTS_CONSIDERED): Promise<RevisionReport[]> {
+  const lengths = new Set(revisions.map((r) => r.length));
+  const [length] = lengths;
+  if (lengths.size !== 1 || length === undefined) return listReports(db, app, limit);
+  const { rows } = await sql<HealthReportRow>`
+    with w as (select * from health_reports where app = ${app} order by reported_at desc, id desc limit ${limit})
+    select * from w
+    where revision in (${sql.join([...new Set(revisions)])})
+      or revision in (select revision from w where status = 'Healthy')
+      or exists (select 1 from w where length(revision) <> ${length})
+    order by reported_at desc, id desc`.execute(db);
   return rows.map(toReport);
 }
 

@@ -190,3 +190,94 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     });
   }
 });
+
+describe.each(DIALECTS)('store.transaction on %s', (_dialect, createDatabase) => {
+  let database: TestDatabase;
+  let store: Store;
+  let reader: Store;
+
+  beforeEach(async () => {
+    database = await createDatabase();
+    store = openStore(database.url);
+    await store.migrate();
+    await sql`create table t_parent (id integer primary key)`.execute(store.db);
+    await sql`create table t_child (id integer primary key, parent integer references t_parent (id) deferrable initially deferred)`.execute(store.db);
+    // Another connection, as another process would see the database.
+    reader = openStore(database.url);
+  });
+  afterEach(async () => {
+    await reader.close();
+    await store.close();
+    await database.drop();
+  });
+
+  const visible = async () => (await sql<{ id: number }>`select id from t_parent order by id`.execute(reader.db)).rows.map((r) => Number(r.id));
+  const insert = (id: number) => store.transaction((trx) => sql`insert into t_parent (id) values (${id})`.execute(trx).then(() => id));
+
+  it('when transactions run side by side and one fails, then that one alone is rolled back and its caller gets its error', async () => {
+    const failing = store.transaction(async (trx) => {
+      await sql`insert into t_parent (id) values (2)`.execute(trx);
+      throw new Error('unit 2 failed');
+    });
+    const results = await Promise.allSettled([insert(1), failing, insert(3)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('unit 2 failed'));
+    expect(await visible()).toEqual([1, 3]);
+  });
+
+  it('when a transaction resolves, then another connection already sees what it wrote', async () => {
+    const seen: number[][] = [];
+    await Promise.all([1, 2, 3].map((id) => insert(id).then(async () => seen.push((await visible()).filter((v) => v === id)))));
+    expect(seen.sort()).toEqual([[1], [2], [3]]);
+  });
+});
+
+describe('store.transaction on SQLite: group commit', () => {
+  let database: TestDatabase;
+  let store: Store;
+  let reader: Store;
+
+  beforeEach(async () => {
+    database = await DIALECTS[0]![1]();
+    store = openStore(database.url);
+    await store.migrate();
+    await sql`create table t_parent (id integer primary key)`.execute(store.db);
+    await sql`create table t_child (id integer primary key, parent integer references t_parent (id) deferrable initially deferred)`.execute(store.db);
+    reader = openStore(database.url);
+  });
+  afterEach(async () => {
+    await reader.close();
+    await store.close();
+    await database.drop();
+  });
+
+  const visible = async () => (await sql<{ id: number }>`select id from t_parent order by id`.execute(reader.db)).rows.map((r) => Number(r.id));
+
+  it('when transactions are asked for together, then they commit together: the first caller to hear finds all of them stored', async () => {
+    let firstSaw: number[] | undefined;
+    const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+    await Promise.all(
+      ids.map((id) =>
+        store
+          .transaction((trx) => sql`insert into t_parent (id) values (${id})`.execute(trx))
+          .then(async () => {
+            firstSaw ??= await visible();
+          }),
+      ),
+    );
+    expect(firstSaw).toEqual(ids);
+  });
+
+  it('when the shared commit fails, then every caller of the group gets the error and nothing of the group is stored', async () => {
+    const ok = store.transaction((trx) => sql`insert into t_parent (id) values (1)`.execute(trx));
+    // Checked at commit (deferred), so the unit itself succeeds and the group's commit fails.
+    const orphan = store.transaction((trx) => sql`insert into t_child (id, parent) values (1, 99)`.execute(trx));
+    const results = await Promise.allSettled([ok, orphan]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/FOREIGN KEY/);
+    expect(await visible()).toEqual([]);
+    // The next group is not affected.
+    await store.transaction((trx) => sql`insert into t_parent (id) values (2)`.execute(trx));
+    expect(await visible()).toEqual([2]);
+  });
+});

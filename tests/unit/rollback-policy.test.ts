@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   checkLoopGuard,
   chooseTarget,
@@ -155,6 +156,37 @@ describe('knownFailedReports and healthyLedger', () => {
     const degraded = { revision: A, status: 'Degraded', reportedAt: T0, id: 'r2', source: 'health_report' as const };
     const healthy = { revision: A, status: 'Healthy', reportedAt: T0, id: 'r1', source: 'health_report' as const };
     expect(knownFailedReports([degraded, healthy]).map((r) => r.revision)).toEqual([A]);
+  });
+
+  it('when every id has one length, then the known-failed set is what comparing every pair of ids gives (property)', () => {
+    // The reference: each report joins the first entry naming the same commit, as the general path does.
+    const reference = (reports: RevisionReport[]) => {
+      const latest = new Map<string, RevisionReport>();
+      for (const r of [...reports].sort((x, y) => x.reportedAt - y.reportedAt || (x.id < y.id ? -1 : 1))) {
+        if (r.status !== 'Degraded' && r.status !== 'Healthy') continue;
+        const key = [...latest.keys()].find((k) => k.startsWith(r.revision) || r.revision.startsWith(k)) ?? r.revision;
+        if (r.status === 'Healthy') latest.delete(key);
+        else latest.set(key, r);
+      }
+      return [...latest.values()].map((r) => r.id).sort();
+    };
+    const reportArb = fc.record({
+      revision: fc.constantFrom(A, B, C, D),
+      status: fc.constantFrom('Degraded', 'Healthy', 'Progressing'),
+      minute: fc.integer({ min: 0, max: 5 }),
+    });
+    fc.assert(
+      fc.property(fc.array(reportArb, { maxLength: 30 }), (given) => {
+        const reports = given.map((g) => report(g.revision, g.status, g.minute));
+        expect(knownFailedReports(reports).map((r) => r.id).sort()).toEqual(reference(reports));
+      }),
+    );
+  });
+
+  it('when an abbreviated id and the full id of one commit are both reported, then a later Healthy report for either clears it', () => {
+    expect(knownFailedReports([report(A.slice(0, 7), 'Degraded', 1), report(A, 'Healthy', 2)])).toEqual([]);
+    expect(knownFailedReports([report(A, 'Degraded', 1), report(A.slice(0, 7), 'Healthy', 2)])).toEqual([]);
+    expect(knownFailedReports([report(A.slice(0, 7), 'Degraded', 1), report(B, 'Healthy', 2)]).map((r) => r.revision)).toEqual([A.slice(0, 7)]);
   });
 
   it('when a revision was reported Healthy twice, then the ledger lists it once, at its newest time', () => {

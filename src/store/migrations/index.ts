@@ -4,6 +4,7 @@ import * as rollbackPolicy from './2026-11-29T10-00-rollback-policy';
 import * as dispatchSlots from './2026-11-29T11-00-dispatch-slots';
 import * as outcomes from './2026-11-29T12-00-outcomes';
 import * as appPauses from './2026-11-29T13-00-app-pauses';
+import * as fastPaths from './2026-11-30T09-00-fast-paths';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T11-00-dispatch-slots': dispatchSlots,
   '2026-11-29T12-00-outcomes': outcomes,
   '2026-11-29T13-00-app-pauses': appPauses,
+  '2026-11-30T09-00-fast-paths': fastPaths,
 };

@@ -173,6 +173,13 @@ async function load(port: number, path: string, connections: number, requests: n
   };
 }
 
+/** The NODE_OPTIONS the image sets (Dockerfile), so the bench runs the service as the image does. */
+function imageNodeOptions(): string {
+  const match = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  if (!match) throw new Error('Dockerfile: no ENV NODE_OPTIONS="…" line to run the service with');
+  return match[1]!;
+}
+
 function ours(databaseUrl: string, githubUrl: string, logFile: string): Target {
   return {
     name: 'ours',
@@ -184,6 +191,7 @@ function ours(databaseUrl: string, githubUrl: string, logFile: string): Target {
         env: {
           PATH: process.env.PATH,
           NODE_ENV: 'production',
+          NODE_OPTIONS: imageNodeOptions(),
           REPO_OWNER: 'acme',
           REPO_NAME: 'gitops',
           GH_PAT_WEBHOOK: GITHUB_TOKEN,

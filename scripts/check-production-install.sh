@@ -22,11 +22,15 @@ if [ -d "$work/node_modules/typescript" ] || [ -d "$work/node_modules/jest" ]; t
   exit 1
 fi
 
+# The heap limits the image sets (ENV NODE_OPTIONS in the Dockerfile), so this runs what the image runs.
+node_options="$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' Dockerfile)"
+[ -n "$node_options" ] || { echo "check-production-install: no ENV NODE_OPTIONS line in the Dockerfile" >&2; exit 1; }
+
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 token="$(node -e "console.log(require('crypto').randomBytes(16).toString('hex'))")"
 (
   cd "$work"
-  exec env -i PATH="$PATH" HOME="$work" NODE_ENV=production REPO_OWNER=acme REPO_NAME=gitops \
+  exec env -i PATH="$PATH" HOME="$work" NODE_ENV=production NODE_OPTIONS="$node_options" REPO_OWNER=acme REPO_NAME=gitops \
     WEBHOOK_TOKEN="$token" DRY_RUN=true HOST=127.0.0.1 PORT="$port" DATABASE_URL="sqlite:$work/data/rollback.db" \
     node dist/main.js
 ) >"$work/service.log" 2>&1 &

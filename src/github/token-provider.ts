@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
-import { githubAppJwt } from 'universal-github-app-jwt';
+import type * as AppJwt from 'universal-github-app-jwt';
 import type { Config } from '../config/config';
 import { USER_AGENT } from '../version';
 import type { DispatchTarget } from './github-client';
@@ -70,6 +70,9 @@ export function appTokens(options: GitHubAppOptions): TokenProvider {
   const message = (data: unknown) => (typeof data === 'object' && data !== null && 'message' in data && typeof data.message === 'string' ? data.message : 'no message');
 
   async function appJwt(): Promise<string> {
+    // Loaded only when a GitHub App is configured.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { githubAppJwt } = require('universal-github-app-jwt') as typeof AppJwt;
     return (await githubAppJwt({ id: options.appId, privateKey: options.privateKey, now: Math.floor(now() / 1000) })).token;
   }
 

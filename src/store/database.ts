@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
-import pg from 'pg';
+import { pgModule } from './pg-module';
 import type { Database } from './events.table';
 import { migrations } from './migrations';
 
@@ -93,7 +93,7 @@ function openSqlite(location: string): Store {
 }
 
 function openPostgres(url: string, options: StoreOptions): Store {
-  const pool = new pg.Pool({
+  const pool = new (pgModule().Pool)({
     connectionString: url,
     max: options.poolSize ?? 10,
     // Fail fast while the database is unreachable: the webhook answers 503 and Argo CD retries.

@@ -54,12 +54,15 @@ export async function listPolicyReports(db: Db, app: string, revisions: readonly
   const lengths = new Set(revisions.map((r) => r.length));
   const [length] = lengths;
   if (lengths.size !== 1 || length === undefined) return listReports(db, app, limit);
+  // The window is read from the covering index (app, reported_at, id, status, revision); only the rows
+  // kept are read from the table.
   const { rows } = await sql<HealthReportRow>`
-    with w as (select * from health_reports where app = ${app} order by reported_at desc, id desc limit ${limit})
-    select * from w
-    where revision in (${sql.join([...new Set(revisions)])})
-      or revision in (select revision from w where status = 'Healthy')
-      or exists (select 1 from w where length(revision) <> ${length})
+    with w as (select id, revision, status from health_reports where app = ${app} order by reported_at desc, id desc limit ${limit})
+    select * from health_reports where id in (
+      select id from w
+      where revision in (${sql.join([...new Set(revisions)])})
+        or revision in (select revision from w where status = 'Healthy')
+        or exists (select 1 from w where length(revision) <> ${length}))
     order by reported_at desc, id desc`.execute(db);
   return rows.map(toReport);
 }

@@ -23,6 +23,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`drop index events_outcome_due_idx`.execute(db);
   // Counts by status and by outcome, and the oldest undelivered event, read this narrow index.
   await sql`create index events_created_status_idx on events (created_at, status, outcome)`.execute(db);
+  // An app's newest reports with what the policy filters them by, from the index alone (it replaces the
+  // (app, reported_at) index, which it extends).
+  await sql`create index health_reports_window_idx on health_reports (app, reported_at, id, status, revision)`.execute(db);
+  await sql`drop index health_reports_app_idx`.execute(db);
   // The loop guard's count of an app's rollbacks in its window, from the index alone.
   await sql`create index events_rollbacks_idx on events (app, created_at) where status <> 'suppressed'`.execute(db);
 }
@@ -35,6 +39,8 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`create index events_created_idx on events (created_at)`.execute(db);
   await sql`create index events_due_idx on events (status, next_attempt_at)`.execute(db);
   await sql`drop index events_rollbacks_idx`.execute(db);
+  await sql`create index health_reports_app_idx on health_reports (app, reported_at)`.execute(db);
+  await sql`drop index health_reports_window_idx`.execute(db);
   await sql`drop index events_leases_idx`.execute(db);
   await sql`drop index events_pending_idx`.execute(db);
 }

@@ -22,10 +22,11 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { REV_9, singleSource, toStateBody } from '../tests/support/argocd-fixtures';
 import { FakeGitHub } from '../tests/support/fake-github';
+import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../tests/support/harness';
+// The service's environment as the e2e suites build it (stand-in GitHub, loopback, pacing 0, info logs).
+import { serviceEnv } from '../tests/support/service-process';
 
 const ROOT = resolve(__dirname, '..');
-const GITHUB_TOKEN = 'bench-github-token-not-a-secret';
-const WEBHOOK_TOKEN = 'bench-webhook-token-0123456789';
 const APPS = 500;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const REQUESTS_2 = Number(process.env.BENCH_REQUESTS_2 ?? 10_000);
@@ -189,27 +190,19 @@ function ours(databaseUrl: string, githubUrl: string, logFile: string): Target {
       spawn('sh', ['-c', `exec node ${process.env.BENCH_NODE_ARGS ?? ''} dist/main.js >>"${logFile}" 2>&1`], {
         cwd: ROOT,
         env: {
-          PATH: process.env.PATH,
-          NODE_ENV: 'production',
-          NODE_OPTIONS: imageNodeOptions(),
-          REPO_OWNER: 'acme',
-          REPO_NAME: 'gitops',
-          GH_PAT_WEBHOOK: GITHUB_TOKEN,
-          GITHUB_API_URL: githubUrl,
-          WEBHOOK_TOKEN,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          DATABASE_URL: databaseUrl,
-          // Pacing 0: the drain measures the worker, not the politeness delay.
-          GITHUB_MIN_INTERVAL_MS: '0',
-          INGRESS_RATE_LIMIT_PER_MINUTE: '0',
-          // 200+ unique failures per app in one run: the loop guard would refuse all but 3 per app.
-          ROLLBACK_MAX_PER_WINDOW: '1000',
-          // The stand-in GitHub runs no workflow, so every rollback would be looked at every 10 s for 10 min
-          // (run_missing): a flood of GitHub reads no real incident makes. Looked at once, after 10 min.
-          OUTCOME_POLL_MS: '600000',
-          OUTCOME_POLL_MAX_MS: '600000',
-          LOG_LEVEL: 'info',
+          PATH: process.env.PATH ?? '',
+          ...serviceEnv(githubUrl, databaseUrl, {
+            NODE_ENV: 'production',
+            NODE_OPTIONS: imageNodeOptions(),
+            PORT: String(port),
+            INGRESS_RATE_LIMIT_PER_MINUTE: '0',
+            // 200+ unique failures per app in one run: the loop guard would refuse all but 3 per app.
+            ROLLBACK_MAX_PER_WINDOW: '1000',
+            // The stand-in GitHub runs no workflow, so every rollback would be looked at every 10 s for 10 min
+            // (run_missing): a flood of GitHub reads no real incident makes. Looked at once, after 10 min.
+            OUTCOME_POLL_MS: '600000',
+            OUTCOME_POLL_MAX_MS: '600000',
+          }),
         },
         stdio: 'ignore',
       }),
@@ -431,7 +424,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwritten to ${file.slice(ROOT.length + 1)}`);
-  if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {

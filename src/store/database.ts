@@ -160,7 +160,7 @@ interface Unit {
  * error and nothing of the group is stored.
  */
 function groupCommit(db: Kysely<Database>, maxGroup = 512): Store['transaction'] {
-  let waiting: Unit[] = [];
+  const waiting: Unit[] = [];
   let running = false;
 
   async function runGroup(group: Unit[]): Promise<void> {
@@ -188,11 +188,7 @@ function groupCommit(db: Kysely<Database>, maxGroup = 512): Store['transaction']
   }
 
   async function drain(): Promise<void> {
-    while (waiting.length > 0) {
-      const group = waiting.slice(0, maxGroup);
-      waiting = waiting.slice(group.length);
-      await runGroup(group);
-    }
+    while (waiting.length > 0) await runGroup(waiting.splice(0, maxGroup));
     running = false;
   }
 

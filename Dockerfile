@@ -28,6 +28,8 @@ RUN apt-get update \
  && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/dist ./dist
+# The status page's stylesheet and script (served at /ui/static/), found beside dist/.
+COPY public ./public
 COPY deploy/routes.example.yaml ./deploy/routes.example.yaml
 # The SQLite database lives on a volume owned by the unprivileged "node" user (uid 1000).
 RUN mkdir -p /app/data && chown node:node /app/data

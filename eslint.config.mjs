@@ -19,6 +19,16 @@ export default tseslint.config(
     rules: { 'no-console': 'off', '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off' },
   },
   { files: ['eslint.config.mjs'], ...tseslint.configs.disableTypeChecked },
+  // The status page's one browser script (public/ui.js), served as is: no TypeScript program, browser globals.
+  {
+    files: ['public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', navigator: 'readonly', setInterval: 'readonly', setTimeout: 'readonly', Element: 'readonly' },
+    },
+  },
   // Plain CommonJS run by node itself (the benchmark's bare reference server): no TypeScript program.
   {
     files: ['scripts/**/*.js'],

@@ -16,6 +16,8 @@ trap cleanup EXIT
 
 cp package.json package-lock.json "$work/"
 cp -r dist "$work/dist"
+# The status page's stylesheet and script (the Dockerfile copies them beside dist/ too).
+cp -r public "$work/public"
 (cd "$work" && npm ci --omit=dev --no-audit --no-fund)
 if [ -d "$work/node_modules/typescript" ] || [ -d "$work/node_modules/jest" ]; then
   echo "check-production-install: dev dependencies were installed" >&2
@@ -49,6 +51,12 @@ const deadline = Date.now() + 20000;
   for (const path of ['/healthz', '/readyz']) {
     const r = await fetch(base + path);
     console.log('check-production-install: GET ' + path + ' -> ' + r.status + ' ' + (await r.text()));
+    if (r.status !== 200) process.exit(1);
+  }
+  // The status page renders (Preact is a production dependency) and finds its stylesheet and script.
+  for (const path of ['/ui/login', '/ui/static/ui.css', '/ui/static/ui.js']) {
+    const r = await fetch(base + path);
+    console.log('check-production-install: GET ' + path + ' -> ' + r.status + ' ' + r.headers.get('content-type'));
     if (r.status !== 200) process.exit(1);
   }
 })();

@@ -4,6 +4,7 @@ import type { AppDeps } from './http/app-deps';
 import { errorHandler, notFound } from './http/middleware/error-handler';
 import { createRequestLogger } from './http/middleware/request-logger';
 import { createRouter } from './http/router';
+import { createUiRouter } from './ui/ui-router';
 import { createMetrics } from './metrics/metrics';
 import { AppError } from './errors';
 
@@ -22,6 +23,8 @@ export function createApp(given: AppDeps): Express {
   app.use(createRequestLogger(deps.logger));
   // No CORS here: OPTIONS is answered like any unknown route, after nothing, before nothing.
   app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new AppError('NOT_FOUND', `no route for OPTIONS ${req.path}`) : undefined));
+  // The status page (its own CSP, cookie session and HTML errors), then the JSON API.
+  app.use(createUiRouter(deps));
   app.use(createRouter(deps));
   app.use(notFound);
   app.use(errorHandler);

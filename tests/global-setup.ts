@@ -1,11 +1,14 @@
 import pg from 'pg';
+import { ensureChromium } from './support/browser';
 
 /**
- * Creates a fresh PostgreSQL database for this test run (dropped in global-teardown.ts) and hands its
- * URL to the suites as TEST_POSTGRES_URL. Where PostgreSQL cannot be reached the PostgreSQL suites are
+ * Makes sure Chromium is there for the browser suites (tests/support/browser.ts). Then creates a fresh
+ * PostgreSQL database for this test run (dropped in global-teardown.ts) and hands its URL to the suites
+ * as TEST_POSTGRES_URL. Where PostgreSQL cannot be reached the PostgreSQL suites are
  * skipped with a loud warning, except in CI (CI=true or REQUIRE_POSTGRES=1), where that fails the run.
  */
 export default async function globalSetup(): Promise<void> {
+  ensureChromium();
   const adminUrl = process.env.POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const required = process.env.CI === 'true' || process.env.REQUIRE_POSTGRES === '1';
   const name = `rollback_test_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${process.pid}`;

@@ -120,6 +120,8 @@ const envSchema = z
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
     METRICS_PUBLIC: booleanFlag,
     METRICS_APP_LABEL: booleanFlag,
+    UI_COOKIE_SECURE: booleanFlag,
+    UI_SESSION_HOURS: integer(1, 720, 12),
     TRUST_PROXY: z
       .string()
       .trim()
@@ -208,6 +210,8 @@ export interface Config {
     readonly keepAliveTimeoutMs: number;
     readonly maxConnections: number;
   };
+  /** The status page's sign-in: the session cookie's lifetime, and Secure on plain HTTP too (behind a TLS proxy). */
+  readonly ui: { readonly cookieSecure: boolean; readonly sessionMs: number };
   readonly databaseUrl: string;
   readonly dryRun: boolean;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -318,6 +322,7 @@ export function loadConfig(
       keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
+    ui: { cookieSecure: e.UI_COOKIE_SECURE, sessionMs: e.UI_SESSION_HOURS * 3_600_000 },
     databaseUrl: e.DATABASE_URL,
     dryRun: e.DRY_RUN,
     logLevel: e.LOG_LEVEL,

@@ -156,12 +156,12 @@ export async function findEvent(db: Db, id: string): Promise<{ event: RollbackEv
   return { event: toRollbackEvent(row), attempts: attempts.map(toDeliveryAttempt) };
 }
 
-export async function listEvents(db: Db, filter: { app?: string; status?: EventStatus; outcome?: Outcome; limit: number }): Promise<RollbackEvent[]> {
+export async function listEvents(db: Db, filter: { app?: string; status?: EventStatus; outcome?: Outcome; limit: number; offset?: number }): Promise<RollbackEvent[]> {
   let query = db.selectFrom('events').selectAll();
   if (filter.app !== undefined) query = query.where('app', '=', filter.app);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset ?? 0).execute();
   return rows.map(toRollbackEvent);
 }
 
@@ -299,28 +299,21 @@ export async function releaseLeases(db: Db, owner: string, now: number): Promise
  * Puts a finished event (delivered, failed or dry_run) back to `status` with a fresh retry budget.
  * Returns the event's status before the change, or undefined when the id is unknown.
  */
-export async function replayEvent(
-  db: Kysely<Database>,
-  id: string,
-  status: 'queued' | 'dry_run',
-  now: number,
-): Promise<{ replayed: boolean; previous: EventStatus } | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('events').select('status').where('id', '=', id).executeTakeFirst();
-    if (!row) return undefined;
-    const updated = await trx
-      .updateTable('events')
-      .set({
-        status,
-        transient_failures: 0,
-        next_attempt_at: status === 'queued' ? now : null,
-        last_error: null,
-        delivered_at: null,
-        updated_at: now,
-      })
-      .where('id', '=', id)
-      .where('status', 'in', ['delivered', 'failed', 'dry_run'])
-      .executeTakeFirst();
-    return { replayed: Number(updated.numUpdatedRows) === 1, previous: row.status };
-  });
+export async function replayEvent(db: Db, id: string, status: 'queued' | 'dry_run', now: number): Promise<{ replayed: boolean; previous: EventStatus } | undefined> {
+  const row = await db.selectFrom('events').select('status').where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const updated = await db
+    .updateTable('events')
+    .set({
+      status,
+      transient_failures: 0,
+      next_attempt_at: status === 'queued' ? now : null,
+      last_error: null,
+      delivered_at: null,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', ['delivered', 'failed', 'dry_run'])
+    .executeTakeFirst();
+  return { replayed: Number(updated.numUpdatedRows) === 1, previous: row.status };
 }

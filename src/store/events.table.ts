@@ -119,6 +119,22 @@ export interface AppPausesTable {
   paused_at: number;
 }
 
+export const ADMIN_ACTIONS = ['pause', 'resume', 'replay'] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+/** Pauses, resumes and replays done by hand, with who and why. */
+export interface AdminActionsTable {
+  id: string;
+  app: string;
+  event_id: string | null;
+  action: AdminAction;
+  actor: string;
+  reason: string | null;
+  /** 'ui' (the status page) or 'api' (the JSON API). */
+  via: 'ui' | 'api';
+  at: number;
+}
+
 export interface Database {
   dispatch_slots: DispatchSlotsTable;
   events: EventsTable;
@@ -127,6 +143,7 @@ export interface Database {
   outcome_history: OutcomeHistoryTable;
   notifications: NotificationsTable;
   app_pauses: AppPausesTable;
+  admin_actions: AdminActionsTable;
 }
 
 export type EventRow = Selectable<EventsTable>;

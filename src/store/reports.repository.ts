@@ -67,15 +67,34 @@ export async function listPolicyReports(db: Db, app: string, revisions: readonly
   return rows.map(toReport);
 }
 
-/** Every app that ever sent a report or a rollback, alphabetically. */
-export async function listAppNames(db: Db, limit: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('health_reports')
-    .select('app')
-    .union(db.selectFrom('events').select('app'))
-    .union(db.selectFrom('app_pauses').select('app'))
-    .orderBy('app')
-    .limit(limit)
-    .execute();
+function appNames(db: Db) {
+  return db.selectFrom('health_reports').select('app').union(db.selectFrom('events').select('app')).union(db.selectFrom('app_pauses').select('app'));
+}
+
+/** Every app that ever sent a report or a rollback (or was paused), alphabetically. */
+export async function listAppNames(db: Db, limit: number, offset = 0): Promise<string[]> {
+  const rows = await appNames(db).orderBy('app').limit(limit).offset(offset).execute();
   return rows.map((r) => r.app);
+}
+
+export async function countAppNames(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom(appNames(db).as('names'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The newest report Argo CD sent for `app` (a health report, not a rollback request). */
+export async function findLatestHealthReport(db: Db, app: string): Promise<RevisionReport | undefined> {
+  const row = await db
+    .selectFrom('health_reports')
+    .selectAll()
+    .where('app', '=', app)
+    .where('source', '=', 'health_report')
+    .orderBy('reported_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? toReport(row) : undefined;
 }

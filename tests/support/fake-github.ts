@@ -51,6 +51,11 @@ export interface FakeGitHubOptions {
   actionsDenied?: string[];
   /** A GitHub App: its id and public key (to verify its JWTs), which installation covers which repository. */
   app?: { id: number; publicKey: string; installations: Record<string, number>; tokenTtlMs?: number; revoked?: number[] };
+  /**
+   * Serve the web pages runs link to from this server (as GitHub Enterprise Server serves its web pages
+   * from its API host), so a browser can follow a run's html_url offline; otherwise links name github.com.
+   */
+  webPages?: boolean;
 }
 
 /** A workflow run as GET /repos/{owner}/{repo}/actions/runs lists it (GitHub's field names). */
@@ -198,11 +203,21 @@ export class FakeGitHub {
     this.readQueue.push(...answers);
   }
 
+  /** A run's web page (options.webPages): its title and state, as plain HTML. */
+  private runPage(res: ServerResponse, id: number): void {
+    const run = this.runs.find((r) => r.id === id);
+    const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    const body = run
+      ? `<!doctype html><html lang="en"><head><link rel="icon" href="data:,"><title>${escape(run.display_title)}</title></head><body><h1>${escape(run.display_title)}</h1><p>${run.status} ${run.conclusion ?? ''}</p></body></html>`
+      : '<!doctype html><html lang="en"><head><title>Not Found</title></head><body>Not Found</body></html>';
+    res.writeHead(run ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+  }
+
   /** Records a workflow run (what GitHub does when a dispatch starts the workflow). */
   addRun(displayTitle: string, status: FakeRun['status'] = 'queued'): FakeRun {
     const now = new Date().toISOString();
     const id = this.nextRunId++;
-    const run: FakeRun = { id, name: 'gitops-rollback', display_title: displayTitle, event: 'repository_dispatch', status, conclusion: null, html_url: `https://github.com/acme/gitops/actions/runs/${id}`, head_branch: 'main', run_attempt: 1, created_at: now, updated_at: now };
+    const run: FakeRun = { id, name: 'gitops-rollback', display_title: displayTitle, event: 'repository_dispatch', status, conclusion: null, html_url: `${this.options.webPages ? this.url : 'https://github.com'}/acme/gitops/actions/runs/${id}`, head_branch: 'main', run_attempt: 1, created_at: now, updated_at: now };
     this.runs.push(run);
     return run;
   }
@@ -247,6 +262,8 @@ export class FakeGitHub {
   /** GET runs, commits and pulls, answered from what tests recorded and from the real bare repository. */
   private handleRead(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
+    const page = this.options.webPages ? /^\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)$/.exec(url.pathname) : null;
+    if (page) return this.runPage(res, Number(page[3]));
     const query = Object.fromEntries(url.searchParams.entries());
     const match = /^\/repos\/([^/]+)\/([^/]+)(?:\/(actions\/runs|commits|pulls))?$/.exec(url.pathname);
     const read: ReceivedRead = { path: url.pathname, query, status: 0, receivedAt: Date.now() };

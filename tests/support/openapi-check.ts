@@ -28,6 +28,8 @@ const templates = Object.keys(paths).map((template) => ({ template, pattern: new
 /** What is wrong with one response, or undefined. */
 export function checkResponse(method: string, url: string, status: number, contentType: string | undefined, body: unknown): string | undefined {
   const path = new URL(url).pathname;
+  // The status page is HTML for people, not part of the JSON API (tests/integration/status-page.test.ts checks it).
+  if (path === '/ui' || path.startsWith('/ui/')) return undefined;
   const template = templates.find((t) => t.pattern.test(path))?.template;
   const operation = template ? paths[template]?.[method.toLowerCase()] : undefined;
   const isJson = (contentType ?? '').startsWith('application/json');

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       databaseUrl: 'sqlite:./data/rollback.db',
       dryRun: false,
       logLevel: 'info',
+      ui: { cookieSecure: false, sessionMs: 43_200_000 },
       routes: [],
       rollback: { maxPerWindow: 3, windowMinutes: 60, healthyGraceMs: 1_800_000 },
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },

@@ -3,7 +3,8 @@ import { routeFor } from '../../config/config';
 import { healthyLedger, knownFailedReports } from '../../domain/rollback-policy';
 import { AppError } from '../../errors';
 import { listEvents } from '../../store/events.repository';
-import { findPause, pauseApp, resumeApp, type AppPause } from '../../store/pauses.repository';
+import { findPause, type AppPause } from '../../store/pauses.repository';
+import { pauseByHand, resumeByHand } from '../../rollback/actions-by-hand';
 import { listAppNames, listReports } from '../../store/reports.repository';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps';
@@ -96,8 +97,7 @@ export function createAppsController({ config, store, clock }: AppDeps) {
   const pause: RequestHandler = async (req, res) => {
     const app = String(req.params.app);
     const body = parseBody(pauseBody, req.body);
-    const since = clock.now();
-    await pauseApp(store.db, { app, reason: body.reason, by: body.by, since });
+    const { since } = await pauseByHand(store, app, { by: body.by, reason: body.reason, via: 'api' }, clock.now());
     req.log.warn({ app, by: body.by, reason: body.reason }, `app paused: its rollbacks are refused until resumed (${body.reason})`);
     res.json({ app, paused: { reason: body.reason, by: body.by, since: iso(since) } });
   };
@@ -106,7 +106,7 @@ export function createAppsController({ config, store, clock }: AppDeps) {
   const resume: RequestHandler = async (req, res) => {
     const app = String(req.params.app);
     const body = parseBody(resumeBody, req.body);
-    const ended = await resumeApp(store.db, app);
+    const ended = await resumeByHand(store, app, { by: body.by, reason: body.reason ?? null, via: 'api' }, clock.now());
     req.log.warn({ app, by: body.by, reason: body.reason, wasPaused: ended !== undefined }, ended ? 'app resumed: rollbacks go through again' : 'resume asked for an app that was not paused');
     res.json({ app, paused: null, resumed_by: body.by, was_paused: pauseView(ended) });
   };

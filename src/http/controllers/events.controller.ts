@@ -1,11 +1,11 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { DeliveryAttempt, OutcomeHistoryEntry, RollbackEvent } from '../../domain/rollback-event';
-import { routeFor } from '../../config/config';
 import { AppError } from '../../errors';
 import { EVENT_STATUSES, OUTCOMES } from '../../store/events.table';
 import { findReport, listOutcomeHistory } from '../../store/outcomes.repository';
-import { findEvent, listEvents, replayEvent } from '../../store/events.repository';
+import { findEvent, listEvents } from '../../store/events.repository';
+import { replayByHand } from '../../rollback/actions-by-hand';
 import type { AppDeps } from '../app-deps';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -101,15 +101,8 @@ export function createEventsController({ config, store, clock, onEventStored }: 
 
   const replay: RequestHandler = async (req, res) => {
     const id = requireEventId(req.params.id);
-    const existing = await findEvent(store.db, id);
-    if (!existing) throw new AppError('NOT_FOUND', 'no such event');
-    // The app's route may say dry_run (DRY_RUN=true implies it): then a replay records, never sends.
-    const dryRun = routeFor(config, existing.event.app).dryRun;
-    const result = await replayEvent(store.db, id, dryRun ? 'dry_run' : 'queued', clock.now());
-    if (!result) throw new AppError('NOT_FOUND', 'no such event');
-    if (!result.replayed) {
-      throw new AppError('INVALID_STATE', `the event is ${result.previous}; only delivered, failed or dry_run events can be replayed (a suppressed one is a new request once the guard allows it)`);
-    }
+    // The JSON API knows the admin token, not a person: the record says so.
+    const result = await replayByHand(config, store, id, { by: 'admin token (API)', reason: null, via: 'api' }, clock.now());
     req.log.info({ eventId: id, previous: result.previous }, 'replay requested');
     onEventStored?.();
     const found = await findEvent(store.db, id);

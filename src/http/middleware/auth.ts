@@ -23,19 +23,26 @@ export function presentedTokens(authorization: string | undefined, headerToken: 
 }
 
 /**
- * Requires the expected token. Both sides are hashed to a fixed length before the constant-time
- * comparison, so neither the token's content nor its length leaks through timing. Tokens in the
- * query string are deliberately ignored: URLs end up in proxy and access logs.
+ * Compares presented tokens with the expected one. Both sides are hashed to a fixed length before the
+ * constant-time comparison, so neither the token's content nor its length leaks through timing.
  */
-export function requireToken(expected: string): RequestHandler {
+export function tokenMatcher(expected: string): (presented: readonly string[]) => boolean {
   const expectedDigest = digest(expected);
+  return (presented) => {
+    // Any one matches (a stale X-Webhook-Token beside a right Bearer is no reason to refuse); all are compared.
+    let matched = false;
+    for (const token of presented) matched = timingSafeEqual(digest(token), expectedDigest) || matched;
+    return matched;
+  };
+}
+
+/** Requires the expected token. Tokens in the query string are deliberately ignored: URLs end up in proxy and access logs. */
+export function requireToken(expected: string): RequestHandler {
+  const matches = tokenMatcher(expected);
   return (req, _res, next) => {
     const header = req.headers['x-webhook-token'];
     const tokens = presentedTokens(req.headers.authorization, Array.isArray(header) ? header[0] : header);
-    // Any one of the forms authenticates (a stale X-Webhook-Token beside a right Bearer is no reason to refuse).
-    let matched = false;
-    for (const token of tokens) matched = timingSafeEqual(digest(token), expectedDigest) || matched;
-    if (matched) return next();
+    if (matches(tokens)) return next();
     next(new AppError('UNAUTHORIZED', tokens.length === 0 ? 'no token: send Authorization: Bearer <token>, Basic auth, or X-Webhook-Token' : 'wrong token'));
   };
 }

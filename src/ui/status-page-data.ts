@@ -1,0 +1,158 @@
+import { routeFor, type Config } from '../config/config';
+import type { Route } from '../config/routes';
+import type { DeliveryAttempt, OutcomeHistoryEntry, RollbackEvent } from '../domain/rollback-event';
+import { healthyLedger, knownFailedReports, type RevisionReport } from '../domain/rollback-policy';
+import type { WiringCheck } from '../github/wiring-check';
+import { listActions, type RecordedAction } from '../store/admin-actions.repository';
+import type { Store } from '../store/database';
+import { countRollbacksSince, findEvent, listEvents } from '../store/events.repository';
+import { findReport, listOutcomeHistory } from '../store/outcomes.repository';
+import { findPause, type AppPause } from '../store/pauses.repository';
+import { countEventsByStatus, oldestUndeliveredAt } from '../store/queue-figures.repository';
+import { countAppNames, findLatestHealthReport, listAppNames, listReports } from '../store/reports.repository';
+import { pageOf } from './format';
+
+/** What the three pages show, read from the store; the views (src/ui/views) only render it. */
+
+export const APPS_PER_PAGE = 50;
+export const TIMELINE_PER_PAGE = 50;
+/** The timeline pages back at most this far (newest reports, rollbacks and actions of each kind). */
+const TIMELINE_PAGES = 20;
+/** Undelivered events at or over this many, or older than PILING_MS, raise the overview's banner. */
+export const PILING_COUNT = 20;
+export const PILING_MS = 5 * 60_000;
+
+export interface Wiring {
+  current(): { checkedAt: number; checks: WiringCheck[]; ok: boolean } | undefined;
+}
+
+export interface AppRow {
+  app: string;
+  lastReport: RevisionReport | undefined;
+  paused: AppPause | undefined;
+  lastRollback: RollbackEvent | undefined;
+  rollbacksInWindow: number;
+  route: Route;
+}
+
+export interface Banners {
+  /** The failing checks of the last GitHub wiring check, when it failed. */
+  wiring: WiringCheck[] | undefined;
+  undelivered: { count: number; oldestAt: number | undefined; failed: number } | undefined;
+}
+
+export interface OverviewData {
+  now: number;
+  apps: AppRow[];
+  page: number;
+  pages: number;
+  totalApps: number;
+  banners: Banners;
+}
+
+export async function loadOverview(config: Config, store: Store, wiring: Wiring | undefined, requestedPage: unknown, now: number): Promise<OverviewData> {
+  const totalApps = await countAppNames(store.db);
+  const { page, pages, offset } = pageOf(requestedPage, totalApps, APPS_PER_PAGE);
+  const names = await listAppNames(store.db, APPS_PER_PAGE, offset);
+  const apps: AppRow[] = [];
+  for (const app of names) {
+    const route = routeFor(config, app);
+    const [lastRollback] = await listEvents(store.db, { app, limit: 1 });
+    apps.push({
+      app,
+      route,
+      lastReport: await findLatestHealthReport(store.db, app),
+      paused: await findPause(store.db, app),
+      lastRollback,
+      rollbacksInWindow: await countRollbacksSince(store.db, app, now - route.windowMinutes * 60_000),
+    });
+  }
+  return { now, apps, page, pages, totalApps, banners: await loadBanners(store, wiring, now) };
+}
+
+async function loadBanners(store: Store, wiring: Wiring | undefined, now: number): Promise<Banners> {
+  const check = wiring?.current();
+  const byStatus = await countEventsByStatus(store.db);
+  const count = (byStatus.queued ?? 0) + (byStatus.retrying ?? 0) + (byStatus.delivering ?? 0);
+  const oldestAt = count > 0 ? await oldestUndeliveredAt(store.db) : undefined;
+  const failed = byStatus.failed ?? 0;
+  const piling = count >= PILING_COUNT || (oldestAt !== undefined && now - oldestAt > PILING_MS) || failed > 0;
+  return {
+    wiring: check && !check.ok ? check.checks.filter((c) => !c.ok) : undefined,
+    undelivered: piling ? { count, oldestAt, failed } : undefined,
+  };
+}
+
+export type TimelineEntry =
+  | { kind: 'report'; at: number; key: string; report: RevisionReport }
+  | { kind: 'rollback'; at: number; key: string; event: RollbackEvent }
+  | { kind: 'action'; at: number; key: string; action: RecordedAction };
+
+export interface AppData {
+  now: number;
+  app: string;
+  route: Route;
+  paused: AppPause | undefined;
+  ledger: Array<{ report: RevisionReport; knownFailed: boolean }>;
+  knownFailed: RevisionReport[];
+  timeline: TimelineEntry[];
+  page: number;
+  pages: number;
+}
+
+/** Undefined when the store knows nothing of `app`. */
+export async function loadApp(config: Config, store: Store, app: string, requestedPage: unknown, now: number): Promise<AppData | undefined> {
+  const reports = await listReports(store.db, app);
+  const paused = await findPause(store.db, app);
+  // Enough of each kind for the deepest page; merged newest first.
+  const depth = TIMELINE_PER_PAGE * TIMELINE_PAGES + 1;
+  const events = await listEvents(store.db, { app, limit: depth });
+  const actions = await listActions(store.db, app, depth);
+  if (reports.length === 0 && events.length === 0 && actions.length === 0 && !paused) return undefined;
+  const failed = knownFailedReports(reports);
+  const timeline: TimelineEntry[] = [
+    ...reports.map((report) => ({ kind: 'report' as const, at: report.reportedAt, key: report.id, report })),
+    ...events.map((event) => ({ kind: 'rollback' as const, at: event.createdAt, key: event.id, event })),
+    ...actions.map((action) => ({ kind: 'action' as const, at: action.at, key: action.id, action })),
+  ].sort((a, b) => b.at - a.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+  const { page, pages, offset } = pageOf(requestedPage, Math.min(timeline.length, TIMELINE_PER_PAGE * TIMELINE_PAGES), TIMELINE_PER_PAGE);
+  return {
+    now,
+    app,
+    route: routeFor(config, app),
+    paused,
+    ledger: healthyLedger(reports).map((report) => ({ report, knownFailed: failed.some((f) => f.revision === report.revision) })),
+    knownFailed: failed,
+    timeline: timeline.slice(offset, offset + TIMELINE_PER_PAGE),
+    page,
+    pages,
+  };
+}
+
+export interface RollbackData {
+  now: number;
+  event: RollbackEvent;
+  attempts: DeliveryAttempt[];
+  history: OutcomeHistoryEntry[];
+  verifiedBy: { id: string; revision: string; reportedAt: number } | undefined;
+  /** The body sent (or that would be sent) to GitHub, indented. */
+  dispatch: string;
+  replayable: boolean;
+  dryRun: boolean;
+}
+
+export async function loadRollback(config: Config, store: Store, id: string, now: number): Promise<RollbackData | undefined> {
+  const found = await findEvent(store.db, id);
+  if (!found) return undefined;
+  const { event, attempts } = found;
+  return {
+    now,
+    event,
+    attempts,
+    history: await listOutcomeHistory(store.db, event.id),
+    verifiedBy: event.verifiedReportId ? await findReport(store.db, event.verifiedReportId) : undefined,
+    dispatch: JSON.stringify(JSON.parse(event.dispatchBody), null, 2),
+    replayable: ['delivered', 'failed', 'dry_run'].includes(event.status),
+    dryRun: routeFor(config, event.app).dryRun,
+  };
+}

@@ -1,0 +1,34 @@
+import type { ComponentChildren } from 'preact';
+import type { Session } from '../session';
+import { Csrf } from './parts';
+
+/** The page around every view: one stylesheet and one script, both served by the service (public/). */
+export function Layout({ title, session, children }: { title: string; session?: Session; children: ComponentChildren }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · gitops-rollback-webhook`}</title>
+        <link rel="icon" href="/ui/static/favicon.svg" type="image/svg+xml" />
+        <link rel="stylesheet" href="/ui/static/ui.css" />
+        <script src="/ui/static/ui.js" defer></script>
+      </head>
+      <body>
+        <header>
+          <a class="brand" href="/ui/">
+            gitops-rollback-webhook
+          </a>
+          {session && (
+            <form method="post" action="/ui/logout" class="signout">
+              <span>signed in as {session.name}</span>
+              <Csrf token={session.csrf} />
+              <button type="submit">Sign out</button>
+            </form>
+          )}
+        </header>
+        <main>{children}</main>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,98 @@
+import type { Session } from '../session';
+import type { OverviewData } from '../status-page-data';
+import { Layout } from './layout';
+import { Badge, Pager, Rev, When, appHref, eventHref } from './parts';
+
+/** The part of the overview that refreshes itself (public/ui.js fetches it again every second). */
+export function OverviewLive({ data }: { data: OverviewData }) {
+  const { banners, now } = data;
+  return (
+    <>
+      {banners.wiring && (
+        <div class="banner bad" role="alert">
+          <strong>GitHub wiring check failed:</strong>
+          <ul>
+            {banners.wiring.map((c) => (
+              <li key={`${c.repository}-${c.check}`}>
+                {c.repository} ({c.check}): {c.detail}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {banners.undelivered && (
+        <div class="banner warn" role="alert">
+          <strong>{banners.undelivered.count} events not yet delivered</strong>
+          {banners.undelivered.oldestAt !== undefined && (
+            <>
+              , the oldest since <When at={banners.undelivered.oldestAt} now={now} />
+            </>
+          )}
+          {banners.undelivered.failed > 0 && <>; {banners.undelivered.failed} failed (open them to replay)</>}.
+        </div>
+      )}
+      <p class="muted">
+        {data.totalApps} apps · updated <When at={now} now={now} />
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">App</th>
+            <th scope="col">Health</th>
+            <th scope="col">Paused</th>
+            <th scope="col">Last rollback</th>
+            <th scope="col">Outcome</th>
+            <th scope="col">In loop-guard window</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.apps.map((row) => (
+            <tr key={row.app}>
+              <th scope="row">
+                <a href={appHref(row.app)}>{row.app}</a>
+              </th>
+              <td>
+                {row.lastReport ? (
+                  <>
+                    <Badge value={row.lastReport.status} /> <Rev revision={row.lastReport.revision} /> <When at={row.lastReport.reportedAt} now={now} />
+                  </>
+                ) : (
+                  <span class="muted">no report</span>
+                )}
+              </td>
+              <td>{row.paused ? <Badge value="paused" label={`paused by ${row.paused.by}`} /> : <span class="muted">no</span>}</td>
+              <td>
+                {row.lastRollback ? (
+                  <>
+                    <a href={eventHref(row.lastRollback.id)}>
+                      <Badge value={row.lastRollback.status} />
+                    </a>{' '}
+                    <When at={row.lastRollback.createdAt} now={now} />
+                  </>
+                ) : (
+                  <span class="muted">none</span>
+                )}
+              </td>
+              <td>{row.lastRollback?.outcome ? <Badge value={row.lastRollback.outcome} /> : <span class="muted">none</span>}</td>
+              <td>
+                {row.rollbacksInWindow} of {row.route.maxPerWindow} in {row.route.windowMinutes} min
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <Pager page={data.page} pages={data.pages} href={(p) => `/ui/?page=${p}`} />
+    </>
+  );
+}
+
+export function OverviewPage({ data, session }: { data: OverviewData; session: Session }) {
+  return (
+    <Layout title="Overview" session={session}>
+      <h1>Apps</h1>
+      <div id="live" data-live={`/ui/overview/live?page=${data.page}`} aria-live="polite">
+        <OverviewLive data={data} />
+      </div>
+    </Layout>
+  );
+}

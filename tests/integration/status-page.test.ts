@@ -1,0 +1,238 @@
+import request from 'supertest';
+import { listActions } from '../../src/store/admin-actions.repository';
+import { findPause } from '../../src/store/pauses.repository';
+import { listEvents } from '../../src/store/events.repository';
+import { DIALECTS } from '../support/dialects';
+import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, seedBody, type Harness } from '../support/harness';
+
+const webhook = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
+const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+type Agent = ReturnType<typeof request.agent>;
+
+async function signIn(h: Harness, name = 'Ana Ops'): Promise<Agent> {
+  const agent = request.agent(h.app);
+  const res = await agent.post('/ui/login').type('form').send({ name, token: ADMIN_TOKEN, next: '/ui/' });
+  expect(res.status).toBe(303);
+  expect(res.headers.location).toBe('/ui/');
+  return agent;
+}
+
+const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
+  let h: Harness;
+  const clock = createManualClock(Date.now());
+  beforeEach(async () => {
+    h = await createHarness({ worker: false, clock, database: await createDatabase(), env: { UI_SESSION_HOURS: '2' } });
+  });
+  afterEach(() => h.close());
+
+  const rollback = (app = 'podinfo-prod', n = 1) => request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ app, failed_revision: failedRevision(n) }));
+
+  it('when nobody is signed in, then every page redirects to the sign-in form, the live part answers 401 and the JSON API still wants its bearer token', async () => {
+    const overview = await request(h.app).get('/ui/');
+    expect(overview.status).toBe(303);
+    expect(overview.headers.location).toBe('/ui/login?next=%2Fui%2F');
+    expect((await request(h.app).get('/ui/apps/podinfo-prod')).headers.location).toBe('/ui/login?next=%2Fui%2Fapps%2Fpodinfo-prod');
+    expect((await request(h.app).get('/ui/overview/live')).status).toBe(401);
+    expect((await request(h.app).post('/ui/apps/podinfo-prod/pause').type('form').send({ reason: 'x' })).headers.location).toBe('/ui/login');
+    expect(await findPause(h.store.db, 'podinfo-prod')).toBeUndefined();
+
+    const agent = await signIn(h);
+    expect((await agent.get('/v1/events')).status).toBe(401);
+  });
+
+  it('when the token is wrong, then 401 with no cookie, and the token is in no log line; when right, then a signed HttpOnly SameSite=Strict cookie that expires', async () => {
+    const wrong = await request(h.app).post('/ui/login').type('form').send({ name: 'Mallory', token: 'guessing-the-admin-token', next: '/ui/' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('Wrong token.');
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    expect(h.logs.entries.some((l) => l.msg === 'status page sign-in refused: wrong admin token' && l.name === 'Mallory')).toBe(true);
+
+    const right = await request(h.app).post('/ui/login').type('form').send({ name: 'Ana', token: ADMIN_TOKEN, next: '/ui/apps/podinfo-prod' });
+    expect(right.status).toBe(303);
+    expect(right.headers.location).toBe('/ui/apps/podinfo-prod');
+    const cookie = String(right.headers['set-cookie']);
+    expect(cookie).toMatch(/^rollback_ui_session=s%3Aj%3A/);
+    expect(cookie).toMatch(/; Max-Age=7200;/);
+    expect(cookie).toMatch(/; Path=\/ui;/);
+    expect(cookie).toMatch(/; HttpOnly/);
+    expect(cookie).toMatch(/; SameSite=Strict/);
+    expect(cookie).not.toMatch(/Secure/);
+    expect(cookie).not.toContain(ADMIN_TOKEN);
+    expect(h.logs.text()).not.toContain(ADMIN_TOKEN);
+    expect(h.logs.text()).not.toContain('guessing-the-admin-token');
+
+    // Altered by hand, the cookie's signature fails: signed out.
+    const forged = cookie.split(';')[0]!.replace('Ana', 'Eve');
+    expect((await request(h.app).get('/ui/').set('Cookie', forged)).status).toBe(303);
+    const genuine = cookie.split(';')[0]!;
+    expect((await request(h.app).get('/ui/').set('Cookie', genuine)).status).toBe(200);
+    // Past its lifetime the same cookie is refused even if a browser kept it.
+    clock.advance(2 * 3_600_000 + 1000);
+    expect((await request(h.app).get('/ui/').set('Cookie', genuine)).status).toBe(303);
+  });
+
+  it('when the sign-in form names a page elsewhere, then it goes to the overview instead', async () => {
+    const res = await request(h.app).post('/ui/login').type('form').send({ name: 'Ana', token: ADMIN_TOKEN, next: '//evil.example/ui/' });
+    expect(res.headers.location).toBe('/ui/');
+  });
+
+  it('when a page is served, then it has a strict CSP, no inline script or style, and is not cached', async () => {
+    await rollback();
+    const agent = await signIn(h);
+    for (const path of ['/ui/', '/ui/apps/podinfo-prod', `/ui/events/${(await listEvents(h.store.db, { limit: 1 }))[0]!.id}`, '/ui/login']) {
+      const res = await agent.get(path);
+      expect(res.status).toBe(200);
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("style-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+      expect(res.text).not.toMatch(/\sstyle=/);
+      expect(res.text).not.toMatch(/\son[a-z]+=/i);
+    }
+    const script = await request(h.app).get('/ui/static/ui.js');
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toMatch(/javascript/);
+  });
+
+  it(`when an app is named ${HOSTILE} and reasons and payload extras carry markup, then every page shows them as text`, async () => {
+    const paused = await request(h.app).post(`/v1/apps/${encodeURIComponent(HOSTILE)}/pause`).set(admin).send({ reason: '<script>alert(2)</script>', by: '<b>eve</b>' });
+    expect(paused.status).toBe(200);
+    const accepted = await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ note: '<img src=y onerror=alert(3)>' }));
+    expect(accepted.status).toBe(202);
+    const agent = await signIn(h, '<i>ana</i>');
+
+    const overview = await agent.get('/ui/');
+    expect(overview.text).toContain('&lt;img src=x onerror=alert(1)>');
+    expect(overview.text).toContain('paused by &lt;b>eve&lt;/b>');
+    expect(overview.text).toContain('signed in as &lt;i>ana&lt;/i>');
+    expect(overview.text).toContain(`href="/ui/apps/${encodeURIComponent(HOSTILE)}"`);
+    const appPage = await agent.get(`/ui/apps/${encodeURIComponent(HOSTILE)}`);
+    expect(appPage.status).toBe(200);
+    expect(appPage.text).toContain('&lt;script>alert(2)&lt;/script>');
+    const rollbackPage = await agent.get(`/ui/events/${accepted.body.id as string}`);
+    expect(rollbackPage.text).toContain('&quot;note&quot;: &quot;&lt;img src=y onerror=alert(3)>&quot;');
+    for (const html of [overview.text, appPage.text, rollbackPage.text]) {
+      expect(html).not.toMatch(/<img|<script>alert|<b>eve|<i>ana/);
+    }
+  });
+
+  it('when an app is paused from its page, then a confirmation comes first, the rollback is then refused, and who and why are recorded and shown', async () => {
+    await rollback('podinfo-prod', 1);
+    const agent = await signIn(h, 'Ana Ops');
+    const page = await agent.get('/ui/apps/podinfo-prod');
+    const csrf = csrfOf(page.text);
+    expect(csrf).not.toBe('');
+
+    const confirm = await agent.post('/ui/apps/podinfo-prod/pause').type('form').send({ _csrf: csrf, reason: 'database migration' });
+    expect(confirm.status).toBe(200);
+    expect(confirm.text).toContain('Pause podinfo-prod?');
+    expect(confirm.text).toContain('name="confirm" value="yes"');
+    expect(await findPause(h.store.db, 'podinfo-prod')).toBeUndefined();
+
+    const done = await agent.post('/ui/apps/podinfo-prod/pause').type('form').send({ _csrf: csrf, reason: 'database migration', confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toBe('/ui/apps/podinfo-prod');
+    expect(await findPause(h.store.db, 'podinfo-prod')).toMatchObject({ by: 'Ana Ops', reason: 'database migration' });
+    expect((await rollback('podinfo-prod', 2)).status).toBe(409);
+    expect(await listActions(h.store.db, 'podinfo-prod', 10)).toEqual([expect.objectContaining({ action: 'pause', by: 'Ana Ops', reason: 'database migration', via: 'ui' })]);
+    expect(h.logs.entries.some((l) => l.msg === 'app paused from the status page: its rollbacks are refused until resumed (database migration)' && l.by === 'Ana Ops')).toBe(true);
+
+    const after = await agent.get('/ui/apps/podinfo-prod');
+    expect(after.text).toContain('pause by <strong>Ana Ops</strong>');
+    expect(after.text).toContain('Resume…');
+
+    const resumed = await agent.post('/ui/apps/podinfo-prod/resume').type('form').send({ _csrf: csrf, reason: 'migration done', confirm: 'yes' });
+    expect(resumed.status).toBe(303);
+    expect(await findPause(h.store.db, 'podinfo-prod')).toBeUndefined();
+    expect((await listActions(h.store.db, 'podinfo-prod', 10)).map((a) => a.action)).toEqual(['resume', 'pause']);
+  });
+
+  it('when a form comes without the session token, with a stale one, or from another origin, then 403 and nothing changes', async () => {
+    const agent = await signIn(h);
+    const csrf = csrfOf((await agent.get('/ui/')).text);
+    expect((await agent.post('/ui/apps/podinfo-prod/pause').type('form').send({ reason: 'x', confirm: 'yes' })).status).toBe(403);
+    expect((await agent.post('/ui/apps/podinfo-prod/pause').type('form').send({ _csrf: `${csrf}x`, reason: 'x', confirm: 'yes' })).status).toBe(403);
+    expect((await agent.post('/ui/apps/podinfo-prod/pause').set('Origin', 'https://evil.example').type('form').send({ _csrf: csrf, reason: 'x', confirm: 'yes' })).status).toBe(403);
+    // Another session's token is not this session's.
+    const other = await signIn(h, 'Ben');
+    const otherCsrf = csrfOf((await other.get('/ui/')).text);
+    expect((await agent.post('/ui/apps/podinfo-prod/pause').type('form').send({ _csrf: otherCsrf, reason: 'x', confirm: 'yes' })).status).toBe(403);
+    expect(await findPause(h.store.db, 'podinfo-prod')).toBeUndefined();
+    expect(await listActions(h.store.db, 'podinfo-prod', 10)).toEqual([]);
+  });
+
+  it('when a dry-run event is replayed from its page, then it is recorded again with who and why; a queued one offers no replay', async () => {
+    const queued = await rollback('podinfo-prod', 1);
+    const agent = await signIn(h, 'Ana Ops');
+    const queuedPage = await agent.get(`/ui/events/${queued.body.id as string}`);
+    expect(queuedPage.text).not.toContain('/replay');
+    const csrf = csrfOf(queuedPage.text);
+    const refused = await agent.post(`/ui/events/${queued.body.id as string}/replay`).type('form').send({ _csrf: csrf, reason: 'again', confirm: 'yes' });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('only delivered, failed or dry_run events can be replayed');
+
+    await h.store.db.updateTable('events').set({ status: 'failed', last_error: 'GitHub said 404' }).where('id', '=', queued.body.id as string).execute();
+    const failedPage = await agent.get(`/ui/events/${queued.body.id as string}`);
+    expect(failedPage.text).toContain('GitHub said 404');
+    expect(failedPage.text).toContain('Replay: send it again…');
+    const replayed = await agent.post(`/ui/events/${queued.body.id as string}/replay`).type('form').send({ _csrf: csrf, reason: 'token fixed', confirm: 'yes' });
+    expect(replayed.status).toBe(303);
+    expect((await listEvents(h.store.db, { limit: 1 }))[0]).toMatchObject({ id: queued.body.id, status: 'queued', lastError: null });
+    expect(await listActions(h.store.db, 'podinfo-prod', 10)).toEqual([expect.objectContaining({ action: 'replay', eventId: queued.body.id, by: 'Ana Ops', reason: 'token fixed', via: 'ui' })]);
+  });
+
+  it('when there are more apps than a page holds, then the overview pages through them, and unknown pages and events are 404 pages', async () => {
+    for (let n = 0; n < 55; n += 1) await request(h.app).post('/v1/webhooks/argocd').set(webhook).send({ app: `app-${String(n).padStart(2, '0')}`, status: 'Healthy', revision: failedRevision(n) });
+    const agent = await signIn(h);
+    const first = await agent.get('/ui/');
+    expect(first.text).toContain('55 apps');
+    expect(first.text).toContain('>app-49</a>');
+    expect(first.text).not.toContain('>app-50</a>');
+    expect(first.text).toContain('page 1 of 2');
+    const second = await agent.get('/ui/overview/live?page=2');
+    expect(second.text).toContain('>app-54</a>');
+    expect(second.text).not.toContain('>app-00</a>');
+    expect(second.text).not.toMatch(/^<!doctype/);
+    const missing = await agent.get('/ui/events/00000000-0000-7000-8000-000000000000');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['content-type']).toMatch(/text\/html/);
+    expect((await agent.get('/ui/apps/never-seen')).status).toBe(404);
+  });
+
+  it('when undelivered events pile up or fail, then the overview says so in a banner', async () => {
+    const agent = await signIn(h);
+    expect((await agent.get('/ui/')).text).not.toContain('not yet delivered');
+    const first = await rollback('podinfo-prod', 1);
+    await h.store.db.updateTable('events').set({ status: 'failed' }).where('id', '=', first.body.id as string).execute();
+    await rollback('other-app', 2);
+    clock.advance(6 * 60_000);
+    const page = (await agent.get('/ui/')).text;
+    expect(page).toContain('1 events not yet delivered');
+    expect(page).toContain('1 failed');
+  });
+
+  it('when the API pauses and replays, then the actions are recorded too, by the admin token', async () => {
+    await request(h.app).post('/v1/apps/podinfo-prod/pause').set(admin).send({ reason: 'incident', by: 'ben' });
+    expect(await listActions(h.store.db, 'podinfo-prod', 10)).toEqual([expect.objectContaining({ action: 'pause', by: 'ben', reason: 'incident', via: 'api' })]);
+  });
+});
+
+describe('the status page cookie behind TLS', () => {
+  it('when UI_COOKIE_SECURE=true, then the session cookie is Secure', async () => {
+    const h = await createHarness({ worker: false, env: { UI_COOKIE_SECURE: 'true' } });
+    try {
+      const res = await request(h.app).post('/ui/login').type('form').send({ name: 'Ana', token: ADMIN_TOKEN });
+      expect(String(res.headers['set-cookie'])).toMatch(/; Secure/);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -38,8 +38,14 @@ async function copy(button) {
     window.prompt('Copy the revision', value);
     return;
   }
+  // Text and accessible name change together (a screen reader hears what the eye sees).
+  const label = button.getAttribute('aria-label');
   button.textContent = 'copied';
-  setTimeout(() => (button.textContent = 'copy'), 1500);
+  button.setAttribute('aria-label', label.replace(/^Copy/, 'Copied'));
+  setTimeout(() => {
+    button.textContent = 'copy';
+    button.setAttribute('aria-label', label);
+  }, 1500);
 }
 
 document.addEventListener('click', (event) => {

@@ -12,7 +12,8 @@
  * (10000) at 2 connections. Then, for ours: RSS after the load, the worker's drain of every accepted
  * event (each 202's id must reach the stand-in GitHub exactly once), and start-to-ready on the filled
  * store. The same load runs against ours on PostgreSQL (figures only; BENCH_POSTGRES=0 skips it).
- * Prints one table and writes it as JSON to bench/results/.
+ * Last, the status page with 1,000 apps and 100,000 events (scripts/bench/status-page.ts; BENCH_ONLY=ui
+ * runs only that). Prints one table and writes it as JSON to bench/results/.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { FakeGitHub } from '../tests/support/fake-github';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../tests/support/harness';
 // The service's environment as the e2e suites build it (stand-in GitHub, loopback, pacing 0, info logs).
 import { serviceEnv } from '../tests/support/service-process';
+import { benchStatusPage, type StatusPageResult } from './bench/status-page';
 
 const ROOT = resolve(__dirname, '..');
 const APPS = 500;
@@ -284,6 +286,15 @@ async function main(): Promise<void> {
   writeFileSync(bodyFile, JSON.stringify(toStateBody(app)).replaceAll(REV_9, '__REV__'));
 
   const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+  const statusPage = async () => benchStatusPage({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions() });
+  if (process.env.BENCH_ONLY === 'ui') {
+    const ui = await statusPage();
+    const overview = ui.pages[0]!;
+    console.log(`  ${overview.p50Ms < 200 ? 'met   ' : 'MISSED'} status page overview (${ui.apps} apps, ${ui.events} events) < 200 ms: p50 ${overview.p50Ms.toFixed(1)} ms`);
+    await github.stop();
+    rmSync(work, { recursive: true, force: true });
+    return;
+  }
   const dbFile = join(work, 'rollback.db');
   const logFile = join(work, 'service.log');
   const rows: Row[] = [];
@@ -348,6 +359,7 @@ async function main(): Promise<void> {
       await admin.end();
     }
   }
+  const ui: StatusPageResult = await statusPage();
   await github.stop();
 
   const by = (name: string) => rows.find((r) => r.server === name)!;
@@ -363,6 +375,7 @@ async function main(): Promise<void> {
     'RSS after the load <= 120 MiB': (by('ours').rssMiB ?? Infinity) <= 120,
     'start to ready with the store filled <= 500 ms': restart.startToReadyMs <= 500,
     'drain: 0 lost, 0 doubled, 0 undelivered': drain.lost === 0 && drain.doubled === 0 && drain.undelivered === 0 && drain.stored >= drain.accepted202,
+    [`status page overview (${ui.apps} apps, ${ui.events} events) p50 < 200 ms`]: ui.pages[0]!.p50Ms < 200,
   };
 
   const pad = (s: string, n: number) => s.padEnd(n);
@@ -420,6 +433,7 @@ async function main(): Promise<void> {
     ratios,
     drain,
     restart,
+    statusPage: ui,
     targets,
   };
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

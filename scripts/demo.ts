@@ -113,7 +113,9 @@ async function main(): Promise<void> {
   for (const message of receiver.messages) console.log(`${indent(JSON.stringify(message))}`);
   console.log('');
 
-  console.log(`9. Still serving. Try (Ctrl-C to stop):
+  console.log(`9. Still serving. Open the status page: ${service.url}/ui/ and sign in with any name and the
+   admin token ${WEBHOOK_TOKEN} (a demo value; ADMIN_TOKEN defaults to WEBHOOK_TOKEN).
+   Or try (Ctrl-C to stop):
 
    curl -s -X POST ${service.url}/v1/webhooks/argocd \\
      -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\

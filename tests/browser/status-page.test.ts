@@ -56,7 +56,8 @@ describe('the status page in Chromium', () => {
       repo.root,
     );
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
     });
@@ -123,6 +124,11 @@ describe('the status page in Chromium', () => {
     expect(await page.locator('main').textContent()).toContain(repo.commits.healthy.slice(0, 8));
     expect(await page.locator('pre').textContent()).toContain(`"event_id": "${accepted.id}"`);
     await page.screenshot({ path: join(DOCS, 'ui-rollback.png'), fullPage: true });
+    // The short revision's copy button puts the whole id on the clipboard.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: service.url });
+    await page.getByRole('button', { name: `Copy revision ${repo.commits.healthy}` }).first().click();
+    await page.getByRole('button', { name: `Copied revision ${repo.commits.healthy}` }).first().waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(repo.commits.healthy);
     expect(await seriousViolations(page)).toEqual([]);
     const runUrl = await runLink.getAttribute('href');
     expect(runUrl).toMatch(new RegExp(`^${github.url}/acme/gitops/actions/runs/\\d+$`));

@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { createApp } from '../../src/app';
+import { createLogger } from '../../src/logger';
 import { listActions } from '../../src/store/admin-actions.repository';
 import { findPause } from '../../src/store/pauses.repository';
 import { listEvents } from '../../src/store/events.repository';
@@ -222,6 +224,30 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
   it('when the API pauses and replays, then the actions are recorded too, by the admin token', async () => {
     await request(h.app).post('/v1/apps/podinfo-prod/pause').set(admin).send({ reason: 'incident', by: 'ben' });
     expect(await listActions(h.store.db, 'podinfo-prod', 10)).toEqual([expect.objectContaining({ action: 'pause', by: 'ben', reason: 'incident', via: 'api' })]);
+  });
+});
+
+describe('the status page banner for the GitHub wiring', () => {
+  it('when the last wiring check failed, then the overview names each failing check', async () => {
+    const h = await createHarness({ worker: false });
+    try {
+      const failing = { repository: 'acme/gitops', check: 'dispatch' as const, ok: false, detail: 'the token may read acme/gitops but not push to it' };
+      const app = createApp({
+        config: h.config,
+        logger: createLogger('silent'),
+        store: h.store,
+        clock: h.clock,
+        wiring: { current: () => ({ checkedAt: h.clock.now(), ok: false, checks: [{ repository: 'acme/gitops', check: 'repository', ok: true, detail: 'visible' }, failing] }) },
+      });
+      const agent = request.agent(app);
+      await agent.post('/ui/login').type('form').send({ name: 'Ana', token: ADMIN_TOKEN });
+      const page = (await agent.get('/ui/')).text;
+      expect(page).toContain('GitHub wiring check failed:');
+      expect(page).toContain('acme/gitops (dispatch): the token may read acme/gitops but not push to it');
+      expect(page).not.toContain('(repository): visible');
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -66,6 +66,13 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
   const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${shownHost}:${port}`;
   logger.info({ url, dryRun: config.dryRun, repo: `${config.github.owner}/${config.github.repo}`, store: store.dialect }, 'listening');
+  // Said once at start: the seed's default path makes every rollback fail in any other repository.
+  if (config.github.valuesPaths === undefined && !config.routes.some((r) => r.app === '*' && r.valuesPaths !== undefined)) {
+    logger.warn(
+      { component: 'config' },
+      "VALUES_PATHS is not set: a rollback of an app without a route's values_paths restores the workflow's default, nextjs/values.yaml, which exists only in the seed's example repository; set VALUES_PATHS to your values file(s)",
+    );
+  }
 
   /**
    * SIGTERM: /readyz answers 503 from now on; the listener takes no new connections; requests already

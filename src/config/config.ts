@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
-import { parseRoutesFile, resolveRoute, type Route, type RouteRule } from './routes';
+import { parseRoutesFile, resolveRoute, valuesPathProblem, type Route, type RouteRule } from './routes';
 
 /** Environment variables whose values must never be echoed back in an error. */
 // DATABASE_URL may carry a PostgreSQL password.
@@ -93,6 +93,7 @@ const envSchema = z
     ROLLBACK_MAX_PER_WINDOW: integer(1, 1000, 3),
     ROLLBACK_WINDOW_MINUTES: integer(1, 10_080, 60),
     ROUTES_FILE: optionalString,
+    VALUES_PATHS: optionalString,
     ROLLBACK_HEALTHY_GRACE_SECONDS: seconds(31_536_000, 1800),
     OUTCOME_POLL_MS: integer(10, 3_600_000, 10_000),
     OUTCOME_POLL_MAX_MS: integer(10, 86_400_000, 120_000),
@@ -190,6 +191,8 @@ export interface Config {
     readonly owner: string;
     readonly repo: string;
     readonly eventType: string;
+    /** VALUES_PATHS: what apps without a route's values_paths restore; undefined leaves it to the workflow. */
+    readonly valuesPaths: readonly string[] | undefined;
     readonly timeoutMs: number;
     readonly minIntervalMs: number;
     /** How often the wiring check (token, repositories, permissions) runs again. */
@@ -253,9 +256,12 @@ export class ConfigError extends Error {
 
 /** Parse the environment once, list every problem at once, and return a frozen, typed config. */
 export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
+  given: Record<string, string | undefined> = process.env,
   readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): Config {
+  // An empty value is an unset one: `WEBHOOK_TOKEN=` in a .env, or `${WEBHOOK_TOKEN:-}` in a compose
+  // file, says "required", never "too short", and an empty optional one takes its default.
+  const env = Object.fromEntries(Object.entries(given).filter(([, value]) => value === undefined || value.trim() !== ''));
   const result = envSchema.safeParse(env);
   const problems = (result.error?.issues ?? []).map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
@@ -281,6 +287,8 @@ export function loadConfig(
       problems.push(`${keyFile ? 'GITHUB_APP_PRIVATE_KEY_FILE' : 'GITHUB_APP_PRIVATE_KEY'}: not an RSA private key in PEM (the .pem file GitHub generates for the App, "-----BEGIN RSA PRIVATE KEY-----")`);
     }
   }
+  const valuesPaths = parseValuesPaths(env.VALUES_PATHS);
+  problems.push(...valuesPaths.problems);
   const routesFile = env.ROUTES_FILE?.trim();
   let routes: RouteRule[] = [];
   if (routesFile) {
@@ -306,6 +314,7 @@ export function loadConfig(
       owner: e.REPO_OWNER,
       repo: e.REPO_NAME,
       eventType: e.WEBHOOK_EVENT,
+      valuesPaths: valuesPaths.paths,
       timeoutMs: e.GITHUB_TIMEOUT_MS,
       minIntervalMs: e.GITHUB_MIN_INTERVAL_MS,
       checkIntervalMs: e.GITHUB_CHECK_INTERVAL_SECONDS,
@@ -350,6 +359,21 @@ export function loadConfig(
   });
 }
 
+/** VALUES_PATHS: comma- or newline-separated; each must be a path the workflow's restore script accepts. */
+function parseValuesPaths(raw: string | undefined): { paths: string[] | undefined; problems: string[] } {
+  if (raw === undefined) return { paths: undefined, problems: [] };
+  const paths = raw
+    .split(/[,\n]/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  const problems = paths.flatMap((p) => {
+    const problem = valuesPathProblem(p);
+    return problem ? [`VALUES_PATHS: ${JSON.stringify(p)}: ${problem} (the workflow would refuse it)`] : [];
+  });
+  if (paths.length === 0) problems.push('VALUES_PATHS: expected one or more paths separated by commas or newlines');
+  return { paths, problems };
+}
+
 function deepFreeze<T extends object>(value: T): T {
   for (const child of Object.values(value)) {
     if (child !== null && typeof child === 'object') deepFreeze(child as object);
@@ -365,7 +389,7 @@ export function routeFor(config: Config, app: string): Route {
       owner: config.github.owner,
       repo: config.github.repo,
       eventType: config.github.eventType,
-      valuesPaths: undefined,
+      valuesPaths: config.github.valuesPaths,
       sourceIndex: undefined,
       dryRun: config.dryRun,
       maxPerWindow: config.rollback.maxPerWindow,

@@ -32,6 +32,11 @@ const VALUES_PATH = z
     message: 'must stay inside the repository and outside .github/',
   });
 
+/** Why the workflow would refuse `path` as a values path, or undefined when it would take it. */
+export function valuesPathProblem(path: string): string | undefined {
+  return VALUES_PATH.safeParse(path).error?.issues[0]?.message;
+}
+
 const ruleSchema = z.strictObject({
   app: z.string().min(1, 'expected an app name or glob such as team-a-*'),
   owner: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'expected a GitHub user or organisation name').optional(),

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { ConfigError, loadConfig, routeFor } from '../../src/config/config';
 
 const minimal = { REPO_OWNER: 'acme', REPO_NAME: 'gitops', GH_PAT_WEBHOOK: 'gh-test-token-value', WEBHOOK_TOKEN: 'webhook-token-0123456789' };
 
@@ -132,6 +132,41 @@ describe('loadConfig', () => {
 
   it.each(['postgres://rollback:pw@db:5432/rollback', 'postgresql://db/rollback?sslmode=require', 'sqlite::memory:'])('when DATABASE_URL is %s, then it is accepted', (url) => {
     expect(loadConfig({ ...minimal, DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it('when VALUES_PATHS is set (commas or newlines), then apps without a route restore those paths, and a route still wins', () => {
+    const routes = 'routes:\n  - app: web\n    values_paths: [web/values.yaml]\n';
+    const config = loadConfig({ ...minimal, VALUES_PATHS: ' charts/app/values.yaml,\ncharts/app/values-prod.yml ,', ROUTES_FILE: '/routes.yaml' }, () => routes);
+    expect(config.github.valuesPaths).toEqual(['charts/app/values.yaml', 'charts/app/values-prod.yml']);
+    expect(routeFor(config, 'api').valuesPaths).toEqual(['charts/app/values.yaml', 'charts/app/values-prod.yml']);
+    expect(routeFor(config, 'web').valuesPaths).toEqual(['web/values.yaml']);
+    expect(loadConfig(minimal).github.valuesPaths).toBeUndefined();
+  });
+
+  const OUTSIDE = 'must stay inside the repository and outside .github/';
+  const NOT_YAML = 'expected a relative path to a .yaml or .yml file (letters, digits, . _ / -)';
+  it.each([
+    ['../outside.yaml', OUTSIDE],
+    ['.github/workflows/rollback.yml', OUTSIDE],
+    ['/etc/values.yaml', OUTSIDE],
+    ['charts/values.json', NOT_YAML],
+    ['charts/my values.yaml', NOT_YAML],
+  ])('when VALUES_PATHS holds %s, then the start is refused: the workflow would refuse it', (path, message) => {
+    expect(problemsOf({ ...minimal, VALUES_PATHS: `ok/values.yaml,${path}` })).toEqual([`VALUES_PATHS: ${JSON.stringify(path)}: ${message} (the workflow would refuse it)`]);
+  });
+
+  it('when VALUES_PATHS holds only separators, then it is refused', () => {
+    expect(problemsOf({ ...minimal, VALUES_PATHS: ' , ,' })).toEqual(['VALUES_PATHS: expected one or more paths separated by commas or newlines']);
+  });
+
+  it('when required variables are present but empty (a bare KEY= line, or ${KEY:-} in compose), then each is reported as required, by name', () => {
+    const problems = problemsOf({ REPO_OWNER: '', REPO_NAME: ' ', GH_PAT_WEBHOOK: '', WEBHOOK_TOKEN: '', ADMIN_TOKEN: '', DRY_RUN: '', LOG_LEVEL: '' });
+    expect(problems).toEqual([
+      expect.stringMatching(/^REPO_OWNER: required/),
+      expect.stringMatching(/^REPO_NAME: required/),
+      expect.stringMatching(/^WEBHOOK_TOKEN: required/),
+      expect.stringMatching(/^GH_PAT_WEBHOOK: required unless DRY_RUN=true/),
+    ]);
   });
 
   it('when ADMIN_TOKEN is set, then it guards the events API instead of WEBHOOK_TOKEN', () => {

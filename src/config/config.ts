@@ -72,6 +72,7 @@ const envSchema = z
       .string({ error: 'required: the shared secret Argo CD sends (e.g. openssl rand -hex 32)' })
       .min(16, 'expected at least 16 characters (e.g. openssl rand -hex 32)'),
     ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
+    REQUIRE_ADMIN_TOKEN: booleanFlag,
     PORT: integer(0, 65535, 8080),
     HOST: z.string().trim().min(1).default('0.0.0.0'),
     DATABASE_URL: z
@@ -131,6 +132,9 @@ const envSchema = z
       .transform(toTrustProxy),
   });
 
+/** Every variable the service reads (the compose file and .env.example are checked against this list). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 function isTrustProxy(value: string): boolean {
@@ -162,6 +166,10 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
     problems.push(
       'GH_PAT_WEBHOOK: required unless DRY_RUN=true or a GitHub App is set (GITHUB_APP_ID and its key): a classic PAT with repo scope, or fine-grained with Contents: read and write',
     );
+  }
+  const requireAdmin = envSchema.shape.REQUIRE_ADMIN_TOKEN.safeParse(env.REQUIRE_ADMIN_TOKEN);
+  if (requireAdmin.success && requireAdmin.data && !env.ADMIN_TOKEN?.trim()) {
+    problems.push('ADMIN_TOKEN: required here (REQUIRE_ADMIN_TOKEN=true): its own token for /v1/* and the status page, not WEBHOOK_TOKEN (openssl rand -hex 32)');
   }
   if (app && env.GH_PAT_WEBHOOK?.trim()) problems.push('GH_PAT_WEBHOOK: set either a PAT or a GitHub App (GITHUB_APP_*), not both');
   if (app && !env.GITHUB_APP_ID?.trim()) problems.push("GITHUB_APP_ID: required with a GitHub App (the App ID on the App's settings page)");

@@ -169,6 +169,12 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('when REQUIRE_ADMIN_TOKEN=true (the compose file and the Kubernetes base set it), then a missing ADMIN_TOKEN is named instead of defaulted', () => {
+    expect(problemsOf({ ...minimal, REQUIRE_ADMIN_TOKEN: 'true' })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required here \(REQUIRE_ADMIN_TOKEN=true\)/)]);
+    expect(loadConfig({ ...minimal, REQUIRE_ADMIN_TOKEN: 'true', ADMIN_TOKEN: 'admin-token-0123456789' }).auth.adminToken).toBe('admin-token-0123456789');
+    expect(loadConfig(minimal).auth.adminToken).toBe(minimal.WEBHOOK_TOKEN);
+  });
+
   it('when ADMIN_TOKEN is set, then it guards the events API instead of WEBHOOK_TOKEN', () => {
     expect(loadConfig({ ...minimal, ADMIN_TOKEN: 'admin-token-0123456789' }).auth.adminToken).toBe('admin-token-0123456789');
   });

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { CONFIG_VARIABLES } from '../../src/config/config';
 import { loadNotificationsConfig, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
 import { RUN_TOKEN, evaluate, loadWorkflow } from '../support/workflow-runner';
 
@@ -36,6 +37,24 @@ describe('shipped deploy files', () => {
     const documents = parseAllDocuments(readFileSync(path, 'utf8'));
     expect(documents.length).toBeGreaterThan(0);
     for (const document of documents) expect(document.errors).toEqual([]);
+  });
+
+  it('when docker-compose.yml and .env.example are read, then both name every variable the service reads, and .env.example leaves the required ones empty', () => {
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+    for (const service of ['rollback-webhook', 'rollback-webhook-ha']) {
+      expect(Object.keys(compose.services[service]!.environment!).sort()).toEqual([...CONFIG_VARIABLES].sort());
+    }
+    const example = Object.fromEntries(
+      readFileSync(join(ROOT, '.env.example'), 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    // POSTGRES_PASSWORD is the compose file's own (its postgres profile).
+    expect(Object.keys(example).sort()).toEqual([...CONFIG_VARIABLES, 'POSTGRES_PASSWORD'].sort());
+    for (const required of ['GH_PAT_WEBHOOK', 'REPO_OWNER', 'REPO_NAME', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'POSTGRES_PASSWORD']) expect(example[required]).toBe('');
+    // No default for the PostgreSQL password: empty, the postgres image refuses to start and names it.
+    expect(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')).not.toMatch(/POSTGRES_PASSWORD:-[^}]/);
   });
 
   it('when the Deployment is read, then a preStop pause and a grace period longer than pause plus SHUTDOWN_TIMEOUT_MS let requests finish', () => {

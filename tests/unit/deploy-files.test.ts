@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES } from '../../src/config/config';
 import { loadNotificationsConfig, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
+import { singleSource, toStateBody } from '../support/argocd-fixtures';
 import { RUN_TOKEN, evaluate, loadWorkflow } from '../support/workflow-runner';
 
 const ROOT = join(__dirname, '..', '..');
@@ -39,6 +40,11 @@ describe('shipped deploy files', () => {
     const documents = parseAllDocuments(readFileSync(path, 'utf8'));
     expect(documents.length).toBeGreaterThan(0);
     for (const document of documents) expect(document.errors).toEqual([]);
+  });
+
+  it("when the README's example notification is read, then it is what the shipped degraded template renders for the fixture Application", () => {
+    // toStateBody equals the real notifications engine's output (npm run test:argocd-real checks that).
+    expect(JSON.parse(readFileSync(join(ROOT, 'deploy', 'argocd', 'example-degraded-body.json'), 'utf8'))).toEqual(toStateBody(singleSource()));
   });
 
   it('when docker-compose.yml and .env.example are read, then both name every variable the service reads, and .env.example leaves the required ones empty', () => {

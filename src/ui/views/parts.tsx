@@ -53,6 +53,24 @@ export function Section({ title, children }: { title: string; children: Componen
   );
 }
 
+/** A table with a header row of column names; the rows are the children. */
+export function Table({ columns, children }: { columns: readonly string[]; children: ComponentChildren }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          {columns.map((name) => (
+            <th key={name} scope="col">
+              {name}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
 /** The hidden field every form posts back (src/ui/session.ts). */
 export function Csrf({ token }: { token: string }) {
   return <input type="hidden" name="_csrf" value={token} />;

@@ -1,7 +1,7 @@
 import type { Session } from '../session';
 import type { RollbackData } from '../status-page-data';
 import { Layout } from './layout';
-import { Badge, Csrf, Rev, Section, When, appHref, eventHref } from './parts';
+import { Badge, Csrf, Rev, Section, Table, When, appHref, eventHref } from './parts';
 
 /** Only http(s) links are made clickable; anything else is shown as text. */
 const safeUrl = (url: string | null | undefined) => (url && /^https?:\/\//i.test(url) ? url : undefined);
@@ -84,56 +84,34 @@ export function RollbackPage({ data, session }: { data: RollbackData; session: S
         {data.attempts.length === 0 ? (
           <p class="muted">none yet</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">When</th>
-                <th scope="col">HTTP</th>
-                <th scope="col">Result</th>
-                <th scope="col">Error</th>
-                <th scope="col">Next attempt</th>
+          <Table columns={['#', 'When', 'HTTP', 'Result', 'Error', 'Next attempt']}>
+            {data.attempts.map((a) => (
+              <tr key={a.attempt}>
+                <td>{a.attempt}</td>
+                <td><When at={a.startedAt} now={now} /></td>
+                <td>{a.statusCode ?? 'none'}</td>
+                <td><Badge value={a.outcome} /></td>
+                <td>{a.error ?? ''}</td>
+                <td>{a.nextAttemptAt ? <When at={a.nextAttemptAt} now={now} /> : ''}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.attempts.map((a) => (
-                <tr key={a.attempt}>
-                  <td>{a.attempt}</td>
-                  <td><When at={a.startedAt} now={now} /></td>
-                  <td>{a.statusCode ?? 'none'}</td>
-                  <td><Badge value={a.outcome} /></td>
-                  <td>{a.error ?? ''}</td>
-                  <td>{a.nextAttemptAt ? <When at={a.nextAttemptAt} now={now} /> : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Section>
       <Section title="Outcome">
         {data.history.length === 0 ? (
           <p class="muted">not followed yet</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Why</th>
-                <th scope="col">Link</th>
+          <Table columns={['When', 'Outcome', 'Why', 'Link']}>
+            {data.history.map((h, i) => (
+              <tr key={i}>
+                <td><When at={h.at} now={now} /></td>
+                <td><Badge value={h.outcome} /></td>
+                <td>{h.reason}</td>
+                <td><Link url={h.url}>open</Link></td>
               </tr>
-            </thead>
-            <tbody>
-              {data.history.map((h, i) => (
-                <tr key={i}>
-                  <td><When at={h.at} now={now} /></td>
-                  <td><Badge value={h.outcome} /></td>
-                  <td>{h.reason}</td>
-                  <td><Link url={h.url}>open</Link></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Section>
     </Layout>

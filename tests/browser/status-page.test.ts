@@ -55,7 +55,9 @@ describe('the status page in Chromium', () => {
       serviceEnv(github.url, `sqlite:${join(repo.root, 'rollback.db')}`, { ADMIN_TOKEN, ROUTES_FILE: routes, OUTCOME_POLL_MS: '50', OUTCOME_POLL_MAX_MS: '200' }),
       repo.root,
     );
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] });
+    // No sandbox as root; no background connections, which this machine's closed network refuses.
+    const args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     page.on('console', (message) => {

@@ -3,6 +3,7 @@ import type { Route } from '../config/routes';
 import type { DeliveryAttempt, OutcomeHistoryEntry, RollbackEvent } from '../domain/rollback-event';
 import { healthyLedger, knownFailedReports, type RevisionReport } from '../domain/rollback-policy';
 import type { WiringCheck } from '../github/wiring-check';
+import type { AppDeps } from '../http/app-deps';
 import { listActions, type RecordedAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
 import { countRollbacksSince, findEvent, listEvents } from '../store/events.repository';
@@ -22,9 +23,8 @@ const TIMELINE_PAGES = 20;
 export const PILING_COUNT = 20;
 export const PILING_MS = 5 * 60_000;
 
-export interface Wiring {
-  current(): { checkedAt: number; checks: WiringCheck[]; ok: boolean } | undefined;
-}
+/** The last GitHub wiring check, as the app gets it (undefined in dry run without a token). */
+type Wiring = AppDeps['wiring'];
 
 export interface AppRow {
   app: string;

@@ -50,36 +50,63 @@ export interface OverviewData {
   banners: Banners;
 }
 
-export async function loadOverview(config: Config, store: Store, wiring: Wiring | undefined, requestedPage: unknown, now: number): Promise<OverviewData> {
-  const totalApps = await countAppNames(store.db);
-  const { page, pages, offset } = pageOf(requestedPage, totalApps, APPS_PER_PAGE);
-  const names = await listAppNames(store.db, APPS_PER_PAGE, offset);
-  const apps: AppRow[] = [];
-  for (const app of names) {
-    const route = routeFor(config, app);
-    const [lastRollback] = await listEvents(store.db, { app, limit: 1 });
-    apps.push({
-      app,
-      route,
-      lastReport: await findLatestHealthReport(store.db, app),
-      paused: await findPause(store.db, app),
-      lastRollback,
-      rollbacksInWindow: await countRollbacksSince(store.db, app, now - route.windowMinutes * 60_000),
-    });
-  }
-  return { now, apps, page, pages, totalApps, banners: await loadBanners(store, wiring, now) };
+/** How long the store-wide figures (app count, queue counts) are reused between overview renders. */
+export const FIGURES_TTL_MS = 5000;
+
+interface Figures {
+  totalApps: number;
+  undelivered: number;
+  failed: number;
+  oldestAt: number | undefined;
 }
 
-async function loadBanners(store: Store, wiring: Wiring | undefined, now: number): Promise<Banners> {
-  const check = wiring?.current();
-  const byStatus = await countEventsByStatus(store.db);
-  const count = (byStatus.queued ?? 0) + (byStatus.retrying ?? 0) + (byStatus.delivering ?? 0);
-  const oldestAt = count > 0 ? await oldestUndeliveredAt(store.db) : undefined;
-  const failed = byStatus.failed ?? 0;
-  const piling = count >= PILING_COUNT || (oldestAt !== undefined && now - oldestAt > PILING_MS) || failed > 0;
-  return {
-    wiring: check && !check.ok ? check.checks.filter((c) => !c.ok) : undefined,
-    undelivered: piling ? { count, oldestAt, failed } : undefined,
+/**
+ * The overview's data. The page's apps and their rows are read on every render (a rollback shows within
+ * the next refresh); the store-wide figures behind the page count and the banner take two scans of the
+ * events (about 50 ms of the 87 with 100,000 events), so they are reused for FIGURES_TTL_MS. With the
+ * overview polling every second, each open tab then costs about half as much.
+ */
+export function createOverviewLoader(config: Config, store: Store, wiring: Wiring | undefined) {
+  let cached: { at: number; figures: Figures } | undefined;
+
+  async function figures(now: number): Promise<Figures> {
+    if (cached && now - cached.at < FIGURES_TTL_MS && now >= cached.at) return cached.figures;
+    const byStatus = await countEventsByStatus(store.db);
+    const undelivered = (byStatus.queued ?? 0) + (byStatus.retrying ?? 0) + (byStatus.delivering ?? 0);
+    const fresh = {
+      totalApps: await countAppNames(store.db),
+      undelivered,
+      failed: byStatus.failed ?? 0,
+      oldestAt: undelivered > 0 ? await oldestUndeliveredAt(store.db) : undefined,
+    };
+    cached = { at: now, figures: fresh };
+    return fresh;
+  }
+
+  return async function loadOverview(requestedPage: unknown, now: number): Promise<OverviewData> {
+    const { totalApps, undelivered, failed, oldestAt } = await figures(now);
+    const { page, pages, offset } = pageOf(requestedPage, totalApps, APPS_PER_PAGE);
+    const names = await listAppNames(store.db, APPS_PER_PAGE, offset);
+    const apps: AppRow[] = [];
+    for (const app of names) {
+      const route = routeFor(config, app);
+      const [lastRollback] = await listEvents(store.db, { app, limit: 1 });
+      apps.push({
+        app,
+        route,
+        lastReport: await findLatestHealthReport(store.db, app),
+        paused: await findPause(store.db, app),
+        lastRollback,
+        rollbacksInWindow: await countRollbacksSince(store.db, app, now - route.windowMinutes * 60_000),
+      });
+    }
+    const check = wiring?.current();
+    const piling = undelivered >= PILING_COUNT || (oldestAt !== undefined && now - oldestAt > PILING_MS) || failed > 0;
+    const banners: Banners = {
+      wiring: check && !check.ok ? check.checks.filter((c) => !c.ok) : undefined,
+      undelivered: piling ? { count: undelivered, oldestAt, failed } : undefined,
+    };
+    return { now, apps, page, pages, totalApps, banners };
   };
 }
 

@@ -11,7 +11,7 @@ import { tokenMatcher } from '../http/middleware/auth';
 import { pauseByHand, replayByHand, resumeByHand } from '../rollback/actions-by-hand';
 import { isStoreError } from '../store/store-error';
 import { SESSION_COOKIE, csrfMatches, newSession, readSession, sessionSecret, type Session } from './session';
-import { loadApp, loadOverview, loadRollback } from './status-page-data';
+import { createOverviewLoader, loadApp, loadRollback } from './status-page-data';
 import { AppPage } from './views/app-page';
 import { LoginPage } from './views/login';
 import { OverviewLive, OverviewPage } from './views/overview';
@@ -50,6 +50,7 @@ export function createUiRouter(deps: AppDeps): Router {
   const { config, store, clock, wiring } = deps;
   const router = Router();
   const adminMatches = tokenMatcher(config.auth.adminToken);
+  const loadOverview = createOverviewLoader(config, store, wiring);
   const session = (res: Response) => res.locals.session as Session;
 
   router.use(
@@ -147,12 +148,12 @@ export function createUiRouter(deps: AppDeps): Router {
   });
 
   router.get(['/ui', '/ui/'], signedIn, async (req, res) => {
-    const data = await loadOverview(config, store, wiring, req.query.page, clock.now());
+    const data = await loadOverview(req.query.page, clock.now());
     html(res, 200, <OverviewPage data={data} session={session(res)} />);
   });
 
   router.get('/ui/overview/live', signedIn, async (req, res) => {
-    const data = await loadOverview(config, store, wiring, req.query.page, clock.now());
+    const data = await loadOverview(req.query.page, clock.now());
     html(res, 200, <OverviewLive data={data} />, false);
   });
 

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/logger';
 import { listActions } from '../../src/store/admin-actions.repository';
+import { FIGURES_TTL_MS } from '../../src/ui/status-page-data';
 import { findPause } from '../../src/store/pauses.repository';
 import { listEvents } from '../../src/store/events.repository';
 import { DIALECTS } from '../support/dialects';
@@ -219,6 +220,18 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     const page = (await agent.get('/ui/')).text;
     expect(page).toContain('1 events not yet delivered');
     expect(page).toContain('1 failed');
+  });
+
+  it('when a new app arrives, then its row shows at the next refresh, and the store-wide count (reused for FIGURES_TTL_MS) catches up after it', async () => {
+    await rollback('app-a', 1);
+    const agent = await signIn(h);
+    expect((await agent.get('/ui/overview/live')).text).toContain('1 apps');
+    await rollback('app-b', 2);
+    const soon = (await agent.get('/ui/overview/live')).text;
+    expect(soon).toContain('>app-b</a>');
+    expect(soon).toContain('1 apps');
+    clock.advance(FIGURES_TTL_MS);
+    expect((await agent.get('/ui/overview/live')).text).toContain('2 apps');
   });
 
   it('when the API pauses and replays, then the actions are recorded too, by the admin token', async () => {

@@ -33,7 +33,7 @@ export interface StatusPageResult {
 const STATUSES = ['delivered', 'delivered', 'delivered', 'failed', 'suppressed', 'dry_run'] as const;
 const rev = (n: number) => n.toString(16).padStart(40, 'a');
 
-export async function fill(databaseFile: string): Promise<{ someEventId: string }> {
+async function fill(databaseFile: string): Promise<{ someEventId: string }> {
   const store = openStore(`sqlite:${databaseFile}`);
   await store.migrate();
   const start = Date.now() - UI_EVENTS_PER_APP * 60_000;

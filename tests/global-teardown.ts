@@ -1,13 +1,14 @@
 import pg from 'pg';
 
-/** Drops the database global-setup.ts created for this run. */
+/** Drops the database global-setup.ts created for this run, and each jest worker's (tests/support/dialects.ts). */
 export default async function globalTeardown(): Promise<void> {
   const name = process.env.TEST_POSTGRES_DATABASE;
   if (!name) return;
   const admin = new pg.Client({ connectionString: process.env.POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
   try {
-    await admin.query(`drop database if exists ${name} with (force)`);
+    const { rows } = await admin.query<{ datname: string }>(`select datname from pg_database where datname = $1 or datname like $2`, [name, `${name}\\_w%`]);
+    for (const { datname } of rows) await admin.query(`drop database if exists ${datname} with (force)`);
   } finally {
     await admin.end();
   }

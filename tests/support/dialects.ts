@@ -19,24 +19,51 @@ export function createSqliteDatabase(): TestDatabase {
   };
 }
 
+/** This jest worker's own database (created on first use), so no other worker's schema comes and goes in it. */
+let workerDatabase: Promise<string> | undefined;
+
+function workerDatabaseUrl(base: string): Promise<string> {
+  workerDatabase ??= (async () => {
+    const url = new URL(base);
+    const name = `${url.pathname.slice(1)}_w${process.env.JEST_WORKER_ID ?? '1'}`;
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      await client.query(`create database ${name}`);
+    } catch (error) {
+      // 42P04: this worker made it already in an earlier suite file.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+    } finally {
+      await client.end();
+    }
+    url.pathname = `/${name}`;
+    return url.toString();
+  })();
+  return workerDatabase;
+}
+
 /**
- * A schema of its own in this run's PostgreSQL database (tests/global-setup.ts), selected through the
- * URL's search_path, so suites running in parallel never see each other's tables.
+ * A schema of its own in this jest worker's database (dropped with the run's databases by
+ * tests/global-teardown.ts), selected through the URL's search_path. One database per worker, not one
+ * for the run: Kysely's Migrator introspects every schema of its database and looks each one up by
+ * name, so a schema another worker dropped mid-query failed a migration with "schema … does not exist"
+ * (an occasional failure under load). Within a worker, suites and tests run one at a time.
  */
 export async function createPostgresDatabase(): Promise<TestDatabase> {
   const base = process.env.TEST_POSTGRES_URL;
   if (!base) throw new Error('TEST_POSTGRES_URL is not set: PostgreSQL suites need tests/global-setup.ts');
+  const database = await workerDatabaseUrl(base);
   const schema = `s_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: base });
+  const client = new pg.Client({ connectionString: database });
   await client.connect();
   await client.query(`create schema ${schema}`);
   await client.end();
-  const url = new URL(base);
+  const url = new URL(database);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {
     url: url.toString(),
     async drop() {
-      const c = new pg.Client({ connectionString: base });
+      const c = new pg.Client({ connectionString: database });
       await c.connect();
       await c.query(`drop schema if exists ${schema} cascade`);
       await c.end();

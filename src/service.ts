@@ -1,12 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createApp } from './app';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config/config';
-import type { DeliveryWorker } from './delivery/delivery-worker';
-import { createGitHubClient } from './github/github-client';
-import { tokenProviderFor } from './github/token-provider';
+import { githubAccessFor, type GitHubAccess } from './github/github-client';
 import { WiringMonitor, configuredRepositories } from './github/wiring-check';
 import { createMetrics } from './metrics/metrics';
 import { createWorkers, type Workers } from './workers/create-workers';
@@ -14,27 +13,59 @@ import { openStore, type Store } from './store/database';
 
 export interface RunningService {
   readonly url: string;
+  /** The Express app the listener serves (supertest can drive it directly). */
+  readonly app: Express;
   readonly store: Store;
-  readonly worker: DeliveryWorker | undefined;
   readonly workers: Workers;
   /** Stop accepting, let the in-flight dispatch finish, release leases, close the store. */
   stop(): Promise<void>;
 }
 
-/** Opens the store (running migrations), starts the workers (delivery and outcomes unless DRY_RUN), and listens. */
-export async function startService(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningService> {
-  const storeLog = logger.child({ component: 'store' });
-  const store = openStore(config.databaseUrl, {
-    onConnectionError: (error) => storeLog.warn({ err: error }, 'database connection lost; it is replaced on next use'),
-  });
-  await store.migrate();
+/**
+ * The parts a caller may bring (tests, embedding): each defaults to what the configuration says. As
+ * Probot's `run` takes `Octokit` and `log`, these are exactly the edges a test swaps.
+ */
+export interface ServiceOptions {
+  clock?: Clock;
+  /** An open store; migrated here, and closed by stop() like the default one (DATABASE_URL). */
+  store?: Store;
+  /** GitHub's client and token pace; default from the PAT or App in the configuration. null: none. */
+  github?: GitHubAccess | null;
+  /** Run the background workers (default true). */
+  workers?: boolean;
+  /** Run the GitHub wiring check at start and every GITHUB_CHECK_INTERVAL_SECONDS (default true). */
+  wiringCheck?: boolean;
+  /** Test knobs for the workers: a faster idle poll, a seeded random. */
+  pollIntervalMs?: number;
+  random?: () => number;
+}
 
+/** Opens the store (running migrations), starts the workers (delivery and outcomes unless DRY_RUN), and listens. */
+export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+  const clock = options.clock ?? systemClock;
+  const storeLog = logger.child({ component: 'store' });
+  const store =
+    options.store ??
+    openStore(config.databaseUrl, {
+      onConnectionError: (error) => storeLog.warn({ err: error }, 'database connection lost; it is replaced on next use'),
+    });
+  try {
+    await store.migrate();
+    return await serve(config, logger, clock, store, options);
+  } catch (error) {
+    // Nothing listens: the store (and its pool or file handle) must not outlive the failed start.
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function serve(config: Config, logger: Logger, clock: Clock, store: Store, options: ServiceOptions): Promise<RunningService> {
   const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
-  const tokens = tokenProviderFor(config);
-  const wiring = tokens
-    ? new WiringMonitor(createGitHubClient({ apiUrl: config.github.apiUrl, tokens, timeoutMs: config.github.timeoutMs }), configuredRepositories(config), logger, metrics, config.github.checkIntervalMs)
-    : undefined;
-  const workers = createWorkers(config, store, clock, logger, { metrics });
+  // One client, so one GitHub App token cache, for the workers and the wiring check alike.
+  const github = options.github === null ? undefined : (options.github ?? githubAccessFor(config));
+  const wiring =
+    github && options.wiringCheck !== false ? new WiringMonitor(github.client, configuredRepositories(config), logger, metrics, config.github.checkIntervalMs, clock) : undefined;
+  const workers = createWorkers(config, { store, clock, logger, github, metrics, pollIntervalMs: options.pollIntervalMs, random: options.random });
   let stopping: Promise<void> | undefined;
   const app = createApp({
     metrics,
@@ -60,7 +91,7 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
       resolve();
     });
   });
-  workers.start();
+  if (options.workers !== false) workers.start();
   wiring?.start();
   const { port } = server.address() as AddressInfo;
   const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
@@ -108,5 +139,5 @@ export async function startService(config: Config, logger: Logger, clock: Clock 
     })();
     return stopping;
   };
-  return { url, store, worker: workers.delivery, workers, stop };
+  return { url, app, store, workers, stop };
 }

@@ -22,12 +22,12 @@ const integer = (min: number, max: number, fallback: number) =>
     .transform(Number);
 
 /** Seconds, decimals allowed (tests scale time down), as milliseconds. */
-const seconds = (max: number, fallback: number) =>
+const seconds = (max: number, fallback: number, min = 0) =>
   z
     .string()
     .trim()
     .default(String(fallback))
-    .refine((v) => /^\d+(?:\.\d+)?$/.test(v) && Number(v) <= max, { message: `expected a number of seconds from 0 to ${max}` })
+    .refine((v) => /^\d+(?:\.\d+)?$/.test(v) && Number(v) >= min && Number(v) <= max, { message: `expected a number of seconds from ${min} to ${max}` })
     .transform((v) => Math.round(Number(v) * 1000));
 
 const booleanFlag = z
@@ -118,7 +118,9 @@ const envSchema = z
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000, 30_000),
     HTTP_KEEPALIVE_TIMEOUT_MS: integer(100, 600_000, 5_000),
     HTTP_MAX_CONNECTIONS: integer(1, 1_000_000, 1000),
-    GITHUB_CHECK_INTERVAL_SECONDS: seconds(86_400, 300),
+    // Each check is two GitHub reads per repository outside the dispatch slot: at least a minute apart,
+    // so it never competes with the dispatches for the token's budget (0 meant back to back).
+    GITHUB_CHECK_INTERVAL_SECONDS: seconds(86_400, 300, 60),
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
     METRICS_PUBLIC: booleanFlag,
     METRICS_APP_LABEL: booleanFlag,
@@ -179,8 +181,17 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
   if (env.GITHUB_APP_PRIVATE_KEY?.trim() && env.GITHUB_APP_PRIVATE_KEY_FILE?.trim()) problems.push('GITHUB_APP_PRIVATE_KEY_FILE: set the key or its file, not both');
   const lease = envSchema.shape.DELIVERY_LEASE_MS.safeParse(env.DELIVERY_LEASE_MS);
   const timeout = envSchema.shape.GITHUB_TIMEOUT_MS.safeParse(env.GITHUB_TIMEOUT_MS);
-  if (lease.success && timeout.success && lease.data <= timeout.data) {
-    problems.push(`DELIVERY_LEASE_MS: must be longer than GITHUB_TIMEOUT_MS (${timeout.data}) so a lease outlives one request`);
+  if (lease.success && timeout.success) {
+    // With a GitHub App one dispatch can be three requests (installation lookup, token, dispatch), each
+    // up to GITHUB_TIMEOUT_MS; the lease must outlive all of them, or another replica sends it again.
+    const requests = app ? 3 : 1;
+    if (lease.data <= requests * timeout.data) {
+      problems.push(
+        app
+          ? `DELIVERY_LEASE_MS: must be longer than 3 × GITHUB_TIMEOUT_MS (${3 * timeout.data}) with a GitHub App, so a lease outlives the installation lookup, the token request and the dispatch`
+          : `DELIVERY_LEASE_MS: must be longer than GITHUB_TIMEOUT_MS (${timeout.data}) so a lease outlives one request`,
+      );
+    }
   }
   const poll = envSchema.shape.OUTCOME_POLL_MS.safeParse(env.OUTCOME_POLL_MS);
   const pollMax = envSchema.shape.OUTCOME_POLL_MAX_MS.safeParse(env.OUTCOME_POLL_MAX_MS);

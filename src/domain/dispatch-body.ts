@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { InvalidPayloadError } from './invalid-payload';
 
 /** The body of POST /repos/{owner}/{repo}/dispatches. */
 export interface DispatchBody {
@@ -38,19 +38,15 @@ export function buildDispatchBody(input: {
 export function serializeDispatchBody(body: DispatchBody): string {
   const keys = Object.keys(body.client_payload).length;
   if (keys > MAX_CLIENT_PAYLOAD_KEYS) {
-    throw new AppError(
-      'INVALID_PAYLOAD',
-      `client_payload: GitHub accepts at most ${MAX_CLIENT_PAYLOAD_KEYS} top-level keys; with failed_revision, healthy_revision, app and event_id this one would have ${keys}`,
+    throw new InvalidPayloadError(`client_payload: GitHub accepts at most ${MAX_CLIENT_PAYLOAD_KEYS} top-level keys; with failed_revision, healthy_revision, app and event_id this one would have ${keys}`,
     );
   }
   if (body.event_type.length < 1 || body.event_type.length > MAX_EVENT_TYPE_CHARS) {
-    throw new AppError('INVALID_PAYLOAD', `event_type: expected 1 to ${MAX_EVENT_TYPE_CHARS} characters`);
+    throw new InvalidPayloadError(`event_type: expected 1 to ${MAX_EVENT_TYPE_CHARS} characters`);
   }
   const payloadChars = JSON.stringify(body.client_payload).length;
   if (payloadChars >= MAX_CLIENT_PAYLOAD_CHARS) {
-    throw new AppError(
-      'INVALID_PAYLOAD',
-      `client_payload: GitHub accepts less than 64 KB (${MAX_CLIENT_PAYLOAD_CHARS} characters); this one would be ${payloadChars}`,
+    throw new InvalidPayloadError(`client_payload: GitHub accepts less than 64 KB (${MAX_CLIENT_PAYLOAD_CHARS} characters); this one would be ${payloadChars}`,
     );
   }
   return JSON.stringify(body);

@@ -4,15 +4,20 @@
  *   awaiting_run → restoring → restored → verified, or a dead end (run_missing, restore_failed,
  *   unverified), each with a human reason.
  */
-import type { Outcome } from '../store/events.table';
-
-export type { Outcome };
+import { FINAL_OUTCOMES, type Outcome } from './rollback-event';
 
 export interface OutcomeState {
   outcome: Outcome;
   /** When GitHub accepted the (latest) dispatch. */
   deliveredAt: number;
   runId: string | null;
+  /** The last look (local clock) that saw the run not yet completed. */
+  runSeenOpenAt: number | null;
+  /**
+   * When the run ended, as a lower bound on the local clock: the last look that saw it running, else the
+   * delivery. Never GitHub's updated_at, which is on GitHub's clock, not on the clock of the reports it is
+   * compared with.
+   */
   runEndedAt: number | null;
   /** Runs concluded cancelled that were dispatched again; the lookup skips them. */
   cancelledRuns: readonly string[];
@@ -77,7 +82,7 @@ export interface OutcomeDecision {
 const short = (sha: string) => sha.slice(0, 12);
 const iso = (ms: number) => new Date(ms).toISOString();
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
-const FINAL: readonly Outcome[] = ['verified', 'run_missing', 'restore_failed', 'unverified'];
+const FINAL: readonly Outcome[] = FINAL_OUTCOMES;
 
 /** Where to look for the Healthy report that verifies a restore. */
 export function healthyReportQuery(state: Pick<OutcomeState, 'restoreCommit' | 'runEndedAt' | 'deliveredAt'>): { revision: string } | { after: number } {
@@ -105,9 +110,10 @@ export function decideOutcome(previous: OutcomeState, seen: Observations, limits
       if (state.outcome === 'awaiting_run') move('restoring', `workflow run ${run.id} found (${run.status})`, run.url);
       else note(`workflow run ${run.id} found (${run.status})`, run.url);
     }
+    if (run && run.status !== 'completed') state.runSeenOpenAt = seen.now;
     if (run?.status === 'completed') {
       if (run.conclusion === 'success') {
-        state.runEndedAt = run.updatedAt;
+        state.runEndedAt = previous.runSeenOpenAt ?? previous.deliveredAt;
         const pr = seen.pullRequest;
         if (seen.commit) {
           state.restoreCommit = seen.commit.sha;
@@ -129,6 +135,7 @@ export function decideOutcome(previous: OutcomeState, seen: Observations, limits
         state.redispatches += 1;
         state.cancelledRuns.push(run.id);
         state.runId = null;
+        state.runSeenOpenAt = null;
         redispatch = true;
         note(`workflow run ${run.id} was cancelled; dispatched again (${state.redispatches} of ${limits.maxRedispatch})`, run.url);
       } else if (run.conclusion === 'cancelled') {

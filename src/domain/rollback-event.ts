@@ -1,8 +1,25 @@
-import type { AttemptOutcome, EventStatus, Outcome } from '../store/events.table';
+/**
+ * What a rollback event is, as the rest of the code sees it (times in epoch ms). The store maps its rows
+ * to these types at its edge; nothing here knows about tables.
+ */
 
-export type { AttemptOutcome, EventStatus, Outcome };
+export const EVENT_STATUSES = ['queued', 'delivering', 'retrying', 'delivered', 'failed', 'dry_run', 'suppressed'] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
 
-/** One rollback event as the rest of the code sees it (times in epoch ms). */
+export const OUTCOMES = ['awaiting_run', 'restoring', 'restored', 'verified', 'run_missing', 'restore_failed', 'unverified'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+/** Outcomes still being followed; the others are final. */
+export const OPEN_OUTCOMES = ['awaiting_run', 'restoring', 'restored'] as const satisfies readonly Outcome[];
+export const FINAL_OUTCOMES = ['verified', 'run_missing', 'restore_failed', 'unverified'] as const satisfies readonly Outcome[];
+
+export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'failed'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/**
+ * One rollback event: what it is (app, revisions, target, body) and a summary of its current delivery
+ * and outcome follow-up. The summary is what the read side shows; the workers decide on their own work
+ * items, never on it.
+ */
 export interface RollbackEvent {
   id: string;
   app: string;
@@ -12,11 +29,9 @@ export interface RollbackEvent {
   eventType: string;
   dispatchBody: string;
   status: EventStatus;
+  /** Attempts of the current delivery (a replay starts a new delivery at 0). */
   attempts: number;
-  transientFailures: number;
   nextAttemptAt: number | null;
-  leaseOwner: string | null;
-  leaseExpiresAt: number | null;
   lastError: string | null;
   requestId: string | null;
   targetReason: string | null;
@@ -32,6 +47,7 @@ export interface RollbackEvent {
   restoreUrl: string | null;
   pullRequestUrl: string | null;
   verifiedReportId: string | null;
+  /** Re-dispatches of the current follow-up (a replay starts a new one at 0). */
   redispatches: number;
 }
 

@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { InvalidPayloadError } from './invalid-payload';
 import type { HistoryEntry } from './rollback-policy';
 import { NO_VALUE, checkRevision } from './revision';
 
@@ -35,8 +35,8 @@ const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$/;
 
 type Json = Record<string, unknown>;
 
-function invalid(field: string, expected: string): AppError {
-  return new AppError('INVALID_PAYLOAD', `${field}: ${expected}`);
+function invalid(field: string, expected: string): InvalidPayloadError {
+  return new InvalidPayloadError(`${field}: ${expected}`);
 }
 
 function isObject(value: unknown): value is Json {

@@ -1,7 +1,8 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { USER_AGENT } from '../version';
 import type { GitHubAnswer } from './classify-answer';
-import { GitHubAppAuthError, type TokenProvider } from './token-provider';
+import type { Config } from '../config/config';
+import { GitHubAppAuthError, tokenProviderFor, type TokenProvider } from './token-provider';
 
 export interface DispatchTarget {
   owner: string;
@@ -93,4 +94,18 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       return exchange(async () => http.get(path, { headers: await headersFor(target), params, signal, responseType: 'json' }));
     },
   };
+}
+
+/** The one GitHub client of a process and the key of its token's pace (one token cache for everything). */
+export interface GitHubAccess {
+  client: GitHubClient;
+  /** Names the token's dispatch slot (tokenKeyFor): everything using the token shares one pace. */
+  tokenKey: string;
+}
+
+/** GitHub as the configuration says (the App, else the PAT); undefined in a dry run with neither. */
+export function githubAccessFor(config: Config): GitHubAccess | undefined {
+  const tokens = tokenProviderFor(config);
+  if (!tokens) return undefined;
+  return { client: createGitHubClient({ apiUrl: config.github.apiUrl, tokens, timeoutMs: config.github.timeoutMs }), tokenKey: tokens.key };
 }

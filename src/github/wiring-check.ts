@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
 import type { Metrics } from '../metrics/metrics';
@@ -80,6 +81,7 @@ export class WiringMonitor {
     private readonly logger: Logger,
     private readonly metrics: Metrics | undefined,
     private readonly intervalMs: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** The last result; undefined until the first check finished. */
@@ -100,7 +102,7 @@ export class WiringMonitor {
           else log.error({ repository: check.repository, check: check.check }, `GitHub wiring broken for ${check.repository}: ${check.detail}`);
         }
         this.last = checks;
-        this.checkedAt = Date.now();
+        this.checkedAt = this.clock.now();
       } finally {
         this.running = undefined;
       }

@@ -1,5 +1,5 @@
 import { ERROR_CATALOGUE } from '../errors';
-import { EVENT_STATUSES, OUTCOMES } from '../store/events.table';
+import { EVENT_STATUSES, OUTCOMES } from '../domain/rollback-event';
 import { VERSION } from '../version';
 
 /**

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Clock } from '../clock';
 import type { GitHubAnswer } from '../github/classify-answer';
 import type { Store } from '../store/database';
+import { countFailedNotifications } from '../store/notifications.repository';
 import { countEventsByStatus, countOpenOutcomes, countOutcomes, countPendingNotifications, oldestUndeliveredAt } from '../store/queue-figures.repository';
 
 /**
@@ -19,6 +20,10 @@ export interface Metrics {
   observeGitHubAnswer(answer: GitHubAnswer): void;
   /** The wiring check (GET /v1/status): 1 when the check passes, 0 when it fails. */
   setGitHubCheck(repository: string, check: string, ok: boolean): void;
+  /** One send of the outbox: sent, retry (a receiver down or busy), failed (refused for good). */
+  countNotification(result: 'sent' | 'retry' | 'failed'): void;
+  /** A worker's lease was taken over before it completed; its result was dropped. */
+  countLeaseLost(work: 'delivery' | 'outcome' | 'notification'): void;
 }
 
 export function createMetrics(options: { store: Store; clock: Clock; appLabel: boolean }): Metrics {
@@ -69,6 +74,19 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     registers: [registry],
   });
 
+  const notifications = new Counter({
+    name: 'rollback_notifications_total',
+    help: 'Sends of the notification outbox, by result (sent, retry, failed: refused for good by the receiver)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const leasesLost = new Counter({
+    name: 'rollback_leases_lost_total',
+    help: 'Work whose lease was taken over before its holder completed it (the holder outlived DELIVERY_LEASE_MS); the late result was dropped',
+    labelNames: ['work'],
+    registers: [registry],
+  });
+
   new Gauge({
     name: 'rollback_events',
     help: 'Rollback events in the store, by delivery status',
@@ -114,6 +132,14 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
       this.set(await countPendingNotifications(store.db));
     },
   });
+  new Gauge({
+    name: 'rollback_notifications_failed',
+    help: 'Messages in the outbox the receiver refused for good (a 4xx other than 408 and 429); listed on the status page',
+    registers: [registry],
+    async collect() {
+      this.set(await countFailedNotifications(store.db));
+    },
+  });
 
   return {
     registry,
@@ -134,6 +160,12 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     },
     setGitHubCheck(repository, check, ok) {
       githubCheck.set({ repository, check }, ok ? 1 : 0);
+    },
+    countNotification(result) {
+      notifications.inc({ result });
+    },
+    countLeaseLost(work) {
+      leasesLost.inc({ work });
     },
   };
 }

@@ -9,8 +9,9 @@ import type { Metrics } from '../metrics/metrics';
 import { pickPullRequest, pickRestoreCommit, pickRun, rollbackBranch } from '../github/restore-lookups';
 import type { Store } from '../store/database';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
+import { renewLease, type Lease } from '../store/leased-work';
 import { enqueueNotification } from '../store/notifications.repository';
-import { claimDueOutcome, findVerifyingReport, nextOutcomeCheckAt, recordOutcome, releaseOutcomeLeases, type FollowedRollback } from '../store/outcomes.repository';
+import { claimFollow, findVerifyingReport, nextFollowDueAt, recordFollowDecision, releaseFollows, type FollowedRollback } from '../store/outcome-follows.repository';
 import { PollingLoop } from '../workers/polling-loop';
 
 export interface OutcomeWorkerOptions {
@@ -57,28 +58,48 @@ export class OutcomeWorker extends PollingLoop {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:outcomes`;
   }
 
-  protected async step(): Promise<'worked' | number | undefined> {
+  protected override async step(): Promise<'worked' | number | undefined> {
     const { store, leaseMs } = this.options;
-    const followed = await claimDueOutcome(store.db, store.dialect, this.clock.now(), this.owner, leaseMs);
-    if (!followed) return nextOutcomeCheckAt(store.db);
+    const followed = await claimFollow(store.db, store.dialect, this.clock.now(), this.owner, leaseMs);
+    if (!followed) return nextFollowDueAt(store.db, store.dialect, this.clock.now());
     await this.look(followed);
     return 'worked';
   }
 
-  protected async afterStop(): Promise<void> {
-    await releaseOutcomeLeases(this.options.store.db, this.owner).catch((error: unknown) => this.logger.warn({ err: error }, 'could not release outcome leases; they expire'));
+  protected override async afterStop(): Promise<void> {
+    await releaseFollows(this.options.store.db, this.owner).catch((error: unknown) => this.logger.warn({ err: error }, 'could not release outcome leases; they expire'));
   }
 
-  /** One GET through the token's slot: waits for it, sends, gives it back with the next allowed time. */
-  private async read(path: string, params: Record<string, string>): Promise<Read> {
-    const { store, github, tokenKey, leaseMs, minIntervalMs } = this.options;
-    for (;;) {
-      if (!this.running) return { ok: false, problem: 'stopping' };
-      const slot = await acquireSlot(store.db, tokenKey, this.owner, this.clock.now(), leaseMs);
-      if (slot.acquired) break;
-      await this.clock.sleep(Math.min(Math.max(0, slot.retryAt - this.clock.now()), 1000), this.stopSignal.signal);
+  protected override onLeaseLost(): void {
+    this.options.metrics?.countLeaseLost('outcome');
+  }
+
+  /** Waits for the token's slot; undefined when the worker stops first. */
+  private async takeSlot(): Promise<Lease | undefined> {
+    const { store, tokenKey, leaseMs } = this.options;
+    while (this.running) {
+      const attempt = await acquireSlot(store.db, store.dialect, tokenKey, this.owner, this.clock.now(), leaseMs);
+      if (attempt.acquired) return attempt.lease;
+      await this.clock.sleep(Math.min(Math.max(0, attempt.retryAt - this.clock.now()), 1000), this.stopSignal.signal);
     }
+    return undefined;
+  }
+
+  /**
+   * One GET through the token's slot: waits for it, renews the follow-up's lease (a look may wait long
+   * for the slot), sends, gives the slot back with the next allowed time.
+   */
+  private async read(followed: FollowedRollback, path: string, params: Record<string, string>): Promise<Read> {
+    const { store, github, leaseMs, minIntervalMs } = this.options;
+    const slot = await this.takeSlot();
+    if (!slot) return { ok: false, problem: 'stopping' };
     let nextAllowedAt = this.clock.now() + minIntervalMs;
+    try {
+      followed.lease = await renewLease(store.db, store.dialect, followed.lease, leaseMs);
+    } catch (error) {
+      await releaseSlot(store.db, slot, 0);
+      throw error;
+    }
     try {
       const { answer, data } = await github.get(path, params, this.stopSignal.signal);
       this.options.metrics?.observeGitHubAnswer(answer);
@@ -99,7 +120,7 @@ export class OutcomeWorker extends PollingLoop {
           return { ok: false, problem: verdict.reason };
       }
     } finally {
-      await releaseSlot(store.db, tokenKey, this.owner, nextAllowedAt);
+      await releaseSlot(store.db, slot, nextAllowedAt);
     }
   }
 
@@ -118,13 +139,13 @@ export class OutcomeWorker extends PollingLoop {
     };
 
     if (state.outcome === 'awaiting_run' || state.outcome === 'restoring') {
-      const runs = take(await this.read(`${repo}/actions/runs`, { event: 'repository_dispatch', created: `>=${since}`, per_page: '100' }));
+      const runs = take(await this.read(followed, `${repo}/actions/runs`, { event: 'repository_dispatch', created: `>=${since}`, per_page: '100' }));
       seen.run = pickRun(runs, event.id, state.cancelledRuns);
       if (seen.run?.status === 'completed' && seen.run.conclusion === 'success') {
-        seen.commit = pickRestoreCommit(take(await this.read(`${repo}/commits`, { sha: branch, since, per_page: '100' })), event.id);
+        seen.commit = pickRestoreCommit(take(await this.read(followed, `${repo}/commits`, { sha: branch, since, per_page: '100' })), event.id);
         if (!seen.commit) {
           const head = `${event.target.owner}:${rollbackBranch(event.id)}`;
-          seen.pullRequest = pickPullRequest(take(await this.read(`${repo}/pulls`, { state: 'all', head, per_page: '100' })), event.id);
+          seen.pullRequest = pickPullRequest(take(await this.read(followed, `${repo}/pulls`, { state: 'all', head, per_page: '100' })), event.id);
         }
       }
     }
@@ -151,8 +172,8 @@ export class OutcomeWorker extends PollingLoop {
 
     const now = this.clock.now();
     const notified = decision.changes.filter((c) => NOTIFIED_OUTCOMES.includes(c.outcome) && c.outcome === decision.state.outcome && c.outcome !== state.outcome);
-    const kept = await store.transaction(async (trx) => {
-      if (!(await recordOutcome(trx, event.id, this.owner, decision, now))) return false;
+    const result = await store.transaction(async (trx) => {
+      if ((await recordFollowDecision(trx, store.dialect, followed, decision, now)) === 'superseded') return 'superseded';
       for (const change of notified) {
         await enqueueNotification(trx, notify, {
           kind: change.outcome as 'verified' | 'run_missing' | 'restore_failed' | 'unverified',
@@ -165,10 +186,10 @@ export class OutcomeWorker extends PollingLoop {
           at: now,
         });
       }
-      return true;
+      return 'recorded';
     });
-    if (!kept) {
-      log.warn('outcome lease was lost (another replica took this rollback over); nothing recorded');
+    if (result === 'superseded') {
+      log.info({ followId: followed.id }, 'a replay started a newer delivery of this rollback: this follow-up ends without a decision');
       return;
     }
     for (const change of decision.changes) {

@@ -2,7 +2,8 @@ import { routeFor, type Config } from '../config/config';
 import { AppError } from '../errors';
 import { recordAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
-import { findEvent, replayEvent } from '../store/events.repository';
+import { currentDelivery, DeliveryInProgressError, openDelivery } from '../store/deliveries.repository';
+import { findEvent, isUniqueViolation, refreshEventSummary } from '../store/events.repository';
 import { pauseApp, resumeApp, type AppPause } from '../store/pauses.repository';
 
 /** Who acts and why, and from where (the status page or the JSON API). */
@@ -36,23 +37,32 @@ export async function resumeByHand(store: Store, app: string, actor: Actor, now:
 }
 
 /**
- * Puts a delivered, failed or dry-run event back in the queue (or, when its app's route is dry run,
- * records it again without sending). NOT_FOUND for an unknown id, INVALID_STATE for any other status.
+ * Starts a new delivery of a delivered, failed or dry-run event, with a fresh attempt count (or, when its
+ * app's route is dry run, records it again without sending); once delivered it gets a new follow-up with
+ * fresh counts. The earlier delivery and follow-up stay in the history. NOT_FOUND for an unknown id,
+ * INVALID_STATE for a suppressed event or one whose delivery is still in progress.
  */
 export async function replayByHand(config: Config, store: Store, id: string, actor: Actor, now: number): Promise<{ app: string; previous: string }> {
   const existing = await findEvent(store.db, id);
   if (!existing) throw new AppError('NOT_FOUND', 'no such event');
   const { app } = existing.event;
+  const refused = (previous: string) =>
+    new AppError('INVALID_STATE', `the event is ${previous}; only delivered, failed or dry_run events can be replayed (a suppressed one is a new request once the guard allows it)`);
   // The app's route may say dry_run (DRY_RUN=true implies it): then a replay records, never sends.
-  const status = routeFor(config, app).dryRun ? 'dry_run' : 'queued';
-  const result = await store.transaction(async (trx) => {
-    const replayed = await replayEvent(trx, id, status, now);
-    if (replayed?.replayed) await recordAction(trx, { app, eventId: id, action: 'replay', by: actor.by, reason: actor.reason, via: actor.via, at: now });
-    return replayed;
-  });
-  if (!result) throw new AppError('NOT_FOUND', 'no such event');
-  if (!result.replayed) {
-    throw new AppError('INVALID_STATE', `the event is ${result.previous}; only delivered, failed or dry_run events can be replayed (a suppressed one is a new request once the guard allows it)`);
+  const state = routeFor(config, app).dryRun ? 'dry_run' : 'queued';
+  try {
+    const previous = await store.transaction(async (trx) => {
+      const current = await currentDelivery(trx, id);
+      if (!current) throw refused('suppressed');
+      await openDelivery(trx, id, { state, now });
+      await recordAction(trx, { app, eventId: id, action: 'replay', by: actor.by, reason: actor.reason, via: actor.via, at: now });
+      await refreshEventSummary(trx, store.dialect, id, now);
+      return current.state;
+    });
+    return { app, previous };
+  } catch (error) {
+    // Its delivery is still open, or another replica opened one at the same moment (the same seq).
+    if (error instanceof DeliveryInProgressError || isUniqueViolation(error)) throw refused((await findEvent(store.db, id))?.event.status ?? existing.event.status);
+    throw error;
   }
-  return { app, previous: result.previous };
 }

@@ -4,6 +4,7 @@ import { buildDispatchBody, serializeDispatchBody } from '../domain/dispatch-bod
 import { planRollback, type RollbackFacts, type RollbackPlan } from '../domain/rollback-plan';
 import type { WebhookMessage } from '../domain/webhook-message';
 import type { Store } from '../store/database';
+import { openDelivery } from '../store/deliveries.repository';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
 import { enqueueNotification } from '../store/notifications.repository';
 import { findPause } from '../store/pauses.repository';
@@ -113,6 +114,7 @@ export async function recordRollback(
         },
         now,
       );
+      if (plan.kind !== 'suppressed') await openDelivery(trx, id, { state: plan.status, now, newEvent: true });
       if (plan.kind === 'suppressed') {
         await enqueueNotification(trx, notify, { ...news, eventId: id, healthyRevision: plan.target.revision, kind: 'suppressed', reason: plan.reason });
         return { kind: 'suppressed', id, reason: plan.reason, repeat: false };

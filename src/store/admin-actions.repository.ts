@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { AdminAction, Database } from './events.table';
+import type { AdminAction } from '../domain/admin-action';
+import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import { pgModule } from './pg-module';
-import type { Database } from './events.table';
+import type { Database } from './schema';
 import { migrations } from './migrations';
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -1,48 +1,53 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './events.table';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Dialect } from './database';
+import { claimWork, completeWork, databaseNow, leaseOf, LeaseLostError, type Lease } from './leased-work';
+import type { Database } from './schema';
 
-export type SlotAttempt = { acquired: true } | { acquired: false; retryAt: number };
+type Db = Kysely<Database> | Transaction<Database>;
+
+export type SlotAttempt = { acquired: true; lease: Lease } | { acquired: false; retryAt: number };
 
 /**
- * Takes the dispatch slot of a token: at most one holder at a time, and only once `next_allowed_at`
- * has passed. A holder that died is replaced once `held_until` has passed. One conditional UPDATE, so
- * two replicas asking at once cannot both win.
+ * Takes the dispatch slot of a token: leased work whose due time is when the token may next be used.
+ * At most one holder at a time (a holder that died is replaced once its lease expired), never before
+ * the due time. `retryAt` (the caller's clock) says when to ask again.
  */
-export async function acquireSlot(db: Kysely<Database> | Transaction<Database>, tokenKey: string, owner: string, now: number, holdMs: number): Promise<SlotAttempt> {
-  const take = async () =>
-    Number(
-      (
-        await db
-          .updateTable('dispatch_slots')
-          .set({ holder: owner, held_until: now + holdMs })
-          .where('token_key', '=', tokenKey)
-          .where('next_allowed_at', '<=', now)
-          .where((w) => w.or([w('holder', 'is', null), w('held_until', '<=', now), w('holder', '=', owner)]))
-          .executeTakeFirst()
-      ).numUpdatedRows,
-    ) === 1;
-  if (await take()) return { acquired: true };
-  const row = await db.selectFrom('dispatch_slots').select(['held_until', 'next_allowed_at', 'holder']).where('token_key', '=', tokenKey).executeTakeFirst();
-  if (!row) {
+export async function acquireSlot(db: Db, dialect: Dialect, tokenKey: string, owner: string, now: number, holdMs: number): Promise<SlotAttempt> {
+  const take = async () => (await claimWork(db, dialect, 'dispatch_slots', { owner, leaseMs: holdMs, now, where: sql<boolean>`token_key = ${tokenKey}` }))[0];
+  let row = await take();
+  if (row) return { acquired: true, lease: leaseOf('dispatch_slots', row) };
+  const current = await sql<{ due_at: number | string; wait: number | string | null }>`
+    select due_at, case when lease_owner is null then null else lease_expires_at - ${databaseNow(dialect)} end as wait
+    from dispatch_slots where token_key = ${tokenKey}`.execute(db);
+  const slot = current.rows[0];
+  if (!slot) {
     // First use of this token: create its row (another replica may do so at the same time) and retry.
     await db
       .insertInto('dispatch_slots')
-      .values({ token_key: tokenKey, holder: null, held_until: null, next_allowed_at: 0 })
+      .values({ token_key: tokenKey, lease_owner: null, lease_expires_at: null, due_at: 0, version: 0 })
       .onConflict((oc) => oc.column('token_key').doNothing())
       .execute();
-    return (await take()) ? { acquired: true } : { acquired: false, retryAt: now };
+    row = await take();
+    return row ? { acquired: true, lease: leaseOf('dispatch_slots', row) } : { acquired: false, retryAt: now };
   }
-  const heldUntil = row.holder === null || row.held_until === null ? 0 : Number(row.held_until);
-  return { acquired: false, retryAt: Math.max(Number(row.next_allowed_at), heldUntil) };
+  const held = slot.wait === null ? now : now + Math.max(0, Number(slot.wait));
+  return { acquired: false, retryAt: Math.max(Number(slot.due_at), held) };
 }
 
-/** Gives the slot back; nobody may dispatch with the token before `nextAllowedAt` (never moved earlier). */
-export async function releaseSlot(db: Kysely<Database> | Transaction<Database>, tokenKey: string, owner: string, nextAllowedAt: number): Promise<void> {
-  const row = await db.selectFrom('dispatch_slots').select('next_allowed_at').where('token_key', '=', tokenKey).executeTakeFirst();
-  await db
-    .updateTable('dispatch_slots')
-    .set({ holder: null, held_until: null, next_allowed_at: Math.max(Number(row?.next_allowed_at ?? 0), nextAllowedAt) })
-    .where('token_key', '=', tokenKey)
-    .where('holder', '=', owner)
-    .execute();
+/**
+ * Gives the slot back; nobody may use the token before `nextAllowedAt` (never moved earlier). Returns
+ * false when the lease had been taken over (the request outlived it): the new holder keeps the slot, and
+ * only the token's pace is raised to `nextAllowedAt`, so a rate limit GitHub just announced still holds.
+ */
+export async function releaseSlot(db: Db, lease: Lease, nextAllowedAt: number): Promise<boolean> {
+  const row = await db.selectFrom('dispatch_slots').select('due_at').where('token_key', '=', lease.key).executeTakeFirst();
+  const dueAt = Math.max(Number(row?.due_at ?? 0), nextAllowedAt);
+  try {
+    await completeWork(db, lease, { due_at: dueAt });
+    return true;
+  } catch (error) {
+    if (!(error instanceof LeaseLostError)) throw error;
+    await db.updateTable('dispatch_slots').set({ due_at: dueAt }).where('token_key', '=', lease.key).where('due_at', '<', dueAt).execute();
+    return false;
+  }
 }

@@ -1,15 +1,14 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
-import type { DeliveryAttempt, RollbackEvent } from '../domain/rollback-event';
+import type { DeliveryAttempt, EventStatus, Outcome, RollbackEvent } from '../domain/rollback-event';
+import type { AttemptRow } from './attempts.table';
 import type { Dialect } from './database';
-import type { AttemptRow, Database, EventRow, EventStatus, Outcome } from './events.table';
+import type { EventRow } from './events.table';
+import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-// The conditions of the partial indexes (migration 2026-11-30T09-00), as literals: a database uses a
-// partial index only when the query states its condition with the same constant values.
-const PENDING = sql<boolean>`status in ('queued', 'retrying')`;
+// Spelled as a literal, as a database needs to see a partial index's condition to use it.
 const NOT_SUPPRESSED = sql<boolean>`status <> 'suppressed'`;
-const DELIVERING = sql<boolean>`status = 'delivering'`;
 
 // bigint columns come back as strings from some drivers; normalise at the edge.
 const toMs = (v: number | string | null): number | null => (v === null ? null : Number(v));
@@ -25,10 +24,7 @@ export function toRollbackEvent(row: EventRow): RollbackEvent {
     dispatchBody: row.dispatch_body,
     status: row.status,
     attempts: Number(row.attempts),
-    transientFailures: Number(row.transient_failures),
     nextAttemptAt: toMs(row.next_attempt_at),
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: toMs(row.lease_expires_at),
     lastError: row.last_error,
     requestId: row.request_id,
     targetReason: row.target_reason,
@@ -73,6 +69,7 @@ export interface NewEvent {
   suppressionReason: string | null;
 }
 
+/** Stores what the event is, with the summary of its first delivery (see openDelivery). */
 export async function insertEvent(db: Db, event: NewEvent, now: number): Promise<void> {
   await db
     .insertInto('events')
@@ -87,10 +84,7 @@ export async function insertEvent(db: Db, event: NewEvent, now: number): Promise
       dispatch_body: event.dispatchBody,
       status: event.status,
       attempts: 0,
-      transient_failures: 0,
       next_attempt_at: event.status === 'queued' ? now : null,
-      lease_owner: null,
-      lease_expires_at: null,
       last_error: null,
       request_id: event.requestId,
       target_reason: event.targetReason,
@@ -166,154 +160,55 @@ export async function listEvents(db: Db, filter: { app?: string; status?: EventS
 }
 
 /**
- * Takes up to `limit` events whose lease has expired (a worker died mid-delivery) or that are due
- * (queued or retrying with next_attempt_at <= now, oldest first), and leases them to `owner`. On
- * PostgreSQL the candidate rows are locked with FOR UPDATE SKIP LOCKED, so replicas claiming at the
- * same moment take different events instead of waiting for, or double-claiming, each other's. Two
- * statements rather than one with OR: each reads its own index, so a claim costs the same with a
- * hundred thousand delivered events as with none.
+ * Serialises the writers of one event's work on PostgreSQL until `trx` ends (a row lock on the event), so
+ * the summary written after it reads what the others committed. SQLite runs one transaction at a time.
  */
-export async function claimDue(
-  db: Db,
-  dialect: Dialect,
-  now: number,
-  owner: string,
-  leaseMs: number,
-  limit: number,
-): Promise<RollbackEvent[]> {
-  const lease = { status: 'delivering' as const, lease_owner: owner, lease_expires_at: now + leaseMs, updated_at: now };
-  const lock = <Q extends { forUpdate(): { skipLocked(): Q } }>(query: Q): Q => (dialect === 'postgres' ? query.forUpdate().skipLocked() : query);
-  const expired = await db
-    .updateTable('events')
-    .set(lease)
-    .where('id', 'in', (eb) =>
-      lock(eb.selectFrom('events').select('id').where(DELIVERING).where('lease_expires_at', '<=', now).orderBy('lease_expires_at').limit(limit)),
-    )
-    .returningAll()
-    .execute();
-  if (expired.length >= limit) return expired.map(toRollbackEvent);
-  const due = await db
-    .updateTable('events')
-    .set(lease)
-    .where('id', 'in', (eb) =>
-      lock(eb.selectFrom('events').select('id').where(PENDING).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('created_at').limit(limit - expired.length)),
-    )
-    .returningAll()
-    .execute();
-  return [...expired, ...due].map(toRollbackEvent);
-}
-
-/** When the next event becomes due (or a lease expires), or undefined when nothing is pending. */
-export async function nextDueAt(db: Db): Promise<number | undefined> {
-  // The first entry of each index: the pending queue in order, the leases of the few in delivery.
-  const due = await db.selectFrom('events').select('next_attempt_at as at').where(PENDING).orderBy('next_attempt_at').limit(1).executeTakeFirst();
-  const lease = await db
-    .selectFrom('events')
-    .select((eb) => eb.fn.min('lease_expires_at').as('at'))
-    .where(DELIVERING)
-    .executeTakeFirst();
-  const candidates = [due?.at, lease?.at].filter((v) => v !== null && v !== undefined).map(Number);
-  return candidates.length > 0 ? Math.min(...candidates) : undefined;
-}
-
-export interface AttemptResult {
-  eventId: string;
-  owner: string;
-  attempt: DeliveryAttempt;
-  status: 'delivered' | 'retrying' | 'failed';
-  transientFailures: number;
-  lastError: string | null;
+export async function lockEvent(trx: Db, dialect: Dialect, eventId: string): Promise<void> {
+  if (dialect === 'postgres') await sql`select id from events where id = ${eventId} for update`.execute(trx);
 }
 
 /**
- * Records one delivery attempt and the event's new state, but only while `owner` still holds the
- * lease: a worker whose lease expired and was taken over must not overwrite the new owner. Run it in a
- * transaction (the caller's) so the attempt and the state change land together. Returns false when
- * the lease was lost.
+ * Rewrites the event's summary from its work tables: the current (newest) delivery and follow-up. The
+ * only writer of those columns; call it last in every transaction that changes an event's work, after
+ * that work's own row was written (work row, then the event's lock: one order for every writer).
  */
-export async function recordAttempt(trx: Transaction<Database>, result: AttemptResult): Promise<boolean> {
-  const { attempt } = result;
-  const updated = await trx
-    .updateTable('events')
-    .set({
-      status: result.status,
-      attempts: attempt.attempt,
-      transient_failures: result.transientFailures,
-      next_attempt_at: result.status === 'retrying' ? attempt.nextAttemptAt : null,
-      lease_owner: null,
-      lease_expires_at: null,
-      last_error: result.lastError,
-      updated_at: attempt.finishedAt,
-      delivered_at: result.status === 'delivered' ? attempt.finishedAt : null,
-    })
-    .where('id', '=', result.eventId)
-    .where('lease_owner', '=', result.owner)
-    .where('status', '=', 'delivering')
+export async function refreshEventSummary(trx: Db, dialect: Dialect, eventId: string, now: number): Promise<void> {
+  await lockEvent(trx, dialect, eventId);
+  const delivery = await trx
+    .selectFrom('deliveries')
+    .select(['state', 'attempts', 'due_at', 'lease_owner', 'last_error', 'finished_at'])
+    .where('event_id', '=', eventId)
+    .orderBy('seq', 'desc')
+    .limit(1)
     .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) !== 1) return false;
-  await trx
-    .insertInto('attempts')
-    .values({
-      event_id: result.eventId,
-      attempt: attempt.attempt,
-      started_at: attempt.startedAt,
-      finished_at: attempt.finishedAt,
-      status_code: attempt.statusCode,
-      outcome: attempt.outcome,
-      error: attempt.error,
-      next_attempt_at: attempt.nextAttemptAt,
-    })
-    .execute();
-  return true;
-}
-
-/** Turns an event this worker holds into dry_run without sending it (its app is in dry run). */
-export async function markDryRun(trx: Transaction<Database>, id: string, owner: string, now: number): Promise<void> {
-  await trx
-    .updateTable('events')
-    .set({ status: 'dry_run', lease_owner: null, lease_expires_at: null, next_attempt_at: null, updated_at: now })
-    .where('id', '=', id)
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'delivering')
-    .execute();
-}
-
-/** Gives back every lease `owner` holds (clean shutdown), making those events due at once. */
-export async function releaseLeases(db: Db, owner: string, now: number): Promise<number> {
-  const result = await db
-    .updateTable('events')
-    .set({
-      status: sql<EventStatus>`case when attempts = 0 then 'queued' else 'retrying' end`,
-      lease_owner: null,
-      lease_expires_at: null,
-      next_attempt_at: now,
-      updated_at: now,
-    })
-    .where('lease_owner', '=', owner)
-    .where(DELIVERING)
+  if (!delivery) return;
+  const follow = await trx
+    .selectFrom('outcome_follows')
+    .select(['outcome', 'reason', 'run_url', 'restore_commit', 'restore_url', 'pull_request_url', 'verified_report_id', 'redispatches'])
+    .where('event_id', '=', eventId)
+    .orderBy('seq', 'desc')
+    .limit(1)
     .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
-/**
- * Puts a finished event (delivered, failed or dry_run) back to `status` with a fresh retry budget.
- * Returns the event's status before the change, or undefined when the id is unknown.
- */
-export async function replayEvent(db: Db, id: string, status: 'queued' | 'dry_run', now: number): Promise<{ replayed: boolean; previous: EventStatus } | undefined> {
-  const row = await db.selectFrom('events').select('status').where('id', '=', id).executeTakeFirst();
-  if (!row) return undefined;
-  const updated = await db
+  const open = delivery.state === 'queued' || delivery.state === 'retrying';
+  const status: EventStatus = open && delivery.lease_owner !== null ? 'delivering' : delivery.state;
+  await trx
     .updateTable('events')
     .set({
       status,
-      transient_failures: 0,
-      next_attempt_at: status === 'queued' ? now : null,
-      last_error: null,
-      delivered_at: null,
+      attempts: Number(delivery.attempts),
+      next_attempt_at: open ? toMs(delivery.due_at) : null,
+      last_error: delivery.last_error,
+      delivered_at: delivery.state === 'delivered' ? toMs(delivery.finished_at) : null,
       updated_at: now,
+      outcome: follow?.outcome ?? null,
+      outcome_reason: follow?.reason ?? null,
+      run_url: follow?.run_url ?? null,
+      restore_commit: follow?.restore_commit ?? null,
+      restore_url: follow?.restore_url ?? null,
+      pull_request_url: follow?.pull_request_url ?? null,
+      verified_report_id: follow?.verified_report_id ?? null,
+      redispatches: follow ? Number(follow.redispatches) : null,
     })
-    .where('id', '=', id)
-    .where('status', 'in', ['delivered', 'failed', 'dry_run'])
-    .executeTakeFirst();
-  return { replayed: Number(updated.numUpdatedRows) === 1, previous: row.status };
+    .where('id', '=', eventId)
+    .execute();
 }

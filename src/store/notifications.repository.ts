@@ -1,8 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { NotificationMessage } from '../domain/notification';
 import type { Dialect } from './database';
-import type { Database, NotificationRow } from './events.table';
+import { claimWork, completeWork, leaseOf, nextDueAt, releaseLeases, type Lease } from './leased-work';
+import type { NotificationRow } from './notifications.table';
+import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -23,76 +25,85 @@ export async function enqueueNotification(db: Db, enabled: boolean, message: Not
       message: JSON.stringify(message),
       status: 'pending',
       attempts: 0,
-      next_attempt_at: message.at,
+      due_at: message.at,
+      lease_owner: null,
+      lease_expires_at: null,
+      version: 0,
+      last_error: null,
       created_at: message.at,
+      sent_at: null,
     })
     .execute();
 }
 
 export interface OutboxItem {
   id: string;
+  lease: Lease;
   attempts: number;
   message: NotificationMessage;
 }
 
-const toItem = (row: NotificationRow): OutboxItem => ({ id: row.id, attempts: Number(row.attempts), message: JSON.parse(row.message) as NotificationMessage });
+const toItem = (row: NotificationRow): OutboxItem => ({
+  id: row.id,
+  lease: leaseOf('notifications', row),
+  attempts: Number(row.attempts),
+  message: JSON.parse(row.message) as NotificationMessage,
+});
 
-/** Messages not yet sent and not being sent by a live sender, oldest first (ids are time-ordered). */
-function unsent(db: Db, now: number) {
-  return db
-    .selectFrom('notifications')
-    .where((w) => w.or([w('status', '=', 'pending'), w.and([w('status', '=', 'sending'), w('lease_expires_at', '<=', now)])]))
-    .orderBy('id')
-    .limit(1);
-}
+// A message is sent only once every earlier message of its app is sent or failed (ids are time-ordered),
+// so one receiver hears an app's news in order ("dispatched" before "verified") while other apps' news
+// goes on; a message refused for good (due_at null) no longer holds its app's later ones back.
+const FIRST_OF_ITS_APP = sql<boolean>`not exists (select 1 from notifications earlier where earlier.app = notifications.app and earlier.id < notifications.id and earlier.due_at is not null)`;
 
-/**
- * Leases the oldest unsent message once it is due: one receiver gets messages in the order they were
- * written, so after an outage "dispatched" still arrives before "verified". PostgreSQL: SKIP LOCKED,
- * so replicas never take the same message.
- */
+/** Leases the next due message that is the first unsent one of its app. PostgreSQL: SKIP LOCKED. */
 export async function claimNotification(db: Db, dialect: Dialect, now: number, owner: string, leaseMs: number): Promise<OutboxItem | undefined> {
-  const rows = await db
-    .updateTable('notifications')
-    .set({ status: 'sending', lease_owner: owner, lease_expires_at: now + leaseMs })
-    .where('id', 'in', () => {
-      const head = unsent(db, now).select('id');
-      return dialect === 'postgres' ? head.forUpdate().skipLocked() : head;
-    })
-    .where((w) => w.or([w('status', '=', 'sending'), w('next_attempt_at', '<=', now)]))
-    .returningAll()
-    .execute();
-  return rows[0] ? toItem(rows[0]) : undefined;
+  const [row] = await claimWork(db, dialect, 'notifications', { owner, leaseMs, now, where: FIRST_OF_ITS_APP });
+  return row ? toItem(row) : undefined;
 }
 
-/** Records one send: sent, or pending again at `retryAt` with the error. Only while `owner` holds the lease. */
-export async function recordNotificationSend(db: Db, id: string, owner: string, now: number, result: { sent: true } | { sent: false; error: string; retryAt: number }): Promise<void> {
-  await db
-    .updateTable('notifications')
-    .set((eb) => ({
-      status: result.sent ? 'sent' : 'pending',
-      attempts: eb('attempts', '+', 1),
-      sent_at: result.sent ? now : null,
-      next_attempt_at: result.sent ? now : result.retryAt,
-      last_error: result.sent ? null : result.error,
-      lease_owner: null,
-      lease_expires_at: null,
-    }))
-    .where('id', '=', id)
-    .where('lease_owner', '=', owner)
-    .execute();
+export type SendResult = { status: 'sent' } | { status: 'retry'; error: string; retryAt: number } | { status: 'failed'; error: string };
+
+/** Records one send while the lease holds (LeaseLostError otherwise): sent, due again at `retryAt`, or failed for good. */
+export async function recordNotificationSend(db: Db, item: OutboxItem, now: number, result: SendResult): Promise<void> {
+  await completeWork(db, item.lease, {
+    status: result.status === 'retry' ? 'pending' : result.status,
+    attempts: item.attempts + 1,
+    sent_at: result.status === 'sent' ? now : null,
+    due_at: result.status === 'retry' ? result.retryAt : null,
+    last_error: result.status === 'sent' ? null : result.error,
+  });
 }
 
-/** When the oldest unsent message is due (or its sender's lease expires), or undefined when all are sent. */
-export async function nextNotificationAt(db: Db, now: number): Promise<number | undefined> {
-  const head = await unsent(db, now).select(['status', 'next_attempt_at', 'lease_expires_at']).executeTakeFirst();
-  if (head) return Number(head.status === 'sending' ? head.lease_expires_at : head.next_attempt_at);
-  // Only messages a live sender holds: look again when the first lease would expire.
-  const row = await db.selectFrom('notifications').select((eb) => eb.fn.min('lease_expires_at').as('lease')).where('status', '=', 'sending').executeTakeFirst();
-  return row?.lease === null || row?.lease === undefined ? undefined : Number(row.lease);
+/** When the next message may be sent (or a sender's lease runs out), or undefined when none is waiting. */
+export function nextNotificationAt(db: Db, dialect: Dialect, now: number): Promise<number | undefined> {
+  return nextDueAt(db, dialect, 'notifications', now, FIRST_OF_ITS_APP);
 }
 
 /** Gives back every message `owner` was sending (clean shutdown). */
-export async function releaseNotificationLeases(db: Db, owner: string): Promise<void> {
-  await db.updateTable('notifications').set({ status: 'pending', lease_owner: null, lease_expires_at: null }).where('lease_owner', '=', owner).where('status', '=', 'sending').execute();
+export async function releaseNotificationLeases(db: Db, owner: string): Promise<number> {
+  return releaseLeases(db, 'notifications', owner);
+}
+
+/** A message the receiver refused for good, as the status page lists it. */
+export interface FailedNotification {
+  id: string;
+  app: string;
+  kind: string;
+  eventId: string | null;
+  error: string;
+  createdAt: number;
+}
+
+/** The newest messages refused for good (of one app, or of all), newest first. */
+export async function listFailedNotifications(db: Db, filter: { app?: string; limit: number }): Promise<FailedNotification[]> {
+  let query = db.selectFrom('notifications').select(['id', 'app', 'kind', 'event_id', 'last_error', 'created_at']).where('status', '=', 'failed');
+  if (filter.app !== undefined) query = query.where('app', '=', filter.app);
+  const rows = await query.orderBy('created_at', 'desc').limit(filter.limit).execute();
+  return rows.map((r) => ({ id: r.id, app: r.app, kind: r.kind, eventId: r.event_id, error: r.last_error ?? 'refused', createdAt: Number(r.created_at) }));
+}
+
+/** How many messages the receiver refused for good. */
+export async function countFailedNotifications(db: Db): Promise<number> {
+  const row = await db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'failed').executeTakeFirst();
+  return Number(row?.n ?? 0);
 }

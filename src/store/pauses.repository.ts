@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './events.table';
+import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

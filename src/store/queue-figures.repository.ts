@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { OPEN_OUTCOMES, type Database } from './events.table';
+import { OPEN_OUTCOMES } from '../domain/rollback-event';
+import type { Database } from './schema';
 
 /** The store's figures that /metrics and /v1/status both show; aggregates the indexes answer. */
 
@@ -19,7 +20,7 @@ export async function countOpenOutcomes(db: Kysely<Database>): Promise<number> {
 }
 
 export async function countPendingNotifications(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['pending', 'sending']).executeTakeFirst();
+  const row = await db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'pending').executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 

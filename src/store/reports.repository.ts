@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { RevisionReport } from '../domain/rollback-policy';
-import type { Database, HealthReportRow } from './events.table';
+import type { HealthReportRow } from './health-reports.table';
+import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

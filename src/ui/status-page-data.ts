@@ -7,7 +7,8 @@ import type { AppDeps } from '../http/app-deps';
 import { listActions, type RecordedAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
 import { countRollbacksSince, findEvent, listEvents } from '../store/events.repository';
-import { findReport, listOutcomeHistory } from '../store/outcomes.repository';
+import { findReport, listOutcomeHistory } from '../store/outcome-follows.repository';
+import { countFailedNotifications, listFailedNotifications, type FailedNotification } from '../store/notifications.repository';
 import { findPause, type AppPause } from '../store/pauses.repository';
 import { countEventsByStatus, oldestUndeliveredAt } from '../store/queue-figures.repository';
 import { countAppNames, findLatestHealthReport, listAppNames, listReports } from '../store/reports.repository';
@@ -39,6 +40,8 @@ export interface Banners {
   /** The failing checks of the last GitHub wiring check, when it failed. */
   wiring: WiringCheck[] | undefined;
   undelivered: { count: number; oldestAt: number | undefined; failed: number } | undefined;
+  /** Messages the notification receiver refused for good: how many, and the newest few. */
+  refusedNotifications: { count: number; newest: FailedNotification[] } | undefined;
 }
 
 export interface OverviewData {
@@ -58,6 +61,7 @@ interface Figures {
   undelivered: number;
   failed: number;
   oldestAt: number | undefined;
+  refusedNotifications: number;
 }
 
 /**
@@ -78,13 +82,14 @@ export function createOverviewLoader(config: Config, store: Store, wiring: Wirin
       undelivered,
       failed: byStatus.failed ?? 0,
       oldestAt: undelivered > 0 ? await oldestUndeliveredAt(store.db) : undefined,
+      refusedNotifications: await countFailedNotifications(store.db),
     };
     cached = { at: now, figures: fresh };
     return fresh;
   }
 
   return async function loadOverview(requestedPage: unknown, now: number): Promise<OverviewData> {
-    const { totalApps, undelivered, failed, oldestAt } = await figures(now);
+    const { totalApps, undelivered, failed, oldestAt, refusedNotifications } = await figures(now);
     const { page, pages, offset } = pageOf(requestedPage, totalApps, APPS_PER_PAGE);
     const names = await listAppNames(store.db, APPS_PER_PAGE, offset);
     const apps: AppRow[] = [];
@@ -105,6 +110,7 @@ export function createOverviewLoader(config: Config, store: Store, wiring: Wirin
     const banners: Banners = {
       wiring: check && !check.ok ? check.checks.filter((c) => !c.ok) : undefined,
       undelivered: piling ? { count: undelivered, oldestAt, failed } : undefined,
+      refusedNotifications: refusedNotifications > 0 ? { count: refusedNotifications, newest: await listFailedNotifications(store.db, { limit: 3 }) } : undefined,
     };
     return { now, apps, page, pages, totalApps, banners };
   };
@@ -122,6 +128,8 @@ export interface AppData {
   paused: AppPause | undefined;
   ledger: Array<{ report: RevisionReport; knownFailed: boolean }>;
   knownFailed: RevisionReport[];
+  /** The app's messages the notification receiver refused for good, newest first. */
+  refusedNotifications: FailedNotification[];
   timeline: TimelineEntry[];
   page: number;
   pages: number;
@@ -150,6 +158,7 @@ export async function loadApp(config: Config, store: Store, app: string, request
     paused,
     ledger: healthyLedger(reports).map((report) => ({ report, knownFailed: failed.some((f) => f.revision === report.revision) })),
     knownFailed: failed,
+    refusedNotifications: await listFailedNotifications(store.db, { app, limit: 20 }),
     timeline: timeline.slice(offset, offset + TIMELINE_PER_PAGE),
     page,
     pages,

@@ -9,7 +9,7 @@ import { AppError } from '../errors';
 import type { AppDeps } from '../http/app-deps';
 import { tokenMatcher } from '../http/middleware/auth';
 import { pauseByHand, replayByHand, resumeByHand } from '../rollback/actions-by-hand';
-import { isStoreError } from '../store/store-error';
+import { isStoreUnavailable } from '../store/store-error';
 import { SESSION_COOKIE, csrfMatches, newSession, readSession, sessionSecret, type Session } from './session';
 import { createOverviewLoader, loadApp, loadRollback } from './status-page-data';
 import { AppPage } from './views/app-page';
@@ -238,7 +238,7 @@ export function createUiRouter(deps: AppDeps): Router {
     if (res.headersSent) return next(error);
     const current = res.locals.session as Session | undefined;
     if (error instanceof AppError) return html(res, error.status, <ErrorPage status={error.status} message={error.message} session={current} />);
-    if (isStoreError(error)) {
+    if (isStoreUnavailable(error)) {
       req.log.error({ component: 'ui', err: error }, 'status page: the store is unavailable');
       return html(res, 503, <ErrorPage status={503} message="The store is unavailable; try again in a moment." session={current} />);
     }

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { routeFor, type Config } from '../config/config';
-import { createDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker';
-import { createGitHubClient } from '../github/github-client';
-import { tokenProviderFor } from '../github/token-provider';
+import { DeliveryWorker } from '../delivery/delivery-worker';
+import type { GitHubAccess } from '../github/github-client';
 import type { Metrics } from '../metrics/metrics';
 import { Notifier } from '../notify/notifier';
 import { OutcomeWorker } from '../outcomes/outcome-worker';
@@ -23,33 +22,37 @@ export interface Workers {
   onNotification(): void;
 }
 
-/** Test knobs: a faster idle poll, a seeded random. */
-export interface WorkerTuning {
-  pollIntervalMs?: number;
-  random?: () => number;
+/** What the workers run on: every edge injected (the store, GitHub, the clock, the logger). */
+export interface WorkerParts {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** The process's GitHub client and token pace; undefined in a dry run without a token. */
+  github: GitHubAccess | undefined;
   /** The process's metrics (shared with the HTTP app). */
   metrics?: Metrics;
+  /** Test knobs: a faster idle poll, a seeded random. */
+  pollIntervalMs?: number;
+  random?: () => number;
 }
 
 /**
  * Delivery and outcome following need GitHub, so they do not run in DRY_RUN; the notifier runs
  * whenever NOTIFY_URL is set (a dry run's loop-guard refusals are news too).
  */
-export function createWorkers(config: Config, store: Store, clock: Clock, logger: Logger, tuning: WorkerTuning = {}): Workers {
+export function createWorkers(config: Config, parts: WorkerParts): Workers {
+  const { store, clock, logger, github, metrics, pollIntervalMs, random } = parts;
   const notify = config.notify.url !== undefined;
   const notifier = config.notify.url
-    ? new Notifier({ store, clock, logger, url: config.notify.url, format: config.notify.format, timeoutMs: config.github.timeoutMs, leaseMs: config.delivery.leaseMs, pollIntervalMs: tuning.pollIntervalMs, random: tuning.random })
+    ? new Notifier({ store, clock, logger, url: config.notify.url, format: config.notify.format, timeoutMs: config.github.timeoutMs, leaseMs: config.delivery.leaseMs, pollIntervalMs, random, metrics })
     : undefined;
-  const tokens = tokenProviderFor(config);
   let delivery: DeliveryWorker | undefined;
   let outcomes: OutcomeWorker | undefined;
-  if (!config.dryRun && tokens) {
-    const github = createGitHubClient({ apiUrl: config.github.apiUrl, tokens, timeoutMs: config.github.timeoutMs });
-    const tokenKey = tokens.key;
+  if (!config.dryRun && github) {
     outcomes = new OutcomeWorker({
       store,
-      github,
-      tokenKey,
+      github: github.client,
+      tokenKey: github.tokenKey,
       clock,
       logger,
       limits: config.outcomes,
@@ -58,15 +61,15 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       notify,
       onNotification: () => notifier?.notify(),
       onRedispatch: () => delivery?.notify(),
-      pollIntervalMs: tuning.pollIntervalMs,
-      metrics: tuning.metrics,
+      pollIntervalMs,
+      metrics,
     });
-    delivery = createDeliveryWorker({
+    delivery = new DeliveryWorker({
       store,
       clock,
       logger,
-      github,
-      tokenKey,
+      github: github.client,
+      tokenKey: github.tokenKey,
       maxAttempts: config.delivery.maxAttempts,
       retryBaseMs: config.delivery.retryBaseMs,
       leaseMs: config.delivery.leaseMs,
@@ -75,10 +78,10 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       notify,
       onDelivered: () => outcomes?.notify(),
       isDryRun: (app) => routeFor(config, app).dryRun,
-      metrics: tuning.metrics,
+      metrics,
       onNotification: () => notifier?.notify(),
-      pollIntervalMs: tuning.pollIntervalMs,
-      random: tuning.random,
+      pollIntervalMs,
+      random,
     });
   }
   return {
@@ -91,6 +94,7 @@ export function createWorkers(config: Config, store: Store, clock: Clock, logger
       notifier?.start();
     },
     async stop(timeoutMs) {
+      // Only a dispatch is worth waiting for; a look or a message is taken up again by the next start.
       await Promise.all([delivery?.stop(timeoutMs), outcomes?.stop(), notifier?.stop()]);
     },
     onEventStored: () => delivery?.notify(),

@@ -1,16 +1,24 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
+import { LeaseLostError } from '../store/leased-work';
 
 const STORE_ERROR_BACKOFF_MS = 1000;
 
 /**
- * The loop the outcome follower and the notifier share: do one step; when it did work, step again;
- * otherwise sleep until the time it names (capped by the poll interval) or until notify() wakes it.
- * stop() ends the loop after the current step; a store error backs off a second and goes on.
+ * The loop every worker runs (delivery, outcome follower, notifier): do one step; when it did work, step
+ * again; otherwise sleep until the time it names (capped by the poll interval) or until notify() wakes
+ * it. A lost lease ends the step with a warning (the work is someone else's now); any other error is
+ * logged and backed off for a second.
+ *
+ * stop(graceMs) stops taking work and lets the step in flight finish for up to `graceMs`; then
+ * `cancelSignal` aborts it (a request in flight is cut). Either way the worker's leases are given back.
  */
 export abstract class PollingLoop {
   protected running = false;
+  /** Aborted as soon as stop() is called: waits end, no new work is taken. */
   protected stopSignal = new AbortController();
+  /** Aborted when the grace period of stop() ran out: what is still in flight is cut. */
+  protected cancelSignal = new AbortController();
   private wakeSignal = new AbortController();
   private woken = false;
   private done: Promise<void> = Promise.resolve();
@@ -27,10 +35,14 @@ export abstract class PollingLoop {
   /** After the loop ended on stop(): give leases back. */
   protected abstract afterStop(): Promise<void>;
 
+  /** Called when a step's lease was lost (for a metric); the warning is logged here. */
+  protected onLeaseLost(_error: LeaseLostError): void {}
+
   start(): void {
     if (this.running) return;
     this.running = true;
     this.stopSignal = new AbortController();
+    this.cancelSignal = new AbortController();
     this.done = this.loop();
   }
 
@@ -40,11 +52,20 @@ export abstract class PollingLoop {
     this.wakeSignal.abort();
   }
 
-  async stop(): Promise<void> {
+  async stop(graceMs = 0): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.stopSignal.abort();
-    await this.done;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    if ((await Promise.race([this.done, timedOut])) === 'timeout') {
+      this.logger.warn({ graceMs }, 'work in flight did not finish in time; cutting it');
+      this.cancelSignal.abort();
+      await this.done;
+    }
+    clearTimeout(timer);
     await this.afterStop();
   }
 
@@ -59,6 +80,11 @@ export abstract class PollingLoop {
         const until = Math.min(next ?? Number.POSITIVE_INFINITY, this.clock.now() + this.pollIntervalMs);
         await this.clock.sleep(Math.max(0, until - this.clock.now()), AbortSignal.any([this.stopSignal.signal, this.wakeSignal.signal]));
       } catch (error) {
+        if (error instanceof LeaseLostError) {
+          this.logger.warn({ table: error.lease.table, key: error.lease.key }, 'lease was lost (another worker took this work over); result dropped, nothing written');
+          this.onLeaseLost(error);
+          continue;
+        }
         if (!this.running) break;
         this.logger.error({ err: error }, 'store error; backing off');
         await this.clock.sleep(STORE_ERROR_BACKOFF_MS, this.stopSignal.signal);

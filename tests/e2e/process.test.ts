@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/database';
+import { currentDelivery } from '../../src/store/deliveries.repository';
 import { findEvent, listEvents } from '../../src/store/events.repository';
 import { FakeGitHub } from '../support/fake-github';
 import { GITHUB_TOKEN, HEALTHY, WEBHOOK_TOKEN, seedBody } from '../support/harness';
@@ -153,7 +154,8 @@ describe('the built service as a real process', () => {
 
     const store = openStore(env.DATABASE_URL!);
     try {
-      expect((await findEvent(store.db, id))?.event).toMatchObject({ status: 'delivered', leaseOwner: null });
+      expect((await findEvent(store.db, id))?.event).toMatchObject({ status: 'delivered' });
+      expect(await currentDelivery(store.db, id)).toMatchObject({ state: 'delivered', lease_owner: null });
     } finally {
       await store.close();
     }

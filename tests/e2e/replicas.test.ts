@@ -205,7 +205,7 @@ describePostgres('several replicas on one PostgreSQL database (real processes)',
     expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
     // The worker notices too and backs off instead of spinning.
     await new Promise<void>((resolve) => {
-      const check = () => (service.lines.some((l) => l.includes('delivery loop: store error; backing off')) ? resolve() : setTimeout(check, 20));
+      const check = () => (service.lines.some((l) => l.includes('"component":"delivery"') && l.includes('store error; backing off')) ? resolve() : setTimeout(check, 20));
       check();
     });
 

@@ -1,9 +1,10 @@
 import request from 'supertest';
-import { createDeliveryWorker } from '../../src/delivery/delivery-worker';
+import { DeliveryWorker } from '../../src/delivery/delivery-worker';
 import { patTokens } from '../../src/github/token-provider';
 import { createGitHubClient } from '../../src/github/github-client';
 import { createLogger } from '../../src/logger';
-import { claimDue, findEvent } from '../../src/store/events.repository';
+import { claimDeliveries, currentDelivery } from '../../src/store/deliveries.repository';
+import { findEvent } from '../../src/store/events.repository';
 import { FAILED, GITHUB_TOKEN, HEALTHY, WEBHOOK_TOKEN, createHarness, createScaledClock, seedBody, type Harness, type HarnessOptions } from '../support/harness';
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -49,7 +50,8 @@ describe('delivery to GitHub', () => {
     });
     const stored = await findEvent(h.store.db, id);
     expect(sent.rawBody).toBe(stored!.event.dispatchBody);
-    expect(stored!.event).toMatchObject({ status: 'delivered', attempts: 1, leaseOwner: null, lastError: null });
+    expect(stored!.event).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
+    expect(await currentDelivery(h.store.db, id)).toMatchObject({ state: 'delivered', lease_owner: null, due_at: null });
     expect(stored!.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 204, outcome: 'delivered', error: null })]);
     const states = h.logs.entries.filter((e) => e.eventId === id).map((e) => e.msg);
     expect(states).toEqual(['queued', 'delivering', 'delivered']);
@@ -199,12 +201,35 @@ describe('delivery to GitHub', () => {
     expect((await attemptsOf(id)).map((a) => a.attempt)).toEqual([1, 2]);
   });
 
+  it('when a failed event is replayed, then its new delivery starts with a fresh retry budget and the old attempts stay in the history', async () => {
+    await start({ env: { DELIVERY_MAX_ATTEMPTS: '2' } });
+    h.github.script({ status: 502 }, { status: 502 }, { status: 502 });
+    const id = await post();
+    await h.waitForStatus(id, 'failed');
+    expect((await findEvent(h.store.db, id))!.event).toMatchObject({ status: 'failed', attempts: 2 });
+    const res = await request(h.app).post(`/v1/events/${id}/replay`).set('Authorization', `Bearer ${h.config.auth.adminToken}`);
+    expect(res.status).toBe(202);
+    // One 502 then 204: with the old delivery's two failures still counted, the 502 would fail it at once.
+    await h.waitForStatus(id, 'delivered');
+    const stored = await findEvent(h.store.db, id);
+    expect(stored!.event).toMatchObject({ status: 'delivered', attempts: 2, lastError: null });
+    expect(stored!.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'retry'],
+      [2, 'failed'],
+      [3, 'retry'],
+      [4, 'delivered'],
+    ]);
+    const view = (await request(h.app).get(`/v1/events/${id}`).set('Authorization', `Bearer ${h.config.auth.adminToken}`)).body as { attempts: number };
+    expect(view.attempts).toBe(2);
+  });
+
   it('when a worker holding a lease died, then another worker takes the event once the lease expires', async () => {
     await start({ worker: false });
     const id = await post();
-    const [claimed] = await claimDue(h.store.db, h.store.dialect, h.clock.now(), 'dead-worker', 300, 1);
-    expect(claimed?.id).toBe(id);
-    const survivor = createDeliveryWorker({
+    const claimedAt = Date.now();
+    const [claimed] = await h.store.transaction((trx) => claimDeliveries(trx, h.store.dialect, h.clock.now(), 'dead-worker', 300, 1));
+    expect(claimed?.event.id).toBe(id);
+    const survivor = new DeliveryWorker({
       store: h.store,
       clock: h.clock,
       logger: createLogger('silent'),
@@ -221,7 +246,9 @@ describe('delivery to GitHub', () => {
     survivor.start();
     try {
       await h.waitForStatus(id, 'delivered');
-      expect((await attemptsOf(id))[0]!.startedAt).toBeGreaterThanOrEqual(claimed!.leaseExpiresAt!);
+      // The lease runs on the database's clock; this clock is real time, so the two read alike here.
+      expect((await attemptsOf(id))[0]!.startedAt).toBeGreaterThanOrEqual(claimedAt + 300);
+      expect(await currentDelivery(h.store.db, id)).toMatchObject({ state: 'delivered', lease_owner: null, version: claimed!.lease.version + 2 });
     } finally {
       await survivor.stop(1000);
     }
@@ -234,7 +261,8 @@ describe('delivery to GitHub', () => {
       const id = await post();
       await h.github.waitFor((g) => g.received.length === 1);
       await h.worker!.stop(5000);
-      expect((await findEvent(h.store.db, id))!.event).toMatchObject({ status: 'delivered', leaseOwner: null });
+      expect((await findEvent(h.store.db, id))!.event).toMatchObject({ status: 'delivered' });
+      expect(await currentDelivery(h.store.db, id)).toMatchObject({ lease_owner: null });
     });
 
     it('when the dispatch outlasts the shutdown timeout, then it is aborted and its lease released for the next start', async () => {
@@ -244,7 +272,8 @@ describe('delivery to GitHub', () => {
       await h.github.waitFor((g) => g.received.length === 1);
       await h.worker!.stop(100);
       const stored = await findEvent(h.store.db, id);
-      expect(stored!.event).toMatchObject({ status: 'retrying', leaseOwner: null, leaseExpiresAt: null });
+      expect(stored!.event).toMatchObject({ status: 'retrying' });
+      expect(await currentDelivery(h.store.db, id)).toMatchObject({ state: 'retrying', lease_owner: null, lease_expires_at: null });
       expect(stored!.attempts).toEqual([expect.objectContaining({ outcome: 'retry', error: expect.stringMatching(/cancel|abort/i) })]);
     });
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { openDelivery } from '../../src/store/deliveries.repository';
 import { findEvent, insertEvent } from '../../src/store/events.repository';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, failedRevision, seedBody, type Harness } from '../support/harness';
 
@@ -40,6 +41,7 @@ describe('dry run that stays dry', () => {
       { id, app: 'staging-web', failedRevision: failedRevision(1), healthyRevision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2', target: { owner: 'acme', repo: 'gitops' }, eventType: 'argo-degraded', dispatchBody: body, status: 'queued', requestId: null, targetReason: 'from payload', suppressionReason: null },
       h.clock.now(),
     );
+    await openDelivery(h.store.db, id, { state: 'queued', now: h.clock.now(), newEvent: true });
     h.workers!.onEventStored();
     await h.waitForStatus(id, 'dry_run');
     expect((await findEvent(h.store.db, id))!.event.attempts).toBe(0);

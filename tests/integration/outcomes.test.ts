@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { findEvent } from '../../src/store/events.repository';
-import type { Outcome } from '../../src/store/events.table';
+import type { Outcome } from '../../src/domain/rollback-event';
 import { ActionsStandIn } from '../support/actions-stand-in';
 import { GitOpsRepo, PROD, git } from '../support/gitops-repo';
 import { ADMIN_TOKEN, GITHUB_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, type Harness, type HarnessOptions } from '../support/harness';
@@ -36,6 +36,7 @@ describe('rollback outcomes and notifications', () => {
       expect(h.logs.text()).not.toContain(GITHUB_TOKEN);
       expect(h.logs.text()).not.toContain(receiver.url);
       expect(h.logs.text()).not.toContain('stand-in-not-a-secret');
+      if (process.env.DEBUG_LOGS) require('fs').writeFileSync('/tmp/logs.txt', h.logs.text());
       await h.close();
       h = undefined;
     }

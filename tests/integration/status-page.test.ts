@@ -5,6 +5,7 @@ import { listActions } from '../../src/store/admin-actions.repository';
 import { FIGURES_TTL_MS } from '../../src/ui/status-page-data';
 import { findPause } from '../../src/store/pauses.repository';
 import { listEvents } from '../../src/store/events.repository';
+import { failDelivery } from '../support/deliveries';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, seedBody, type Harness } from '../support/harness';
 
@@ -182,7 +183,7 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('only delivered, failed or dry_run events can be replayed');
 
-    await h.store.db.updateTable('events').set({ status: 'failed', last_error: 'GitHub said 404' }).where('id', '=', queued.body.id as string).execute();
+    await failDelivery(h, queued.body.id as string, 'GitHub said 404');
     const failedPage = await agent.get(`/ui/events/${queued.body.id as string}`);
     expect(failedPage.text).toContain('GitHub said 404');
     expect(failedPage.text).toContain('Replay: send it again…');
@@ -214,7 +215,7 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     const agent = await signIn(h);
     expect((await agent.get('/ui/')).text).not.toContain('not yet delivered');
     const first = await rollback('podinfo-prod', 1);
-    await h.store.db.updateTable('events').set({ status: 'failed' }).where('id', '=', first.body.id as string).execute();
+    await failDelivery(h, first.body.id as string, 'GitHub said 404');
     await rollback('other-app', 2);
     clock.advance(6 * 60_000);
     const page = (await agent.get('/ui/')).text;

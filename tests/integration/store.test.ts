@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/database';
+import { claimDeliveries, openDelivery } from '../../src/store/deliveries.repository';
 import { acquireSlot, releaseSlot } from '../../src/store/dispatch-slots.repository';
-import { claimDue, insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
+import { insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
+import type { Lease } from '../../src/store/leased-work';
 import { DIALECTS, createPostgresDatabase, type TestDatabase } from '../support/dialects';
 
 const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
@@ -69,16 +71,32 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     await expect(store.migrate()).resolves.toBeUndefined();
   });
 
-  it('when four workers claim at once, then every due event is claimed exactly once', async () => {
-    for (let i = 0; i < 40; i++) await insertEvent(store.db, event('queued', `app-${i}`), 1000 + i);
+  /** An event with its first delivery, as the ingress stores it. */
+  const queue = async (e: NewEvent, now: number) => {
+    await insertEvent(store.db, e, now);
+    await openDelivery(store.db, e.id, { state: 'queued', now, newEvent: true });
+  };
+  /** Polls `attempt` until it gives a value (leases run on the database's clock, so time must pass). */
+  async function eventually<T>(attempt: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await attempt();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  it('when four workers claim at once, then every due delivery is claimed exactly once', async () => {
+    for (let i = 0; i < 40; i++) await queue(event('queued', `app-${i}`), 1000 + i);
     const workers = [store, another(), another(), another()];
     const claimed: string[] = [];
     await Promise.all(
       workers.map(async (s, w) => {
         for (;;) {
-          const batch = await claimDue(s.db, s.dialect, 5000, `worker-${w}`, 60_000, 3);
+          const batch = await s.transaction((trx) => claimDeliveries(trx, s.dialect, 5000, `worker-${w}`, 60_000, 3));
           if (batch.length === 0) return;
-          claimed.push(...batch.map((e) => e.id));
+          claimed.push(...batch.map((d) => d.event.id));
         }
       }),
     );
@@ -86,42 +104,56 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     expect(new Set(claimed).size).toBe(40);
   });
 
-  it('when a lease has expired, then the event can be claimed again, and not before', async () => {
-    await insertEvent(store.db, event('queued'), 1000);
-    expect(await claimDue(store.db, store.dialect, 1000, 'dead', 500, 1)).toHaveLength(1);
-    expect(await claimDue(store.db, store.dialect, 1499, 'alive', 500, 1)).toHaveLength(0);
-    expect(await claimDue(store.db, store.dialect, 1500, 'alive', 500, 1)).toEqual([expect.objectContaining({ leaseOwner: 'alive' })]);
+  it('when a lease has expired on the database clock, then the delivery can be claimed again, and not before', async () => {
+    await queue(event('queued'), 1000);
+    const claim = (owner: string) => store.transaction((trx) => claimDeliveries(trx, store.dialect, 1000, owner, 300, 1));
+    const [first] = await claim('dead');
+    expect(first).toBeDefined();
+    expect(await claim('alive')).toHaveLength(0);
+    const [again] = await eventually(async () => {
+      const batch = await claim('alive');
+      return batch.length > 0 ? batch : undefined;
+    });
+    expect(again!.lease).toMatchObject({ owner: 'alive', version: first!.lease.version + 1 });
   });
 
   describe('dispatch slot (one token, one pace, across replicas)', () => {
+    const take = async (owner: string, now: number, holdMs = 60_000, s: Store = store) => acquireSlot(s.db, s.dialect, 'token', owner, now, holdMs);
+    const leaseOf = (attempt: Awaited<ReturnType<typeof take>>): Lease => {
+      if (!attempt.acquired) throw new Error('expected the slot');
+      return attempt.lease;
+    };
+
     it('when one worker holds the slot, then another waits until it is released and the interval has passed', async () => {
-      expect(await acquireSlot(store.db, 'token', 'a', 1000, 60_000)).toEqual({ acquired: true });
-      expect(await acquireSlot(store.db, 'token', 'b', 1001, 60_000)).toEqual({ acquired: false, retryAt: 61_000 });
-      await releaseSlot(store.db, 'token', 'a', 2000);
-      expect(await acquireSlot(store.db, 'token', 'b', 1999, 60_000)).toEqual({ acquired: false, retryAt: 2000 });
-      expect(await acquireSlot(store.db, 'token', 'b', 2000, 60_000)).toEqual({ acquired: true });
+      const held = leaseOf(await take('a', 1000));
+      expect(await take('b', 1001)).toEqual({ acquired: false, retryAt: expect.any(Number) });
+      expect(await releaseSlot(store.db, held, 2000)).toBe(true);
+      expect(await take('b', 1999)).toEqual({ acquired: false, retryAt: 2000 });
+      expect(await take('b', 2000)).toMatchObject({ acquired: true });
     });
 
-    it('when the holder died, then the slot is free once its hold expires', async () => {
-      await acquireSlot(store.db, 'token', 'dead', 1000, 500);
-      expect(await acquireSlot(store.db, 'token', 'b', 1499, 500)).toMatchObject({ acquired: false });
-      expect(await acquireSlot(store.db, 'token', 'b', 1500, 500)).toEqual({ acquired: true });
-      // The dead holder's late release must not free the new holder's slot.
-      await releaseSlot(store.db, 'token', 'dead', 0);
-      expect(await acquireSlot(store.db, 'token', 'c', 1600, 500)).toMatchObject({ acquired: false });
+    it('when the holder died, then the slot is free once its hold expires, and its late release frees nothing', async () => {
+      const dead = leaseOf(await take('dead', 1000, 200));
+      expect(await take('b', 1000, 60_000)).toMatchObject({ acquired: false });
+      const alive = await eventually(async () => {
+        const attempt = await take('b', 1000, 60_000);
+        return attempt.acquired ? attempt : undefined;
+      });
+      expect(alive.acquired).toBe(true);
+      // The dead holder's late release must not free the new holder's slot; it only keeps the pace.
+      expect(await releaseSlot(store.db, dead, 5000)).toBe(false);
+      expect(await take('c', 5000)).toMatchObject({ acquired: false });
     });
 
     it('when a rate limit set a later time, then a release asking for an earlier one does not shorten it', async () => {
-      await acquireSlot(store.db, 'token', 'a', 1000, 500);
-      await releaseSlot(store.db, 'token', 'a', 90_000);
-      await acquireSlot(store.db, 'token', 'a', 90_000, 500);
-      await releaseSlot(store.db, 'token', 'a', 10);
-      expect(await acquireSlot(store.db, 'token', 'b', 89_999, 500)).toMatchObject({ acquired: false, retryAt: 90_000 });
+      await releaseSlot(store.db, leaseOf(await take('a', 1000, 500)), 90_000);
+      await releaseSlot(store.db, leaseOf(await take('a', 90_000, 500)), 10);
+      expect(await take('b', 89_999, 500)).toMatchObject({ acquired: false, retryAt: 90_000 });
     });
 
     it('when ten replicas ask for a new token at once, then exactly one gets it', async () => {
       const stores = [store, ...Array.from({ length: 9 }, another)];
-      const results = await Promise.all(stores.map((s, i) => acquireSlot(s.db, 'fresh', `w${i}`, 1000, 60_000)));
+      const results = await Promise.all(stores.map((s, i) => acquireSlot(s.db, s.dialect, 'fresh', `w${i}`, 1000, 60_000)));
       expect(results.filter((r) => r.acquired)).toHaveLength(1);
     });
   });
@@ -134,8 +166,10 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
         const replicas = [openStore(fresh.url), openStore(fresh.url)];
         extra.push(...replicas);
         await Promise.all(replicas.map((r) => r.migrate()));
-        await insertEvent(replicas[0]!.db, event('queued'), 1);
-        expect(await claimDue(replicas[1]!.db, 'postgres', 1, 'w', 1000, 1)).toHaveLength(1);
+        const e = event('queued');
+        await insertEvent(replicas[0]!.db, e, 1);
+        await openDelivery(replicas[0]!.db, e.id, { state: 'queued', now: 1, newEvent: true });
+        expect(await replicas[1]!.transaction((trx) => claimDeliveries(trx, 'postgres', 1, 'w', 1000, 1))).toHaveLength(1);
       } finally {
         for (const r of extra.splice(0)) await r.close();
         await fresh.drop();

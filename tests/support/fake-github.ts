@@ -118,6 +118,9 @@ export class FakeGitHub {
   private inFlight = 0;
   /** The most dispatches that were ever open at the same time. */
   maxConcurrent = 0;
+  /** GETs waiting on holdReads(). */
+  heldReads = 0;
+  private readGate: Promise<void> | undefined;
   url = '';
 
   constructor(private readonly options: FakeGitHubOptions) {
@@ -196,6 +199,19 @@ export class FakeGitHub {
     }
     this.signal.changed();
     return true;
+  }
+
+  /**
+   * Holds every GET that arrives from now on until the returned release() is called (a slow GitHub), so a
+   * test can act while a reader is mid-look: `waitFor((g) => g.heldReads > 0)` says one is waiting.
+   */
+  holdReads(): () => void {
+    let release!: () => void;
+    this.readGate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.readGate = undefined;
+      release();
+    };
   }
 
   /** Answers for the next GETs (after the token and repository checks), in order; then real answers. */
@@ -325,7 +341,16 @@ export class FakeGitHub {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.handleApp(req, res, new URL(req.url ?? '/', 'http://fake').pathname)) return;
-    if (req.method === 'GET') return this.handleRead(req, res);
+    if (req.method === 'GET') {
+      const gate = this.readGate;
+      if (gate) {
+        this.heldReads += 1;
+        this.signal.changed();
+        await gate;
+        this.heldReads -= 1;
+      }
+      return this.handleRead(req, res);
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');

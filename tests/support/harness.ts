@@ -1,14 +1,13 @@
 import type { Express } from 'express';
-import { createApp } from '../../src/app';
 import { sleepReal, type Clock } from '../../src/clock';
 import { loadConfig, type Config } from '../../src/config/config';
 import type { DeliveryWorker } from '../../src/delivery/delivery-worker';
-import { createMetrics } from '../../src/metrics/metrics';
-import { createWorkers, type Workers } from '../../src/workers/create-workers';
+import type { EventStatus } from '../../src/domain/rollback-event';
+import { startService, type ServiceOptions } from '../../src/service';
+import type { Workers } from '../../src/workers/create-workers';
 import { createLogger } from '../../src/logger';
-import { openStore, type Store } from '../../src/store/database';
+import type { Store } from '../../src/store/database';
 import { findEvent } from '../../src/store/events.repository';
-import type { EventStatus } from '../../src/store/events.table';
 import { createSqliteDatabase, type TestDatabase } from './dialects';
 import { FakeGitHub, type FakeGitHubOptions } from './fake-github';
 
@@ -95,6 +94,8 @@ export interface HarnessOptions {
   githubApp?: FakeGitHubOptions['app'];
   /** The database to run on (default: a fresh SQLite file); dropped by close(). */
   database?: TestDatabase;
+  /** Parts the service takes instead of its defaults (a store, GitHub access). */
+  service?: Pick<ServiceOptions, 'store' | 'github'>;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -110,29 +111,22 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     DATABASE_URL: database.url,
     GITHUB_MIN_INTERVAL_MS: '0',
     DELIVERY_RETRY_BASE_MS: '10',
+    SHUTDOWN_TIMEOUT_MS: '1000',
     LOG_LEVEL: 'debug',
     ...options.env,
   });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const clock = options.clock ?? createScaledClock(1);
-  const store = openStore(config.databaseUrl);
-  await store.migrate();
-
-  const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
-  const workers = options.worker === false ? undefined : createWorkers(config, store, clock, logger, { pollIntervalMs: 50, random: options.random, metrics });
-  const worker = workers?.delivery;
-  const app = createApp({
-    metrics,
-    config,
+  // The service as main.ts starts it, on a loopback port; tests drive its app through supertest.
+  const service = await startService(
+    { ...config, http: { ...config.http, host: '127.0.0.1', port: 0 } },
     logger,
-    store,
-    clock,
-    onEventStored: () => workers?.onEventStored(),
-    onReportRecorded: () => workers?.onReportRecorded(),
-    onNotification: () => workers?.onNotification(),
-  });
-  workers?.start();
+    { clock, workers: options.worker !== false, wiringCheck: false, pollIntervalMs: 50, random: options.random, ...options.service },
+  );
+  const { app, store } = service;
+  const workers = options.worker === false ? undefined : service.workers;
+  const worker = workers?.delivery;
 
   return {
     app,
@@ -154,8 +148,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       throw new Error(`event ${id} did not reach ${status} within ${timeoutMs} ms (last: ${last})`);
     },
     async close() {
-      await workers?.stop(1000);
-      await store.close();
+      await service.stop();
       github.reset();
       await github.stop();
       await database.drop();

@@ -12,6 +12,8 @@ export class NotifyReceiver {
   readonly messages: Array<Record<string, unknown>> = [];
   refused = 0;
   down = false;
+  /** Refuses a message for good with the status it returns (as Slack answers 400 invalid_payload); undefined takes it. */
+  refuseWith: ((message: Record<string, unknown>) => number | undefined) | undefined;
   url = '';
   private readonly server: Server;
   private readonly signal = new RequestSignal();
@@ -51,8 +53,15 @@ export class NotifyReceiver {
       this.refused += 1;
       res.writeHead(503).end('service_unavailable');
     } else {
-      this.messages.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      const refusal = this.refuseWith?.(message);
+      if (refusal !== undefined) {
+        this.refused += 1;
+        res.writeHead(refusal, { 'content-type': 'text/plain' }).end('invalid_payload');
+      } else {
+        this.messages.push(message);
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      }
     }
     this.signal.changed();
   }

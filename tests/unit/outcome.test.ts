@@ -4,7 +4,7 @@ const T0 = Date.UTC(2026, 10, 29, 10, 0, 0);
 const SEC = 1000;
 const RESTORE = 'c'.repeat(40);
 const limits: OutcomeLimits = { runLookupMs: 600 * SEC, verifyTimeoutMs: 1800 * SEC, maxRedispatch: 2, pollMs: 10 * SEC, pollMaxMs: 120 * SEC, branch: 'main', eventType: 'argo-degraded' };
-const awaiting: OutcomeState = { outcome: 'awaiting_run', deliveredAt: T0, runId: null, runEndedAt: null, cancelledRuns: [], redispatches: 0, restoreCommit: null, pullRequestUrl: null, pollMs: 10 * SEC };
+const awaiting: OutcomeState = { outcome: 'awaiting_run', deliveredAt: T0, runId: null, runSeenOpenAt: null, runEndedAt: null, cancelledRuns: [], redispatches: 0, restoreCommit: null, pullRequestUrl: null, pollMs: 10 * SEC };
 const run = (status: string, conclusion: string | null = null, id = '42') => ({ id, status, conclusion, url: `https://github.example/acme/gitops/actions/runs/${id}`, updatedAt: T0 + 60 * SEC });
 const at = (seconds: number, rest: Omit<Observations, 'now'> = {}): Observations => ({ now: T0 + seconds * SEC, ...rest });
 
@@ -16,7 +16,11 @@ describe('decideOutcome', () => {
     { name: 'the run is queued', seen: at(20, { run: run('queued') }), outcomes: ['restoring'] },
     { name: 'the run succeeded with a restore commit', seen: at(90, { run: run('completed', 'success'), commit: { sha: RESTORE, url: 'https://github.example/c' } }), outcomes: ['restoring', 'restored'] },
     { name: 'restored and Healthy at the restore commit in the same look', seen: at(90, { run: run('completed', 'success'), commit: { sha: RESTORE, url: 'u' }, healthyReport: { id: 'r1', revision: RESTORE, reportedAt: T0 + 80 * SEC } }), outcomes: ['restoring', 'restored', 'verified'] },
-    { name: 'the run succeeded with nothing to change', seen: at(90, { run: run('completed', 'success') }), outcomes: ['restoring', 'restored'], expect: { state: expect.objectContaining({ restoreCommit: null, runEndedAt: T0 + 60 * SEC }) } },
+    { name: 'the run succeeded with nothing to change', seen: at(90, { run: run('completed', 'success') }), outcomes: ['restoring', 'restored'], expect: { state: expect.objectContaining({ restoreCommit: null, runEndedAt: T0 }) } },
+    // GitHub's updated_at (T0 + 60 s here) is on GitHub's clock: the end is bounded on ours instead.
+    { name: 'the run is in progress: the look is noted', state: { outcome: 'restoring', runId: '42' }, seen: at(30, { run: run('in_progress') }), outcomes: [], expect: { state: expect.objectContaining({ runSeenOpenAt: T0 + 30 * SEC }) } },
+    { name: 'the run ended after a look saw it running: it ended after that look', state: { outcome: 'restoring', runId: '42', runSeenOpenAt: T0 + 30 * SEC }, seen: at(90, { run: run('completed', 'success') }), outcomes: ['restored'], expect: { state: expect.objectContaining({ runEndedAt: T0 + 30 * SEC }) } },
+    { name: 'a cancelled run is dispatched again: the next run is bounded afresh', state: { outcome: 'restoring', runId: '42', runSeenOpenAt: T0 + 30 * SEC }, seen: at(90, { run: run('completed', 'cancelled') }), outcomes: ['restoring'], expect: { state: expect.objectContaining({ runSeenOpenAt: null }) } },
     { name: 'pull-request mode, the pull request is open', state: { outcome: 'restoring', runId: '42' }, seen: at(90, { run: run('completed', 'success'), pullRequest: { url: 'https://github.example/pull/7', state: 'open', mergedAt: null, mergeCommit: null } }), outcomes: ['restoring'] },
     { name: 'pull-request mode, merged', state: { outcome: 'restoring', runId: '42', pullRequestUrl: 'https://github.example/pull/7' }, seen: at(300, { run: run('completed', 'success'), pullRequest: { url: 'https://github.example/pull/7', state: 'closed', mergedAt: T0, mergeCommit: RESTORE } }), outcomes: ['restored'], expect: { state: expect.objectContaining({ restoreCommit: RESTORE }) } },
     { name: 'pull-request mode, closed without merging', state: { outcome: 'restoring', runId: '42' }, seen: at(300, { run: run('completed', 'success'), pullRequest: { url: 'p', state: 'closed', mergedAt: null, mergeCommit: null } }), outcomes: ['restore_failed'] },

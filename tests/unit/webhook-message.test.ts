@@ -4,7 +4,8 @@ import { DEFAULT_APP, inspectJson, parseWebhookMessage } from '../../src/domain/
 // Fixtures are untyped JSON reshaped the way Argo CD would.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
-import { AppError } from '../../src/errors';
+import { InvalidPayloadError } from '../../src/domain/invalid-payload';
+import { toAppError } from '../../src/http/middleware/error-handler';
 
 const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
 const HEALTHY = '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2';
@@ -42,9 +43,10 @@ describe('parseWebhookMessage', () => {
     try {
       parseWebhookMessage(body, () => sourceIndex);
     } catch (error) {
-      expect(error).toBeInstanceOf(AppError);
-      expect((error as AppError).code).toBe('INVALID_PAYLOAD');
-      return (error as AppError).message;
+      // A domain error; the HTTP layer answers it as the catalogue's INVALID_PAYLOAD.
+      expect(error).toBeInstanceOf(InvalidPayloadError);
+      expect(toAppError(error)).toMatchObject({ code: 'INVALID_PAYLOAD', status: 422, message: (error as Error).message });
+      return (error as Error).message;
     }
     throw new Error('expected the body to be refused');
   };

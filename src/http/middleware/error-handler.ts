@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../../errors';
-import { isStoreError } from '../../store/store-error';
+import { InvalidPayloadError } from '../../domain/invalid-payload';
+import { isStoreUnavailable } from '../../store/store-error';
 import { WWW_AUTHENTICATE } from './auth';
 
 /** Errors raised by body-parser/raw-body carry a `type`; map the ones a client can cause. */
@@ -40,12 +41,18 @@ export const notFound: RequestHandler = (req, _res, next) => {
   next(new AppError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
 };
 
+/** Maps what a handler threw to the catalogue: domain errors by kind, the store's by whether it is unavailable. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof InvalidPayloadError) return new AppError('INVALID_PAYLOAD', error.message);
+  const fromClient = fromBodyParser(error) ?? fromClientStatus(error);
+  if (fromClient) return fromClient;
+  return new AppError(isStoreUnavailable(error) ? 'STORE_UNAVAILABLE' : 'INTERNAL', undefined, { cause: error });
+}
+
 /** The one place that writes `{"error": {"code", "message"}}`. Unknown errors become 500 with no stack. */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  const appError =
-    error instanceof AppError
-      ? error
-      : (fromBodyParser(error) ?? fromClientStatus(error) ?? (isStoreError(error) ? new AppError('STORE_UNAVAILABLE', undefined, { cause: error }) : new AppError('INTERNAL', undefined, { cause: error })));
+  const appError = toAppError(error);
   if (appError.status >= 500) {
     req.log.error({ err: appError.cause ?? error, code: appError.code }, appError.message);
   } else {

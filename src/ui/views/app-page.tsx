@@ -119,6 +119,19 @@ export function AppPage({ data, session }: { data: AppData; session: Session }) 
           </ul>
         )}
       </Section>
+      {data.refusedNotifications.length > 0 && (
+        <Section title="Notifications the receiver refused">
+          <Table columns={['Written', 'Message', 'Answer']}>
+            {data.refusedNotifications.map((n) => (
+              <tr key={n.id}>
+                <td><When at={n.createdAt} now={now} /></td>
+                <td>{n.eventId ? <a href={eventHref(n.eventId)}>{n.kind}</a> : n.kind}</td>
+                <td>{n.error}</td>
+              </tr>
+            ))}
+          </Table>
+        </Section>
+      )}
       <Section title="Timeline">
         <Table columns={['When', 'What', 'Detail']}>
           {data.timeline.map((entry) => (

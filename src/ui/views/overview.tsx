@@ -31,6 +31,18 @@ export function OverviewLive({ data }: { data: OverviewData }) {
           {banners.undelivered.failed > 0 && <>; {banners.undelivered.failed} failed (open them to replay)</>}.
         </div>
       )}
+      {banners.refusedNotifications && (
+        <div class="banner bad" role="alert">
+          <strong>{banners.refusedNotifications.count} notifications refused by the receiver</strong> (marked failed; later ones were sent): check NOTIFY_URL and NOTIFY_FORMAT.
+          <ul>
+            {banners.refusedNotifications.newest.map((n) => (
+              <li key={n.id}>
+                <a href={appHref(n.app)}>{n.app}</a> {n.kind}: {n.error} <When at={n.createdAt} now={now} />
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <p class="muted">
         {data.totalApps} apps · updated <When at={now} now={now} />
       </p>

@@ -1,0 +1,24 @@
+import type { AdminActionsTable } from './admin-actions.table';
+import type { AppPausesTable } from './app-pauses.table';
+import type { AttemptsTable } from './attempts.table';
+import type { DeliveriesTable } from './deliveries.table';
+import type { DispatchSlotsTable } from './dispatch-slots.table';
+import type { EventsTable } from './events.table';
+import type { HealthReportsTable } from './health-reports.table';
+import type { NotificationsTable } from './notifications.table';
+import type { OutcomeFollowsTable } from './outcome-follows.table';
+import type { OutcomeHistoryTable } from './outcome-history.table';
+
+/** Every table, as Kysely sees it (one *.table.ts each). */
+export interface Database {
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
+  outcome_follows: OutcomeFollowsTable;
+  outcome_history: OutcomeHistoryTable;
+  notifications: NotificationsTable;
+  dispatch_slots: DispatchSlotsTable;
+  health_reports: HealthReportsTable;
+  app_pauses: AppPausesTable;
+  admin_actions: AdminActionsTable;
+}

@@ -27,13 +27,14 @@ describe('GitHub App authentication', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(app: { tokenTtlMs?: number; revoked?: number[] } = {}, env: Record<string, string> = {}) {
+  async function start(app: { tokenTtlMs?: number; revoked?: number[] } = {}, env: Record<string, string> = {}, wiringCheck = false) {
     const routes = join(dir, 'routes.yaml');
     writeFileSync(routes, 'routes:\n  - app: "team-a-*"\n    repo: team-a-gitops\n');
     h = await createHarness({
       repos: ['acme/gitops', 'acme/team-a-gitops'],
       githubApp: { id: APP_ID, publicKey, installations: { 'acme/gitops': 11, 'acme/team-a-gitops': 22 }, ...app },
       env: { GH_PAT_WEBHOOK: '', GITHUB_APP_ID: String(APP_ID), GITHUB_APP_PRIVATE_KEY: privateKey, ROUTES_FILE: routes, ...env },
+      service: { wiringCheck },
     });
   }
   const rollback = async (app: string, n: number) => {
@@ -76,6 +77,17 @@ describe('GitHub App authentication', () => {
     expect(event.lastError).toMatch(/GitHub App 424242 could not get a token for installation 11 \(GitHub answered 401: Bad credentials\): the installation was removed or suspended/);
     expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 50, eventId: id, msg: expect.stringMatching(/^failed: GitHub answered 401: GitHub App 424242 .*check GH_PAT_WEBHOOK \(or, with a GitHub App, GITHUB_APP_ID, its key and its installation\)/) }));
     expect(h.github.received).toEqual([]);
+  });
+
+  it('when the wiring check and the delivery worker both use GitHub, then they share one token cache: each installation gets one token', async () => {
+    await start({}, {}, true);
+    // The wiring check at start reads both configured repositories: one token per installation.
+    await h.github.waitFor((g) => g.reads.filter((r) => r.path.endsWith('/actions/runs')).length === 2);
+    expect(h.github.installationTokens.map((t) => t.installationId).sort()).toEqual([11, 22]);
+    await h.waitForStatus(await rollback('podinfo-prod', 1), 'delivered');
+    await h.waitForStatus(await rollback('team-a-web', 2), 'delivered');
+    expect(h.github.installationTokens).toHaveLength(2);
+    expect([tokenOf(0), tokenOf(1)]).toEqual([11, 22].map((id) => h.github.installationTokens.find((t) => t.installationId === id)!.token));
   });
 
   it('when GITHUB_APP_INSTALLATION_ID is set, then no installation is looked up and that one is used', async () => {

@@ -12,6 +12,7 @@ import { enqueueNotification } from '../../src/store/notifications.repository';
 import { DIALECTS, type TestDatabase } from '../support/dialects';
 import request from 'supertest';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN, createHarness, seedBody, type Harness } from '../support/harness';
+import { until } from '../support/until';
 
 const SKEW_MS = 30_000;
 /** A replica whose clock runs 30 s ahead of the others'. */
@@ -86,10 +87,7 @@ describe.each(DIALECTS)('leased work on %s', (_dialect, createDatabase) => {
       await seed(table);
       const stale = (await claim(a, table, 'replica-a', now, 200))!;
       let taken: Lease | undefined;
-      for (const deadline = Date.now() + 5000; !taken && Date.now() < deadline; ) {
-        taken = await claim(b, table, 'replica-b', now, 60_000);
-        if (!taken) await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(async () => (taken = await claim(b, table, 'replica-b', now, 60_000)) !== undefined, 'the expired lease taken');
       expect(taken).toMatchObject({ owner: 'replica-b', version: stale.version + 1 });
       expect(await lostError(renewLease(a.db, a.dialect, stale, 60_000))).toBeInstanceOf(LeaseLostError);
       expect(await lostError(completeWork(a.db, stale, { due_at: now + 1 }))).toBeInstanceOf(LeaseLostError);

@@ -7,6 +7,7 @@ import type { NotificationMessage } from '../../src/domain/notification';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, createHarness, type Harness } from '../support/harness';
 import { NotifyReceiver } from '../support/notify-receiver';
+import { until } from '../support/until';
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
@@ -45,15 +46,7 @@ describe.each(DIALECTS)('notifications on %s', (_dialect, createDatabase) => {
     h.workers!.onNotification();
   };
   /** The receiver answers before the notifier records the send: wait for the outbox to settle. */
-  const settled = async (timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const open = await h.store.db.selectFrom('notifications').select('id').where('due_at', 'is not', null).execute();
-      if (open.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`${open.length} messages still unsent after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  };
+  const settled = () => until(async () => (await h.store.db.selectFrom('notifications').select('id').where('due_at', 'is not', null).execute()).length === 0, 'every message recorded');
   const reasons = (app: string) => receiver.messages.filter((m) => m.app === app).map((m) => m.reason);
 
   it('when the receiver refuses a message for good, then it is marked failed with the answer, counted and shown, and the 10 after it are all delivered', async () => {

@@ -36,7 +36,6 @@ describe('rollback outcomes and notifications', () => {
       expect(h.logs.text()).not.toContain(GITHUB_TOKEN);
       expect(h.logs.text()).not.toContain(receiver.url);
       expect(h.logs.text()).not.toContain('stand-in-not-a-secret');
-      if (process.env.DEBUG_LOGS) require('fs').writeFileSync('/tmp/logs.txt', h.logs.text());
       await h.close();
       h = undefined;
     }

@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { FakeRun } from '../support/fake-github';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, seedBody, type Harness } from '../support/harness';
+import { until } from '../support/until';
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -28,13 +29,6 @@ describe.each(DIALECTS)('replay on %s', (_dialect, createDatabase) => {
   const view = async (id: string) => (await request(h.app).get(`/v1/events/${id}`).set(admin)).body as { status: string; attempts: number; redispatches: number; outcome: string; outcome_history: Array<{ reason: string }> };
   const follows = (id: string) => h.store.db.selectFrom('outcome_follows').selectAll().where('event_id', '=', id).orderBy('seq').execute();
   const deliveries = (id: string) => h.store.db.selectFrom('deliveries').selectAll().where('event_id', '=', id).orderBy('seq').execute();
-  async function until(holds: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await holds())) {
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
 
   it('when an operator replays a rollback while its follower is deciding to re-dispatch a cancelled run, then it is dispatched once for the replay, never twice', async () => {
     const release = h.github.holdReads();

@@ -6,6 +6,7 @@ import { acquireSlot, releaseSlot } from '../../src/store/dispatch-slots.reposit
 import { insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
 import type { Lease } from '../../src/store/leased-work';
 import { DIALECTS, createPostgresDatabase, type TestDatabase } from '../support/dialects';
+import { until } from '../support/until';
 
 const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
 
@@ -76,17 +77,6 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     await insertEvent(store.db, e, now);
     await openDelivery(store.db, e.id, { state: 'queued', now, newEvent: true });
   };
-  /** Polls `attempt` until it gives a value (leases run on the database's clock, so time must pass). */
-  async function eventually<T>(attempt: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await attempt();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
   it('when four workers claim at once, then every due delivery is claimed exactly once', async () => {
     for (let i = 0; i < 40; i++) await queue(event('queued', `app-${i}`), 1000 + i);
     const workers = [store, another(), another(), another()];
@@ -110,11 +100,9 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     const [first] = await claim('dead');
     expect(first).toBeDefined();
     expect(await claim('alive')).toHaveLength(0);
-    const [again] = await eventually(async () => {
-      const batch = await claim('alive');
-      return batch.length > 0 ? batch : undefined;
-    });
-    expect(again!.lease).toMatchObject({ owner: 'alive', version: first!.lease.version + 1 });
+    let again: Awaited<ReturnType<typeof claim>> = [];
+    await until(async () => (again = await claim('alive')).length > 0, 'the expired lease taken');
+    expect(again[0]!.lease).toMatchObject({ owner: 'alive', version: first!.lease.version + 1 });
   });
 
   describe('dispatch slot (one token, one pace, across replicas)', () => {
@@ -135,11 +123,7 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     it('when the holder died, then the slot is free once its hold expires, and its late release frees nothing', async () => {
       const dead = leaseOf(await take('dead', 1000, 200));
       expect(await take('b', 1000, 60_000)).toMatchObject({ acquired: false });
-      const alive = await eventually(async () => {
-        const attempt = await take('b', 1000, 60_000);
-        return attempt.acquired ? attempt : undefined;
-      });
-      expect(alive.acquired).toBe(true);
+      await until(async () => (await take('b', 1000, 60_000)).acquired, 'the expired hold taken');
       // The dead holder's late release must not free the new holder's slot; it only keeps the pace.
       expect(await releaseSlot(store.db, dead, 5000)).toBe(false);
       expect(await take('c', 5000)).toMatchObject({ acquired: false });

@@ -94,8 +94,8 @@ export interface HarnessOptions {
   githubApp?: FakeGitHubOptions['app'];
   /** The database to run on (default: a fresh SQLite file); dropped by close(). */
   database?: TestDatabase;
-  /** Parts the service takes instead of its defaults (a store, GitHub access). */
-  service?: Pick<ServiceOptions, 'store' | 'github'>;
+  /** Parts the service takes instead of its defaults (a store, GitHub access, the wiring check on). */
+  service?: Pick<ServiceOptions, 'store' | 'github' | 'wiringCheck'>;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {

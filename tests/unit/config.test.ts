@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig, routeFor } from '../../src/config/config';
 
 const minimal = { REPO_OWNER: 'acme', REPO_NAME: 'gitops', GH_PAT_WEBHOOK: 'gh-test-token-value', WEBHOOK_TOKEN: 'webhook-token-0123456789' };
@@ -122,6 +123,20 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...minimal, DELIVERY_LEASE_MS: '5000', GITHUB_TIMEOUT_MS: '5000' })).toEqual([
       expect.stringMatching(/^DELIVERY_LEASE_MS: must be longer than GITHUB_TIMEOUT_MS/),
     ]);
+  });
+
+  it('when a GitHub App is set, then the lease must outlive three requests (installation lookup, token, dispatch)', () => {
+    const { GH_PAT_WEBHOOK: _omit, ...rest } = minimal;
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const app = { ...rest, GITHUB_APP_ID: '12345', GITHUB_APP_PRIVATE_KEY_FILE: '/run/secrets/app.pem', GITHUB_TIMEOUT_MS: '10000' };
+    expect(() => loadConfig({ ...app, DELIVERY_LEASE_MS: '30000' }, () => pem)).toThrow(/DELIVERY_LEASE_MS: must be longer than 3 × GITHUB_TIMEOUT_MS \(30000\) with a GitHub App/);
+    expect(loadConfig({ ...app, DELIVERY_LEASE_MS: '30001' }, () => pem).delivery.leaseMs).toBe(30_001);
+    // With a PAT one dispatch is one request.
+    expect(loadConfig({ ...minimal, GITHUB_TIMEOUT_MS: '10000', DELIVERY_LEASE_MS: '10001' }).delivery.leaseMs).toBe(10_001);
+  });
+
+  it.each(['0', '59.9'])('when GITHUB_CHECK_INTERVAL_SECONDS is %s, then it is refused: checks outside the token pace at least a minute apart', (value) => {
+    expect(problemsOf({ ...minimal, GITHUB_CHECK_INTERVAL_SECONDS: value })).toEqual([`GITHUB_CHECK_INTERVAL_SECONDS: expected a number of seconds from 60 to 86400 (got "${value}")`]);
   });
 
   it('when DATABASE_URL is neither sqlite: nor postgres://, then it is refused without echoing it (it may hold a password)', () => {

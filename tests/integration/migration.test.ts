@@ -1,0 +1,114 @@
+import { Migrator, sql } from 'kysely';
+import { openStore, type Store } from '../../src/store/database';
+import { refreshEventSummary } from '../../src/store/events.repository';
+import { migrations } from '../../src/store/migrations';
+import { DIALECTS, type TestDatabase } from '../support/dialects';
+
+const BEFORE_WORK_TABLES = '2026-11-30T12-00-status-page';
+
+/**
+ * An installation upgraded from the release before the work tables: every event's delivery and
+ * follow-up state, live leases included, the outbox and the token's slot come through the migration.
+ */
+describe.each(DIALECTS)('migrating to the work tables on %s', (dialect, createDatabase) => {
+  let database: TestDatabase;
+  let store: Store;
+
+  beforeEach(async () => {
+    database = await createDatabase();
+    store = openStore(database.url);
+    const migrationTableSchema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
+    const migrator = new Migrator({ db: store.db, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations) } });
+    const { error } = await migrator.migrateTo(BEFORE_WORK_TABLES);
+    if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  /** An events row as the earlier release wrote it. */
+  async function oldEvent(id: string, n: number, columns: Record<string, unknown>): Promise<void> {
+    const row: Record<string, unknown> = {
+      id,
+      app: 'podinfo-prod',
+      failed_revision: `f${String(n).padStart(39, '0')}`,
+      healthy_revision: 'a'.repeat(40),
+      target_owner: 'acme',
+      target_repo: 'gitops',
+      event_type: 'argo-degraded',
+      dispatch_body: '{}',
+      attempts: 0,
+      transient_failures: 0,
+      created_at: 1000 + n,
+      updated_at: 2000 + n,
+      ...columns,
+    };
+    const names = Object.keys(row);
+    await sql`insert into events (${sql.join(names.map((c) => sql.ref(c)))}) values (${sql.join(names.map((c) => row[c]))})`.execute(store.db);
+  }
+
+  it('when an installation with queued, leased, delivered-and-followed, failed and suppressed events upgrades, then each keeps its state in the new tables', async () => {
+    await oldEvent('e-queued', 1, { status: 'queued', next_attempt_at: 1500 });
+    await oldEvent('e-leased', 2, { status: 'delivering', attempts: 1, transient_failures: 1, next_attempt_at: 1600, lease_owner: 'old-worker', lease_expires_at: 99_999_999_999_999 });
+    await oldEvent('e-followed', 3, {
+      status: 'delivered',
+      attempts: 1,
+      delivered_at: 3000,
+      outcome: 'restoring',
+      outcome_reason: 'workflow run 77 found (in_progress)',
+      outcome_check_at: 5000,
+      outcome_poll_ms: 20_000,
+      run_id: '77',
+      run_url: 'https://github.example/runs/77',
+      cancelled_runs: '55',
+      redispatches: 1,
+    });
+    await oldEvent('e-failed', 4, { status: 'failed', attempts: 3, transient_failures: 3, last_error: 'GitHub answered 404' });
+    await oldEvent('e-suppressed', 5, { status: 'suppressed', suppression_reason: 'loop guard' });
+    await sql`insert into attempts (event_id, attempt, started_at, finished_at, status_code, outcome) values ('e-leased', 1, 1, 2, 502, 'retry')`.execute(store.db);
+    await sql`insert into notifications (id, app, kind, message, status, attempts, next_attempt_at, lease_owner, lease_expires_at, created_at)
+              values ('n1', 'podinfo-prod', 'dispatched', '{}', 'sent', 1, 10, null, null, 10),
+                     ('n2', 'podinfo-prod', 'verified', '{}', 'sending', 0, 20, 'old-notifier', 99999, 20),
+                     ('n3', 'podinfo-prod', 'suppressed', '{}', 'pending', 2, 30, null, null, 30)`.execute(store.db);
+    await sql`insert into dispatch_slots (token_key, holder, held_until, next_allowed_at) values ('token', 'old-worker', 9, 100)`.execute(store.db);
+
+    await store.migrate();
+
+    const deliveries = await store.db.selectFrom('deliveries').selectAll().orderBy('event_id').execute();
+    // bigint columns come back as strings from pg.
+    const NUMBERS = new Set(['seq', 'attempts', 'transient_failures', 'due_at', 'poll_ms', 'redispatches', 'delivered_at', 'version']);
+    const pick = (rows: Array<Record<string, unknown>>, keys: string[]) => rows.map((r) => Object.fromEntries(keys.map((k) => [k, NUMBERS.has(k) && r[k] !== null ? Number(r[k]) : r[k]])));
+    expect(pick(deliveries, ['event_id', 'seq', 'state', 'attempts', 'transient_failures', 'due_at', 'lease_owner', 'last_error'])).toEqual([
+      { event_id: 'e-failed', seq: 1, state: 'failed', attempts: 3, transient_failures: 3, due_at: null, lease_owner: null, last_error: 'GitHub answered 404' },
+      { event_id: 'e-followed', seq: 1, state: 'delivered', attempts: 1, transient_failures: 0, due_at: null, lease_owner: null, last_error: null },
+      // A live lease stays live: the worker that holds it finishes, or it expires as before.
+      { event_id: 'e-leased', seq: 1, state: 'retrying', attempts: 1, transient_failures: 1, due_at: 1600, lease_owner: 'old-worker', last_error: null },
+      { event_id: 'e-queued', seq: 1, state: 'queued', attempts: 0, transient_failures: 0, due_at: 1500, lease_owner: null, last_error: null },
+    ]);
+    const follows = await store.db.selectFrom('outcome_follows').selectAll().execute();
+    expect(pick(follows, ['event_id', 'delivery_id', 'outcome', 'due_at', 'poll_ms', 'run_id', 'cancelled_runs', 'redispatches', 'delivered_at'])).toEqual([
+      { event_id: 'e-followed', delivery_id: 'e-followed', outcome: 'restoring', due_at: 5000, poll_ms: 20_000, run_id: '77', cancelled_runs: '55', redispatches: 1, delivered_at: 3000 },
+    ]);
+    expect(await store.db.selectFrom('attempts').select(['event_id', 'delivery_id']).execute()).toEqual([{ event_id: 'e-leased', delivery_id: 'e-leased' }]);
+    const outbox = await store.db.selectFrom('notifications').select(['id', 'status', 'due_at', 'lease_owner', 'version']).orderBy('id').execute();
+    expect(pick(outbox, ['id', 'status', 'due_at', 'lease_owner', 'version'])).toEqual([
+      { id: 'n1', status: 'sent', due_at: null, lease_owner: null, version: 0 },
+      { id: 'n2', status: 'pending', due_at: 20, lease_owner: 'old-notifier', version: 0 },
+      { id: 'n3', status: 'pending', due_at: 30, lease_owner: null, version: 0 },
+    ]);
+    expect(pick(await store.db.selectFrom('dispatch_slots').selectAll().execute(), ['token_key', 'lease_owner', 'due_at', 'version'])).toEqual([{ token_key: 'token', lease_owner: 'old-worker', due_at: 100, version: 0 }]);
+
+    // The summary is unchanged by the move and rewritten the same from the work tables.
+    const before = await store.db.selectFrom('events').select(['id', 'status', 'attempts', 'outcome', 'redispatches']).orderBy('id').execute();
+    for (const { id } of before) await refreshEventSummary(store.db, store.dialect, id, 9000);
+    const after = await store.db.selectFrom('events').select(['id', 'status', 'attempts', 'outcome', 'redispatches']).orderBy('id').execute();
+    expect(after).toEqual(before);
+    expect(after.find((e) => e.id === 'e-leased')?.status).toBe('delivering');
+    // The workers' columns left the events row.
+    const events = (await store.db.introspection.getTables()).find((t) => t.name === 'events')!;
+    const columns = events.columns.map((c) => c.name);
+    expect(columns).toEqual(expect.arrayContaining(['status', 'attempts', 'outcome', 'redispatches']));
+    for (const moved of ['lease_owner', 'lease_expires_at', 'transient_failures', 'outcome_lease_owner', 'outcome_check_at', 'run_id', 'cancelled_runs']) expect(columns).not.toContain(moved);
+  });
+});

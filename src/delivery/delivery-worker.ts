@@ -10,7 +10,6 @@ import type { Metrics } from '../metrics/metrics';
 import type { Store } from '../store/database';
 import { claimDeliveries, completeDelivery, completeDeliveryAsDryRun, nextDeliveryDueAt, releaseDeliveries, type ClaimedDelivery } from '../store/deliveries.repository';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
-import { refreshEventSummary } from '../store/events.repository';
 import type { Lease } from '../store/leased-work';
 import { enqueueNotification } from '../store/notifications.repository';
 import { startFollow } from '../store/outcome-follows.repository';
@@ -79,7 +78,7 @@ export class DeliveryWorker extends PollingLoop {
       const slot = await acquireSlot(trx, store.dialect, tokenKey, this.owner, now, leaseMs);
       if (!slot.acquired) return slot;
       const [delivery] = await claimDeliveries(trx, store.dialect, now, this.owner, leaseMs, 1);
-      if (!delivery) await releaseSlot(trx, slot.lease, 0);
+      if (!delivery) await releaseSlot(trx, store.dialect, slot.lease, 0);
       return { ...slot, delivery };
     });
     if (!taken.acquired) return taken.retryAt;
@@ -132,27 +131,25 @@ export class DeliveryWorker extends PollingLoop {
    * Runs the transaction that records a delivery. When it fails (the store went away, or the lease was
    * lost and nothing was written), the token's slot is still given back, with the pace this dispatch set.
    */
-  private async record(slot: Lease, nextAllowedAt: number, work: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
+  private async record(slot: Lease<'dispatch_slots'>, nextAllowedAt: number, work: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
     try {
       await this.options.store.transaction(work);
     } catch (error) {
-      await releaseSlot(this.options.store.db, slot, nextAllowedAt).catch(() => undefined);
+      await releaseSlot(this.options.store.db, this.options.store.dialect, slot, nextAllowedAt).catch(() => undefined);
       throw error;
     }
   }
 
   /** Sends one delivery, then records the outcome and gives the token's slot back in one transaction. */
-  private async deliver(delivery: ClaimedDelivery, slot: Lease): Promise<void> {
+  private async deliver(delivery: ClaimedDelivery, slot: Lease<'dispatch_slots'>): Promise<void> {
     const { store, github, metrics } = this.options;
     const { event } = delivery;
     const log = this.logger.child({ eventId: event.id, app: event.app, deliveryId: delivery.id });
     if (this.options.isDryRun?.(event.app)) {
       // The last guard before GitHub: whatever queued this event, a dry-run app's rollback is not sent.
       await this.record(slot, 0, async (trx) => {
-        const now = this.clock.now();
-        await completeDeliveryAsDryRun(trx, delivery, now);
-        await releaseSlot(trx, slot, 0);
-        await refreshEventSummary(trx, store.dialect, event.id, now);
+        await releaseSlot(trx, store.dialect, slot, 0);
+        await completeDeliveryAsDryRun(trx, store.dialect, delivery, this.clock.now());
       });
       log.warn("not sent: the app's route is dry_run; recorded as dry_run");
       metrics?.countDelivery('dry_run', undefined, event.app);
@@ -176,16 +173,17 @@ export class DeliveryWorker extends PollingLoop {
     let notified = false;
     let slotKept = true;
     await this.record(slot, nextAllowedAt, async (trx) => {
+      // The slot first, then the delivery and its event: the order the claim takes them in.
+      slotKept = await releaseSlot(trx, store.dialect, slot, nextAllowedAt);
       await completeDelivery(trx, store.dialect, delivery, {
         state: next.state,
         transientFailures: next.transientFailures,
         lastError: next.error,
         attempt: { attempt, startedAt, finishedAt, statusCode, outcome: next.state === 'retrying' ? 'retry' : next.state, error: next.error, nextAttemptAt: next.nextAttemptAt },
       });
-      slotKept = await releaseSlot(trx, slot, nextAllowedAt);
       const message = { app: event.app, eventId: event.id, failedRevision: event.failedRevision, healthyRevision: event.healthyRevision, link: null, at: finishedAt };
       if (next.state === 'delivered') {
-        const first = await startFollow(trx, { id: delivery.id, eventId: event.id, continuesFollowId: delivery.continuesFollowId }, finishedAt, this.options.outcomePollMs);
+        const first = await startFollow(trx, store.dialect, { id: delivery.id, eventId: event.id, continuesFollowId: delivery.continuesFollowId }, finishedAt, this.options.outcomePollMs);
         // People hear of the first dispatch; a re-dispatch or a replay is in the history.
         if (first) {
           await enqueueNotification(trx, this.options.notify, { ...message, kind: 'dispatched', reason: `GitHub accepted the dispatch to ${event.target.owner}/${event.target.repo} (${event.eventType})` });
@@ -195,7 +193,6 @@ export class DeliveryWorker extends PollingLoop {
         await enqueueNotification(trx, this.options.notify, { ...message, kind: 'delivery_failed', reason: next.error ?? 'failed' });
         notified = this.options.notify;
       }
-      await refreshEventSummary(trx, store.dialect, event.id, finishedAt);
     });
     if (next.state === 'delivered') this.options.onDelivered?.();
     if (notified) this.options.onNotification?.();

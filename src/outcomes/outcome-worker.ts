@@ -75,7 +75,7 @@ export class OutcomeWorker extends PollingLoop {
   }
 
   /** Waits for the token's slot; undefined when the worker stops first. */
-  private async takeSlot(): Promise<Lease | undefined> {
+  private async takeSlot(): Promise<Lease<'dispatch_slots'> | undefined> {
     const { store, tokenKey, leaseMs } = this.options;
     while (this.running) {
       const attempt = await acquireSlot(store.db, store.dialect, tokenKey, this.owner, this.clock.now(), leaseMs);
@@ -97,7 +97,7 @@ export class OutcomeWorker extends PollingLoop {
     try {
       followed.lease = await renewLease(store.db, store.dialect, followed.lease, leaseMs);
     } catch (error) {
-      await releaseSlot(store.db, slot, 0);
+      await releaseSlot(store.db, store.dialect, slot, 0);
       throw error;
     }
     try {
@@ -120,7 +120,7 @@ export class OutcomeWorker extends PollingLoop {
           return { ok: false, problem: verdict.reason };
       }
     } finally {
-      await releaseSlot(store.db, slot, nextAllowedAt);
+      await releaseSlot(store.db, store.dialect, slot, nextAllowedAt);
     }
   }
 

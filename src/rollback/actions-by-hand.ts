@@ -3,7 +3,7 @@ import { AppError } from '../errors';
 import { recordAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
 import { currentDelivery, DeliveryInProgressError, openDelivery } from '../store/deliveries.repository';
-import { findEvent, isUniqueViolation, refreshEventSummary } from '../store/events.repository';
+import { findEvent, isUniqueViolation, summarizeDelivery } from '../store/events.repository';
 import { pauseApp, resumeApp, type AppPause } from '../store/pauses.repository';
 
 /** Who acts and why, and from where (the status page or the JSON API). */
@@ -54,9 +54,9 @@ export async function replayByHand(config: Config, store: Store, id: string, act
     const previous = await store.transaction(async (trx) => {
       const current = await currentDelivery(trx, id);
       if (!current) throw refused('suppressed');
-      await openDelivery(trx, id, { state, now });
+      const delivery = await openDelivery(trx, id, { state, now });
       await recordAction(trx, { app, eventId: id, action: 'replay', by: actor.by, reason: actor.reason, via: actor.via, at: now });
-      await refreshEventSummary(trx, store.dialect, id, now);
+      await summarizeDelivery(trx, store.dialect, delivery, now);
       return current.state;
     });
     return { app, previous };

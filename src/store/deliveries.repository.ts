@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DeliveryAttempt, RollbackEvent } from '../domain/rollback-event';
 import type { Dialect } from './database';
 import type { DeliveryRow, DeliveryState } from './deliveries.table';
-import { refreshEventSummary, toRollbackEvent } from './events.repository';
+import { summarizeDelivery, toRollbackEvent } from './events.repository';
 import { claimWork, completeWork, leaseOf, nextDueAt, releaseLeases, type Lease } from './leased-work';
 import type { Database } from './schema';
 
@@ -14,7 +14,7 @@ const OPEN_STATES: readonly DeliveryState[] = ['queued', 'retrying'];
 /** A delivery the worker holds: its own counts, the event it sends, and the lease to complete it with. */
 export interface ClaimedDelivery {
   id: string;
-  lease: Lease;
+  lease: Lease<'deliveries'>;
   /** Attempts and transient failures of this delivery (a replay starts at 0). */
   attempts: number;
   transientFailures: number;
@@ -40,39 +40,37 @@ export async function currentDelivery(db: Db, eventId: string): Promise<Delivery
  * Opens the event's next delivery in the caller's transaction: `queued` (due now, fresh counts), or
  * `dry_run` (recorded, never sent). Throws DeliveryInProgressError while the current one is open; two
  * writers racing past that check both take the same `seq` and one insert fails on its unique index, so
- * an event never has two open deliveries. Does not refresh the summary (the caller does, or writes it).
+ * an event never has two open deliveries. Returns the row; the caller writes the summary
+ * (summarizeDelivery), or the event's first one with the event.
  */
 export async function openDelivery(
   trx: Db,
   eventId: string,
   options: { state: 'queued' | 'dry_run'; now: number; continuesFollowId?: string | null; newEvent?: boolean },
-): Promise<string> {
+): Promise<DeliveryRow> {
   // A new event has no delivery yet: the ingress path skips the look.
   const current = options.newEvent ? undefined : await currentDelivery(trx, eventId);
   if (current && OPEN_STATES.includes(current.state)) throw new DeliveryInProgressError(eventId);
-  const id = uuidv7();
   const queued = options.state === 'queued';
-  await trx
-    .insertInto('deliveries')
-    .values({
-      id,
-      event_id: eventId,
-      seq: current ? Number(current.seq) + 1 : 1,
-      state: options.state,
-      attempts: 0,
-      transient_failures: 0,
-      last_error: null,
-      continues_follow_id: options.continuesFollowId ?? null,
-      created_at: options.now,
-      updated_at: options.now,
-      finished_at: queued ? null : options.now,
-      due_at: queued ? options.now : null,
-      lease_owner: null,
-      lease_expires_at: null,
-      version: 0,
-    })
-    .execute();
-  return id;
+  const row: DeliveryRow = {
+    id: uuidv7(),
+    event_id: eventId,
+    seq: current ? Number(current.seq) + 1 : 1,
+    state: options.state,
+    attempts: 0,
+    transient_failures: 0,
+    last_error: null,
+    continues_follow_id: options.continuesFollowId ?? null,
+    created_at: options.now,
+    updated_at: options.now,
+    finished_at: queued ? null : options.now,
+    due_at: queued ? options.now : null,
+    lease_owner: null,
+    lease_expires_at: null,
+    version: 0,
+  };
+  await trx.insertInto('deliveries').values(row).execute();
+  return row;
 }
 
 /**
@@ -93,7 +91,7 @@ export async function claimDeliveries(trx: Db, dialect: Dialect, now: number, ow
     .execute();
   const claimed: ClaimedDelivery[] = [];
   for (const row of rows) {
-    await refreshEventSummary(trx, dialect, row.event_id, now);
+    await summarizeDelivery(trx, dialect, row, now);
     const event = events.find((e) => e.id === row.event_id);
     if (!event) continue;
     claimed.push({
@@ -117,13 +115,13 @@ export interface DeliveryResult {
 
 /**
  * Records one attempt and the delivery's new state, in the caller's transaction, while `delivery.lease`
- * still holds (LeaseLostError otherwise: nothing is written). The attempt is numbered after every
- * earlier attempt of the event, so the history reads in order across replays.
+ * still holds (LeaseLostError otherwise: nothing is written), and the event's summary. The attempt is
+ * numbered after every earlier attempt of the event, so the history reads in order across replays.
  */
 export async function completeDelivery(trx: Db, dialect: Dialect, delivery: ClaimedDelivery, result: DeliveryResult): Promise<void> {
   const { attempt } = result;
   const finished = result.state !== 'retrying';
-  await completeWork(trx, delivery.lease, {
+  const row = await completeWork(trx, delivery.lease, {
     state: result.state,
     attempts: delivery.attempts + 1,
     transient_failures: result.transientFailures,
@@ -151,11 +149,12 @@ export async function completeDelivery(trx: Db, dialect: Dialect, delivery: Clai
       next_attempt_at: attempt.nextAttemptAt,
     })
     .execute();
+  await summarizeDelivery(trx, dialect, row, attempt.finishedAt);
 }
 
-/** Finishes a held delivery as dry_run without sending it (its app is in dry run). */
-export async function completeDeliveryAsDryRun(trx: Db, delivery: ClaimedDelivery, now: number): Promise<void> {
-  await completeWork(trx, delivery.lease, { state: 'dry_run', updated_at: now, finished_at: now, due_at: null });
+/** Finishes a held delivery as dry_run without sending it (its app is in dry run), with the event's summary. */
+export async function completeDeliveryAsDryRun(trx: Db, dialect: Dialect, delivery: ClaimedDelivery, now: number): Promise<void> {
+  await summarizeDelivery(trx, dialect, await completeWork(trx, delivery.lease, { state: 'dry_run', updated_at: now, finished_at: now, due_at: null }), now);
 }
 
 /** Gives back every delivery `owner` holds (clean shutdown): they are due again at once. */

@@ -5,7 +5,7 @@ import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export type SlotAttempt = { acquired: true; lease: Lease } | { acquired: false; retryAt: number };
+export type SlotAttempt = { acquired: true; lease: Lease<'dispatch_slots'> } | { acquired: false; retryAt: number };
 
 /**
  * Takes the dispatch slot of a token: leased work whose due time is when the token may next be used.
@@ -39,15 +39,14 @@ export async function acquireSlot(db: Db, dialect: Dialect, tokenKey: string, ow
  * false when the lease had been taken over (the request outlived it): the new holder keeps the slot, and
  * only the token's pace is raised to `nextAllowedAt`, so a rate limit GitHub just announced still holds.
  */
-export async function releaseSlot(db: Db, lease: Lease, nextAllowedAt: number): Promise<boolean> {
-  const row = await db.selectFrom('dispatch_slots').select('due_at').where('token_key', '=', lease.key).executeTakeFirst();
-  const dueAt = Math.max(Number(row?.due_at ?? 0), nextAllowedAt);
+export async function releaseSlot(db: Db, dialect: Dialect, lease: Lease<'dispatch_slots'>, nextAllowedAt: number): Promise<boolean> {
+  const later = dialect === 'postgres' ? sql`greatest(due_at, ${nextAllowedAt})` : sql`max(due_at, ${nextAllowedAt})`;
   try {
-    await completeWork(db, lease, { due_at: dueAt });
+    await completeWork(db, lease, { due_at: later });
     return true;
   } catch (error) {
     if (!(error instanceof LeaseLostError)) throw error;
-    await db.updateTable('dispatch_slots').set({ due_at: dueAt }).where('token_key', '=', lease.key).where('due_at', '<', dueAt).execute();
+    await db.updateTable('dispatch_slots').set({ due_at: nextAllowedAt }).where('token_key', '=', lease.key).where('due_at', '<', nextAllowedAt).execute();
     return false;
   }
 }

@@ -1,6 +1,8 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { DeliveryAttempt, EventStatus, Outcome, RollbackEvent } from '../domain/rollback-event';
 import type { AttemptRow } from './attempts.table';
+import type { DeliveryRow } from './deliveries.table';
+import type { OutcomeFollowRow } from './outcome-follows.table';
 import type { Dialect } from './database';
 import type { EventRow } from './events.table';
 import type { Database } from './schema';
@@ -161,34 +163,25 @@ export async function listEvents(db: Db, filter: { app?: string; status?: EventS
 
 /**
  * Serialises the writers of one event's work on PostgreSQL until `trx` ends (a row lock on the event), so
- * the summary written after it reads what the others committed. SQLite runs one transaction at a time.
+ * summaries are written in the order their work was. SQLite runs one transaction at a time.
  */
 export async function lockEvent(trx: Db, dialect: Dialect, eventId: string): Promise<void> {
   if (dialect === 'postgres') await sql`select id from events where id = ${eventId} for update`.execute(trx);
 }
 
+/** What the summary needs of a delivery row. */
+export type DeliverySummary = Pick<DeliveryRow, 'event_id' | 'state' | 'attempts' | 'due_at' | 'lease_owner' | 'last_error' | 'finished_at'>;
+/** What the summary needs of a follow-up row. */
+export type FollowSummary = Pick<OutcomeFollowRow, 'event_id' | 'outcome' | 'reason' | 'run_url' | 'restore_commit' | 'restore_url' | 'pull_request_url' | 'verified_report_id' | 'redispatches'>;
+
 /**
- * Rewrites the event's summary from its work tables: the current (newest) delivery and follow-up. The
- * only writer of those columns; call it last in every transaction that changes an event's work, after
- * that work's own row was written (work row, then the event's lock: one order for every writer).
+ * Writes the event's delivery summary (status, attempts, next attempt, last error, delivered at) from
+ * its current delivery, the row the caller just wrote. With summarizeFollow, the only writers of the
+ * summary: call it in the transaction that changed the delivery, after that row (work row, then the
+ * event's lock: one order for every writer).
  */
-export async function refreshEventSummary(trx: Db, dialect: Dialect, eventId: string, now: number): Promise<void> {
-  await lockEvent(trx, dialect, eventId);
-  const delivery = await trx
-    .selectFrom('deliveries')
-    .select(['state', 'attempts', 'due_at', 'lease_owner', 'last_error', 'finished_at'])
-    .where('event_id', '=', eventId)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (!delivery) return;
-  const follow = await trx
-    .selectFrom('outcome_follows')
-    .select(['outcome', 'reason', 'run_url', 'restore_commit', 'restore_url', 'pull_request_url', 'verified_report_id', 'redispatches'])
-    .where('event_id', '=', eventId)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+export async function summarizeDelivery(trx: Db, dialect: Dialect, delivery: DeliverySummary, now: number): Promise<void> {
+  await lockEvent(trx, dialect, delivery.event_id);
   const open = delivery.state === 'queued' || delivery.state === 'retrying';
   const status: EventStatus = open && delivery.lease_owner !== null ? 'delivering' : delivery.state;
   await trx
@@ -200,15 +193,35 @@ export async function refreshEventSummary(trx: Db, dialect: Dialect, eventId: st
       last_error: delivery.last_error,
       delivered_at: delivery.state === 'delivered' ? toMs(delivery.finished_at) : null,
       updated_at: now,
-      outcome: follow?.outcome ?? null,
-      outcome_reason: follow?.reason ?? null,
-      run_url: follow?.run_url ?? null,
-      restore_commit: follow?.restore_commit ?? null,
-      restore_url: follow?.restore_url ?? null,
-      pull_request_url: follow?.pull_request_url ?? null,
-      verified_report_id: follow?.verified_report_id ?? null,
-      redispatches: follow ? Number(follow.redispatches) : null,
     })
-    .where('id', '=', eventId)
+    .where('id', '=', delivery.event_id)
     .execute();
+}
+
+/** Writes the event's outcome summary from its current follow-up, the row the caller just wrote. */
+export async function summarizeFollow(trx: Db, dialect: Dialect, follow: FollowSummary, now: number): Promise<void> {
+  await lockEvent(trx, dialect, follow.event_id);
+  await trx
+    .updateTable('events')
+    .set({
+      outcome: follow.outcome,
+      outcome_reason: follow.reason,
+      run_url: follow.run_url,
+      restore_commit: follow.restore_commit,
+      restore_url: follow.restore_url,
+      pull_request_url: follow.pull_request_url,
+      verified_report_id: follow.verified_report_id,
+      redispatches: Number(follow.redispatches),
+      updated_at: now,
+    })
+    .where('id', '=', follow.event_id)
+    .execute();
+}
+
+/** Rewrites the whole summary from the event's newest delivery and follow-up, read from the store. */
+export async function refreshEventSummary(trx: Db, dialect: Dialect, eventId: string, now: number): Promise<void> {
+  const delivery = await trx.selectFrom('deliveries').selectAll().where('event_id', '=', eventId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  if (delivery) await summarizeDelivery(trx, dialect, delivery, now);
+  const follow = await trx.selectFrom('outcome_follows').selectAll().where('event_id', '=', eventId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  if (follow) await summarizeFollow(trx, dialect, follow, now);
 }

@@ -4,8 +4,8 @@ import type { EventStatus, Outcome } from '../domain/rollback-event';
 /**
  * What a rollback event is (written once, at ingress) and a summary of its current delivery and
  * follow-up. The summary columns are a projection of the work tables (deliveries, outcome_follows),
- * written only by refreshEventSummary under the event's lock; no worker decides on them. Times are epoch
- * milliseconds.
+ * written only by summarizeDelivery and summarizeFollow under the event's lock; no worker decides on
+ * them. Times are epoch milliseconds.
  */
 export interface EventsTable {
   id: string;
@@ -23,7 +23,7 @@ export interface EventsTable {
   /** Why the loop guard refused it (status suppressed). */
   suppression_reason: string | null;
   created_at: number;
-  // The summary (see refreshEventSummary).
+  // The summary (see summarizeDelivery, summarizeFollow).
   status: EventStatus;
   attempts: number;
   next_attempt_at: number | null;

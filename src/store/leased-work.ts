@@ -24,8 +24,8 @@ export type WorkRow<T extends WorkTable> = Selectable<Database[T]>;
 const KEY: Record<WorkTable, string> = { deliveries: 'id', outcome_follows: 'id', notifications: 'id', dispatch_slots: 'token_key' };
 
 /** What a holder must show to renew, complete or give back an item. */
-export interface Lease {
-  table: WorkTable;
+export interface Lease<T extends WorkTable = WorkTable> {
+  table: T;
   key: string;
   owner: string;
   version: number;
@@ -78,13 +78,13 @@ export async function claimWork<T extends WorkTable>(db: Db, dialect: Dialect, t
 }
 
 /** The lease a claimed row carries. */
-export function leaseOf<T extends WorkTable>(table: T, row: WorkRow<T>): Lease {
+export function leaseOf<T extends WorkTable>(table: T, row: WorkRow<T>): Lease<T> {
   const r = row as unknown as Record<string, unknown>;
   return { table, key: String(r[KEY[table]]), owner: String(r.lease_owner), version: Number(r.version) };
 }
 
 /** Extends a live lease by `leaseMs` from the database's now. Throws LeaseLostError when it was taken over. */
-export async function renewLease(db: Db, dialect: Dialect, lease: Lease, leaseMs: number): Promise<Lease> {
+export async function renewLease<T extends WorkTable>(db: Db, dialect: Dialect, lease: Lease<T>, leaseMs: number): Promise<Lease<T>> {
   const result = await sql<{ version: number }>`
     update ${sql.table(lease.table)} set lease_expires_at = ${databaseNow(dialect)} + ${leaseMs}, version = version + 1
     where ${sql.ref(KEY[lease.table])} = ${lease.key} and lease_owner = ${lease.owner} and version = ${lease.version}
@@ -97,15 +97,19 @@ export async function renewLease(db: Db, dialect: Dialect, lease: Lease, leaseMs
 /**
  * Completes a held item in the caller's transaction: writes `set` (its next due time, or null when no work
  * is left, and the table's own columns), drops the lease and moves the version on, only while the lease
- * is still this holder's at the version it saw. Throws LeaseLostError otherwise, so the transaction, and
- * everything the news it carried would have written, rolls back.
+ * is still this holder's at the version it saw, and returns the row as written. Throws LeaseLostError
+ * otherwise, so the transaction, and everything the news it carried would have written, rolls back. A
+ * value may be an SQL expression (`sql\`…\``) over the row's own columns.
  */
-export async function completeWork(trx: Db, lease: Lease, set: Record<string, unknown>): Promise<void> {
+export async function completeWork<T extends WorkTable>(trx: Db, lease: Lease<T>, set: Record<string, unknown>): Promise<WorkRow<T>> {
   const assignments = Object.entries(set).map(([column, value]) => sql`${sql.ref(column)} = ${value}`);
-  const result = await sql`
+  const result = await sql<WorkRow<T>>`
     update ${sql.table(lease.table)} set ${sql.join([...assignments, sql`lease_owner = null`, sql`lease_expires_at = null`, sql`version = version + 1`])}
-    where ${sql.ref(KEY[lease.table])} = ${lease.key} and lease_owner = ${lease.owner} and version = ${lease.version}`.execute(trx);
-  if (Number(result.numAffectedRows ?? 0) !== 1) throw new LeaseLostError(lease);
+    where ${sql.ref(KEY[lease.table])} = ${lease.key} and lease_owner = ${lease.owner} and version = ${lease.version}
+    returning *`.execute(trx);
+  const row = result.rows[0];
+  if (!row) throw new LeaseLostError(lease);
+  return row;
 }
 
 /** Gives back every lease `owner` holds in `table` (clean shutdown): those items are due again at once. */
@@ -123,9 +127,11 @@ export async function releaseLeases(db: Db, table: WorkTable, owner: string): Pr
 export async function nextDueAt(db: Db, dialect: Dialect, table: WorkTable, now: number, where?: RawBuilder<boolean>): Promise<number | undefined> {
   const name = sql.table(table);
   const extra = where ? sql`and ${where}` : sql``;
-  const due = await sql<{ at: number | string | null }>`select min(due_at) as at from ${name} where due_at is not null and lease_owner is null ${extra}`.execute(db);
+  // The first free entry of the due index: order by … limit 1 stops there, where min() would scan the queue.
+  const due = await sql<{ at: number | string | null }>`select due_at as at from ${name} where due_at is not null and lease_owner is null ${extra} order by due_at limit 1`.execute(db);
+  // Read from the partial index of leased items (a handful), whatever the length of the queue.
   const lease = await sql<{ wait: number | string | null }>`
-    select min(lease_expires_at) - ${databaseNow(dialect)} as wait from ${name} where due_at is not null and lease_owner is not null`.execute(db);
+    select min(lease_expires_at) - ${databaseNow(dialect)} as wait from ${name} where lease_owner is not null and due_at is not null`.execute(db);
   const candidates: number[] = [];
   const at = due.rows[0]?.at;
   if (at !== null && at !== undefined) candidates.push(Number(at));

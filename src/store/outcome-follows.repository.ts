@@ -4,7 +4,7 @@ import type { OutcomeDecision, OutcomeState } from '../domain/outcome';
 import type { Outcome, OutcomeHistoryEntry, RollbackEvent } from '../domain/rollback-event';
 import type { Dialect } from './database';
 import { openDelivery } from './deliveries.repository';
-import { refreshEventSummary, toRollbackEvent } from './events.repository';
+import { summarizeDelivery, summarizeFollow, toRollbackEvent } from './events.repository';
 import { claimWork, completeWork, leaseOf, nextDueAt, releaseLeases, type Lease } from './leased-work';
 import type { OutcomeFollowRow } from './outcome-follows.table';
 import type { Database } from './schema';
@@ -25,9 +25,10 @@ async function addHistory(db: Db, eventId: string, at: number, entries: Readonly
  *   runs carry over; its age counts from this delivery);
  * - a replay of a rollback followed before starts afresh (counts at 0), said in the history;
  * - the first delivery starts at awaiting_run.
- * Returns true for the first delivery of the event (the one people are told about).
+ * Writes the event's outcome summary. Returns true for the first delivery of the event (the one people
+ * are told about).
  */
-export async function startFollow(trx: Db, delivery: { id: string; eventId: string; continuesFollowId: string | null }, now: number, pollMs: number): Promise<boolean> {
+export async function startFollow(trx: Db, dialect: Dialect, delivery: { id: string; eventId: string; continuesFollowId: string | null }, now: number, pollMs: number): Promise<boolean> {
   const previous = await trx.selectFrom('outcome_follows').selectAll().where('event_id', '=', delivery.eventId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   const continued = delivery.continuesFollowId === null ? undefined : await trx.selectFrom('outcome_follows').selectAll().where('id', '=', delivery.continuesFollowId).executeTakeFirst();
   const base = {
@@ -54,15 +55,16 @@ export async function startFollow(trx: Db, delivery: { id: string; eventId: stri
     version: 0,
   };
   if (continued) {
-    await trx
-      .insertInto('outcome_follows')
-      .values({ ...base, outcome: continued.outcome, reason: continued.reason, cancelled_runs: continued.cancelled_runs, redispatches: Number(continued.redispatches) })
-      .execute();
+    const row = { ...base, outcome: continued.outcome, reason: continued.reason, cancelled_runs: continued.cancelled_runs, redispatches: Number(continued.redispatches) };
+    await trx.insertInto('outcome_follows').values(row).execute();
+    await summarizeFollow(trx, dialect, row, now);
     return false;
   }
   const reason = previous ? `dispatched again by a replay (was ${previous.outcome}); looking for the workflow run` : 'GitHub accepted the dispatch; looking for the workflow run';
-  await trx.insertInto('outcome_follows').values({ ...base, outcome: 'awaiting_run', reason, cancelled_runs: '', redispatches: 0 }).execute();
+  const row = { ...base, outcome: 'awaiting_run' as const, reason, cancelled_runs: '', redispatches: 0 };
+  await trx.insertInto('outcome_follows').values(row).execute();
   await addHistory(trx, delivery.eventId, now, [{ outcome: 'awaiting_run', reason, url: null }]);
+  await summarizeFollow(trx, dialect, row, now);
   return previous === undefined;
 }
 
@@ -70,7 +72,7 @@ export async function startFollow(trx: Db, delivery: { id: string; eventId: stri
 export interface FollowedRollback {
   id: string;
   deliveryId: string;
-  lease: Lease;
+  lease: Lease<'outcome_follows'>;
   event: RollbackEvent;
   state: OutcomeState;
 }
@@ -123,7 +125,7 @@ export async function recordFollowDecision(trx: Db, dialect: Dialect, followed: 
   }
   const { state } = decision;
   const last = decision.changes.at(-1);
-  await completeWork(trx, followed.lease, {
+  const row = await completeWork(trx, followed.lease, {
     outcome: state.outcome,
     ...(last ? { reason: last.reason } : {}),
     due_at: decision.nextCheckAt,
@@ -142,8 +144,8 @@ export async function recordFollowDecision(trx: Db, dialect: Dialect, followed: 
     updated_at: now,
   });
   await addHistory(trx, followed.event.id, now, decision.changes);
-  if (decision.redispatch) await openDelivery(trx, followed.event.id, { state: 'queued', now, continuesFollowId: followed.id });
-  await refreshEventSummary(trx, dialect, followed.event.id, now);
+  if (decision.redispatch) await summarizeDelivery(trx, dialect, await openDelivery(trx, followed.event.id, { state: 'queued', now, continuesFollowId: followed.id }), now);
+  await summarizeFollow(trx, dialect, row, now);
   return 'recorded';
 }
 

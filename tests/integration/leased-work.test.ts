@@ -53,7 +53,7 @@ describe.each(DIALECTS)('leased work on %s', (_dialect, createDatabase) => {
       return;
     }
     await insertEvent(a.db, { id: eventId, app: 'podinfo-prod', failedRevision: 'f'.repeat(40), healthyRevision: 'a'.repeat(40), target: { owner: 'acme', repo: 'gitops' }, eventType: 'argo-degraded', dispatchBody: '{}', status: 'queued', requestId: null, targetReason: null, suppressionReason: null }, now);
-    const deliveryId = await openDelivery(a.db, eventId, { state: 'queued', now, newEvent: true });
+    const deliveryId = (await openDelivery(a.db, eventId, { state: 'queued', now, newEvent: true })).id;
     if (table === 'outcome_follows') {
       await a.db
         .insertInto('outcome_follows')
@@ -94,7 +94,7 @@ describe.each(DIALECTS)('leased work on %s', (_dialect, createDatabase) => {
       const row = (await sql<{ lease_owner: string; due_at: number | string | null }>`select lease_owner, due_at from ${sql.table(table)}`.execute(a.db)).rows[0]!;
       expect({ owner: row.lease_owner, due: Number(row.due_at) }).toEqual({ owner: 'replica-b', due: now });
       const renewed = await renewLease(b.db, b.dialect, taken!, 60_000);
-      await expect(completeWork(b.db, renewed, { due_at: now + 2 })).resolves.toBeUndefined();
+      await expect(completeWork(b.db, renewed, { due_at: now + 2 })).resolves.toMatchObject({ lease_owner: null, version: renewed.version + 1 });
     });
 
     it('when a replica stops, then it gives its leases back and the item is due again at once', async () => {

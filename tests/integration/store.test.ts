@@ -107,7 +107,7 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
 
   describe('dispatch slot (one token, one pace, across replicas)', () => {
     const take = async (owner: string, now: number, holdMs = 60_000, s: Store = store) => acquireSlot(s.db, s.dialect, 'token', owner, now, holdMs);
-    const leaseOf = (attempt: Awaited<ReturnType<typeof take>>): Lease => {
+    const leaseOf = (attempt: Awaited<ReturnType<typeof take>>): Lease<'dispatch_slots'> => {
       if (!attempt.acquired) throw new Error('expected the slot');
       return attempt.lease;
     };
@@ -115,7 +115,7 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     it('when one worker holds the slot, then another waits until it is released and the interval has passed', async () => {
       const held = leaseOf(await take('a', 1000));
       expect(await take('b', 1001)).toEqual({ acquired: false, retryAt: expect.any(Number) });
-      expect(await releaseSlot(store.db, held, 2000)).toBe(true);
+      expect(await releaseSlot(store.db, store.dialect, held, 2000)).toBe(true);
       expect(await take('b', 1999)).toEqual({ acquired: false, retryAt: 2000 });
       expect(await take('b', 2000)).toMatchObject({ acquired: true });
     });
@@ -125,13 +125,13 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
       expect(await take('b', 1000, 60_000)).toMatchObject({ acquired: false });
       await until(async () => (await take('b', 1000, 60_000)).acquired, 'the expired hold taken');
       // The dead holder's late release must not free the new holder's slot; it only keeps the pace.
-      expect(await releaseSlot(store.db, dead, 5000)).toBe(false);
+      expect(await releaseSlot(store.db, store.dialect, dead, 5000)).toBe(false);
       expect(await take('c', 5000)).toMatchObject({ acquired: false });
     });
 
     it('when a rate limit set a later time, then a release asking for an earlier one does not shorten it', async () => {
-      await releaseSlot(store.db, leaseOf(await take('a', 1000, 500)), 90_000);
-      await releaseSlot(store.db, leaseOf(await take('a', 90_000, 500)), 10);
+      await releaseSlot(store.db, store.dialect, leaseOf(await take('a', 1000, 500)), 90_000);
+      await releaseSlot(store.db, store.dialect, leaseOf(await take('a', 90_000, 500)), 10);
       expect(await take('b', 89_999, 500)).toMatchObject({ acquired: false, retryAt: 90_000 });
     });
 

@@ -51,6 +51,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   // both open delivery n+1 (one insert fails): at most one open delivery per event, on either dialect.
   await sql`create unique index deliveries_event_seq_idx on deliveries (event_id, seq)`.execute(db);
   await sql`create index deliveries_due_idx on deliveries (due_at) where due_at is not null`.execute(db);
+  // The few leased items: when the first lease runs out is one index entry, not a scan of the queue.
+  await sql`create index deliveries_leases_idx on deliveries (lease_expires_at) where lease_owner is not null`.execute(db);
 
   let follows = db.schema
     .createTable('outcome_follows')
@@ -79,6 +81,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await follows.addColumn('version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await sql`create unique index outcome_follows_event_seq_idx on outcome_follows (event_id, seq)`.execute(db);
   await sql`create index outcome_follows_due_idx on outcome_follows (due_at) where due_at is not null`.execute(db);
+  await sql`create index outcome_follows_leases_idx on outcome_follows (lease_expires_at) where lease_owner is not null`.execute(db);
 
   await db.schema.alterTable('attempts').addColumn('delivery_id', 'varchar(36)').execute();
 
@@ -125,6 +128,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`drop index notifications_due_idx`.execute(db);
   await db.schema.alterTable('notifications').dropColumn('next_attempt_at').execute();
   await sql`create index notifications_due_idx on notifications (due_at) where due_at is not null`.execute(db);
+  await sql`create index notifications_leases_idx on notifications (lease_expires_at) where lease_owner is not null`.execute(db);
   await sql`create index notifications_app_open_idx on notifications (app, id) where due_at is not null`.execute(db);
   await sql`create index notifications_failed_idx on notifications (app, created_at) where status = 'failed'`.execute(db);
 
@@ -141,6 +145,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('dispatch_slots').renameColumn('lease_owner', 'holder').execute();
 
   await sql`drop index notifications_failed_idx`.execute(db);
+  await sql`drop index notifications_leases_idx`.execute(db);
   await sql`drop index notifications_app_open_idx`.execute(db);
   await sql`drop index notifications_due_idx`.execute(db);
   await sql`update notifications set due_at = coalesce(due_at, created_at)`.execute(db);

@@ -83,11 +83,7 @@ export async function claimDeliveries(trx: Db, dialect: Dialect, now: number, ow
   const events = await trx
     .selectFrom('events')
     .selectAll()
-    .where(
-      'id',
-      'in',
-      rows.map((r) => r.event_id),
-    )
+    .where('id', 'in', rows.map((r) => r.event_id))
     .execute();
   const claimed: ClaimedDelivery[] = [];
   for (const row of rows) {

@@ -217,11 +217,3 @@ export async function summarizeFollow(trx: Db, dialect: Dialect, follow: FollowS
     .where('id', '=', follow.event_id)
     .execute();
 }
-
-/** Rewrites the whole summary from the event's newest delivery and follow-up, read from the store. */
-export async function refreshEventSummary(trx: Db, dialect: Dialect, eventId: string, now: number): Promise<void> {
-  const delivery = await trx.selectFrom('deliveries').selectAll().where('event_id', '=', eventId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  if (delivery) await summarizeDelivery(trx, dialect, delivery, now);
-  const follow = await trx.selectFrom('outcome_follows').selectAll().where('event_id', '=', eventId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  if (follow) await summarizeFollow(trx, dialect, follow, now);
-}

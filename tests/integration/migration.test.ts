@@ -1,6 +1,6 @@
 import { Migrator, sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/database';
-import { refreshEventSummary } from '../../src/store/events.repository';
+import { summarizeDelivery, summarizeFollow } from '../../src/store/events.repository';
 import { migrations } from '../../src/store/migrations';
 import { DIALECTS, type TestDatabase } from '../support/dialects';
 
@@ -101,7 +101,8 @@ describe.each(DIALECTS)('migrating to the work tables on %s', (dialect, createDa
 
     // The summary is unchanged by the move and rewritten the same from the work tables.
     const before = await store.db.selectFrom('events').select(['id', 'status', 'attempts', 'outcome', 'redispatches']).orderBy('id').execute();
-    for (const { id } of before) await refreshEventSummary(store.db, store.dialect, id, 9000);
+    for (const delivery of deliveries) await summarizeDelivery(store.db, store.dialect, delivery, 9000);
+    for (const follow of follows) await summarizeFollow(store.db, store.dialect, follow, 9000);
     const after = await store.db.selectFrom('events').select(['id', 'status', 'attempts', 'outcome', 'redispatches']).orderBy('id').execute();
     expect(after).toEqual(before);
     expect(after.find((e) => e.id === 'e-leased')?.status).toBe('delivering');

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { refreshEventSummary } from '../../src/store/events.repository';
+import { summarizeDelivery } from '../../src/store/events.repository';
 import { claimWork, completeWork, leaseOf } from '../../src/store/leased-work';
 import type { Harness } from './harness';
 
@@ -12,7 +12,7 @@ export async function failDelivery(h: Harness, eventId: string, error: string): 
     const now = h.clock.now();
     const [row] = await claimWork(trx, h.store.dialect, 'deliveries', { owner: 'test-worker', leaseMs: 60_000, now, where: sql<boolean>`event_id = ${eventId}` });
     if (!row) throw new Error(`event ${eventId} has no due delivery`);
-    await completeWork(trx, leaseOf('deliveries', row), { state: 'failed', last_error: error, finished_at: now, updated_at: now, due_at: null });
-    await refreshEventSummary(trx, h.store.dialect, eventId, now);
+    const failed = await completeWork(trx, leaseOf('deliveries', row), { state: 'failed', last_error: error, finished_at: now, updated_at: now, due_at: null });
+    await summarizeDelivery(trx, h.store.dialect, failed, now);
   });
 }

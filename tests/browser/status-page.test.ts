@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ActionsStandIn } from '../support/actions-stand-in';
@@ -10,7 +11,9 @@ import { ADMIN_TOKEN, GITHUB_TOKEN, WEBHOOK_TOKEN, failedRevision } from '../sup
 import { serviceEnv, spawnService, type ServiceProcess } from '../support/service-process';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
-const DOCS = resolve(__dirname, '..', '..', 'docs');
+// Screenshots go to a temporary folder: a test never rewrites tracked files. `npm run docs:screenshots`
+// points SCREENSHOT_DIR at docs/ to refresh the README's pictures on purpose.
+const DOCS = process.env.SCREENSHOT_DIR ? resolve(process.env.SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'ui-screenshots-'));
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 interface AxeViolation {
@@ -34,7 +37,7 @@ async function seriousViolations(page: Page): Promise<string[]> {
  * The status page in a real browser (Debian's Chromium, headless, driven by playwright-core) against the
  * built service, a fake GitHub and the workflow stand-in: sign in, watch a rollback appear without a
  * reload, open it, follow its run link, pause the app and see the next rollback refused. No console
- * error, no failed request, no serious accessibility finding; the screenshots in docs/ come from here.
+ * error, no failed request, no serious accessibility finding; the screenshots in docs/ come from here (npm run docs:screenshots).
  */
 describe('the status page in Chromium', () => {
   let repo: GitOpsRepo;
@@ -87,6 +90,7 @@ describe('the status page in Chromium', () => {
     await actions?.settled();
     await github?.stop();
     repo?.remove();
+    if (!process.env.SCREENSHOT_DIR) rmSync(DOCS, { recursive: true, force: true });
   });
 
   /** The fixture Application, its history pointing at the real commits of the local GitOps repo. */

@@ -32,6 +32,7 @@ const ROOT = resolve(__dirname, '..');
 const APPS = 500;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const REQUESTS_2 = Number(process.env.BENCH_REQUESTS_2 ?? 10_000);
+const REQUESTS_1 = Number(process.env.BENCH_REQUESTS_1 ?? 5_000);
 const WITH_POSTGRES = process.env.BENCH_POSTGRES !== '0';
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const WRK_THREADS = 2;
@@ -183,7 +184,23 @@ function imageNodeOptions(): string {
   return match[1]!;
 }
 
-function ours(databaseUrl: string, githubUrl: string, logFile: string): Target {
+/**
+ * `pace`: 'shipped' leaves GITHUB_MIN_INTERVAL_MS at its default (the accept runs measure what production
+ * runs, the workers at their shipped pace beside ingress); 'drain' sets it to 0 (the drain, on its own).
+ */
+function ours(databaseUrl: string, githubUrl: string, logFile: string, pace: 'shipped' | 'drain' = 'shipped'): Target {
+  const env = serviceEnv(githubUrl, databaseUrl, {
+    NODE_ENV: 'production',
+    NODE_OPTIONS: imageNodeOptions(),
+    INGRESS_RATE_LIMIT_PER_MINUTE: '0',
+    // 200+ unique failures per app in one run: the loop guard would refuse all but 3 per app.
+    ROLLBACK_MAX_PER_WINDOW: '1000',
+    // The stand-in GitHub runs no workflow, so every rollback would be looked at every 10 s for 10 min
+    // (run_missing): a flood of GitHub reads no real incident makes. Looked at once, after 10 min.
+    OUTCOME_POLL_MS: '600000',
+    OUTCOME_POLL_MAX_MS: '600000',
+  });
+  if (pace === 'shipped') delete env.GITHUB_MIN_INTERVAL_MS;
   return {
     name: 'ours',
     path: '/v1/webhooks/argocd',
@@ -191,21 +208,7 @@ function ours(databaseUrl: string, githubUrl: string, logFile: string): Target {
     start: (port) =>
       spawn('sh', ['-c', `exec node ${process.env.BENCH_NODE_ARGS ?? ''} dist/main.js >>"${logFile}" 2>&1`], {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
-          ...serviceEnv(githubUrl, databaseUrl, {
-            NODE_ENV: 'production',
-            NODE_OPTIONS: imageNodeOptions(),
-            PORT: String(port),
-            INGRESS_RATE_LIMIT_PER_MINUTE: '0',
-            // 200+ unique failures per app in one run: the loop guard would refuse all but 3 per app.
-            ROLLBACK_MAX_PER_WINDOW: '1000',
-            // The stand-in GitHub runs no workflow, so every rollback would be looked at every 10 s for 10 min
-            // (run_missing): a flood of GitHub reads no real incident makes. Looked at once, after 10 min.
-            OUTCOME_POLL_MS: '600000',
-            OUTCOME_POLL_MAX_MS: '600000',
-          }),
-        },
+        env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
         stdio: 'ignore',
       }),
   };
@@ -248,6 +251,8 @@ interface Row {
   startToReadyMs: number;
   at32: LoadResult;
   at2: LoadResult;
+  /** One connection, each request sent after the answer to the last: how Argo CD's controller sends. */
+  at1: LoadResult;
   rssMiB?: number;
 }
 
@@ -255,10 +260,11 @@ async function measure(target: Target, bodyFile: string, label = target.name): P
   const { child, port, startToReadyMs } = await launch(target);
   const at32 = await load(port, target.path, 32, REQUESTS, bodyFile);
   const at2 = await load(port, target.path, 2, REQUESTS_2, bodyFile);
-  const row: Row = { server: label, startToReadyMs, at32, at2 };
+  const at1 = await load(port, target.path, 1, REQUESTS_1, bodyFile);
+  const row: Row = { server: label, startToReadyMs, at32, at2, at1 };
   if (label.startsWith('ours')) row.rssMiB = rssMiB(child.pid!);
   console.log(
-    `${label}: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms), ${at2.reqPerSec.toFixed(0)} req/s at 2 (p99 ${at2.p99Ms.toFixed(2)} ms)${row.rssMiB ? `, RSS ${row.rssMiB.toFixed(0)} MiB` : ''}`,
+    `${label}: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms), ${at2.reqPerSec.toFixed(0)} req/s at 2 (p99 ${at2.p99Ms.toFixed(2)} ms), ${at1.reqPerSec.toFixed(0)} req/s at 1 (p99 ${at1.p99Ms.toFixed(2)} ms)${row.rssMiB ? `, RSS ${row.rssMiB.toFixed(0)} MiB` : ''}`,
   );
   return { row, child, port };
 }
@@ -303,9 +309,12 @@ async function main(): Promise<void> {
   const sqlite = ours(`sqlite:${dbFile}`, github.url, logFile);
   const { row: oursRow, child } = await measure(sqlite, bodyFile);
   rows.push(oursRow);
-  const acceptedIds = [...oursRow.at32.ids, ...oursRow.at2.ids];
-  const drainStart = Date.now();
+  const acceptedIds = [...oursRow.at32.ids, ...oursRow.at2.ids, ...oursRow.at1.ids];
+  // The drain on its own, at pace 0: the same store, restarted without the shipped pacing.
   const deliveredAtLoadEnd = github.accepted().length;
+  await stop(child);
+  const drainer = await launch(ours(`sqlite:${dbFile}`, github.url, logFile, 'drain'));
+  const drainStart = Date.now();
   while ((await countEvents(dbFile)).undelivered > 0 && Date.now() - drainStart < 900_000) await sleep(100);
   const drainSeconds = (Date.now() - drainStart) / 1000;
   const stored = await countEvents(dbFile);
@@ -325,7 +334,7 @@ async function main(): Promise<void> {
   console.log(
     `drain: ${drain.accepted202} answered 202, ${drain.stored} stored, ${drain.dispatches} dispatches (${drain.deliveredDuringLoad} during the load), lost ${drain.lost}, doubled ${drain.doubled}; ${drain.drainSeconds.toFixed(1)} s after the load, ${drain.dispatchesPerSecond.toFixed(0)} dispatches/s`,
   );
-  await stop(child);
+  await stop(drainer.child);
   const restarted = await launch(sqlite);
   const restart = { storedEvents: stored.total, startToReadyMs: restarted.startToReadyMs, rssMiB: rssMiB(restarted.child.pid!) };
   console.log(`restart with ${restart.storedEvents} events stored: ready in ${restart.startToReadyMs.toFixed(0)} ms`);

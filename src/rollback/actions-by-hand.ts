@@ -1,5 +1,6 @@
 import { routeFor, type Config } from '../config/config';
 import { AppError } from '../errors';
+import type { RollbackEvent } from '../domain/rollback-event';
 import { recordAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
 import { currentDelivery, DeliveryInProgressError, openDelivery } from '../store/deliveries.repository';
@@ -42,7 +43,8 @@ export async function resumeByHand(store: Store, app: string, actor: Actor, now:
  * fresh counts. The earlier delivery and follow-up stay in the history. NOT_FOUND for an unknown id,
  * INVALID_STATE for a suppressed event or one whose delivery is still in progress.
  */
-export async function replayByHand(config: Config, store: Store, id: string, actor: Actor, now: number): Promise<{ app: string; previous: string }> {
+/** `event`: the event as the replay left it (a worker may take it up before the caller answers). */
+export async function replayByHand(config: Config, store: Store, id: string, actor: Actor, now: number): Promise<{ app: string; previous: string; event: RollbackEvent }> {
   const existing = await findEvent(store.db, id);
   if (!existing) throw new AppError('NOT_FOUND', 'no such event');
   const { app } = existing.event;
@@ -57,9 +59,9 @@ export async function replayByHand(config: Config, store: Store, id: string, act
       const delivery = await openDelivery(trx, id, { state, now });
       await recordAction(trx, { app, eventId: id, action: 'replay', by: actor.by, reason: actor.reason, via: actor.via, at: now });
       await summarizeDelivery(trx, store.dialect, delivery, now);
-      return current.state;
+      return { previous: current.state, event: (await findEvent(trx, id))!.event };
     });
-    return { app, previous };
+    return { app, ...previous };
   } catch (error) {
     // Its delivery is still open, or another replica opened one at the same moment (the same seq).
     if (error instanceof DeliveryInProgressError || isUniqueViolation(error)) throw refused((await findEvent(store.db, id))?.event.status ?? existing.event.status);

@@ -5,6 +5,8 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatab
 import { pgModule } from './pg-module';
 import type { Database } from './schema';
 import { migrations } from './migrations';
+import { Checkpointer } from './checkpointer';
+import { WalSync } from './wal-sync';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -31,8 +33,11 @@ export interface Store {
 }
 
 export interface StoreOptions {
+  /**
   /** Called when an idle PostgreSQL connection fails (the pool replaces it); never throws. */
   onConnectionError?: (error: Error) => void;
+  /** Called when SQLite's checkpoint thread fails (the connection then checkpoints itself); never throws. */
+  onBackgroundError?: (error: Error) => void;
   /** PostgreSQL pool size per process. */
   poolSize?: number;
 }
@@ -42,7 +47,7 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
   if (/^postgres(?:ql)?:\/\//.test(databaseUrl)) return openPostgres(databaseUrl, options);
   const match = /^sqlite:(.+)$/.exec(databaseUrl);
   if (!match?.[1]) throw new Error('DATABASE_URL: expected sqlite:<path> or postgres://…');
-  return openSqlite(match[1]);
+  return openSqlite(match[1], options);
 }
 
 function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction'>): Store {
@@ -69,25 +74,40 @@ function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store
   };
 }
 
-function openSqlite(location: string): Store {
+function openSqlite(location: string, options: StoreOptions): Store {
   const filename = location === ':memory:' ? ':memory:' : resolve(location);
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
   const sqlite = new SQLite(filename);
-  // WAL lets readers run beside the writer; synchronous=FULL makes every commit survive a power loss,
-  // not only a process crash, so "202" really means "on disk".
+  // WAL lets readers run beside the writer. A commit must survive a power loss, not only a process
+  // crash, before anyone hears "stored": with a file, synchronous=NORMAL writes the WAL without an
+  // fsync on the event loop, and group commit waits for an fsync of the WAL on libuv's thread pool
+  // (WalSync) before it answers. In memory there is nothing to sync.
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(filename === ':memory:' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const wal = filename === ':memory:' ? undefined : new WalSync(`${filename}-wal`);
+  // Checkpoints on their own thread (Checkpointer); if it fails, the connection checkpoints itself again.
+  let checkpointer: Checkpointer | undefined;
+  if (filename !== ':memory:') {
+    sqlite.pragma('wal_autocheckpoint = 0');
+    checkpointer = new Checkpointer(filename, (error) => {
+      checkpointer = undefined;
+      sqlite.pragma('wal_autocheckpoint = 1000');
+      options.onBackgroundError?.(error);
+    });
+  }
   let closed = false;
   return withMigrations(db, 'sqlite', {
-    transaction: groupCommit(db),
+    transaction: groupCommit(db, wal ? () => wal.durable() : () => Promise.resolve()),
     lockApp: () => Promise.resolve(),
     async close() {
       if (closed) return;
       closed = true;
+      await checkpointer?.stop();
       await db.destroy();
+      wal?.close();
     },
   });
 }
@@ -154,16 +174,18 @@ interface Unit {
 /**
  * Group commit for SQLite's one connection: transactions asked for while one commits wait, then run
  * together in a single transaction, each inside its own savepoint (one that fails rolls back alone and
- * its caller gets its error), and every caller hears after the one commit. With synchronous=FULL a commit
- * is an fsync; a burst of webhooks shares it instead of queueing one fsync each, and nobody is told
- * "stored" before the data is on disk. If the commit itself fails, every caller in the group gets that
- * error and nothing of the group is stored.
+ * its caller gets its error). Every caller hears only after `durable()` (an fsync of the WAL that
+ * started after the commit) has finished, so nobody is told "stored" before the data is on disk. The
+ * fsync runs off the event loop, and the next group runs while it is in flight. If the commit or the
+ * fsync fails, every caller in the group gets that error (after a failed commit nothing of the group
+ * is stored).
  */
-function groupCommit(db: Kysely<Database>, maxGroup = 512): Store['transaction'] {
+function groupCommit(db: Kysely<Database>, durable: () => Promise<void>, maxGroup = 512): Store['transaction'] {
   const waiting: Unit[] = [];
   let running = false;
 
-  async function runGroup(group: Unit[]): Promise<void> {
+  /** Runs the group; resolves to its callers' answers once committed (not yet durable). */
+  async function runGroup(group: Unit[]): Promise<Array<() => void> | undefined> {
     const outcomes: Array<() => void> = [];
     try {
       await db.transaction().execute(async (trx) => {
@@ -182,13 +204,21 @@ function groupCommit(db: Kysely<Database>, maxGroup = 512): Store['transaction']
       });
     } catch (error) {
       for (const unit of group) unit.reject(error);
-      return;
+      return undefined;
     }
-    for (const settle of outcomes) settle();
+    return outcomes;
   }
 
   async function drain(): Promise<void> {
-    while (waiting.length > 0) await runGroup(waiting.splice(0, maxGroup));
+    while (waiting.length > 0) {
+      const group = waiting.splice(0, maxGroup);
+      const outcomes = await runGroup(group);
+      if (outcomes === undefined) continue;
+      durable().then(
+        () => outcomes.forEach((settle) => settle()),
+        (error: unknown) => group.forEach((unit) => unit.reject(error)),
+      );
+    }
     running = false;
   }
 

@@ -53,6 +53,7 @@ describe('delivery to GitHub', () => {
     expect(stored!.event).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
     expect(await currentDelivery(h.store.db, id)).toMatchObject({ state: 'delivered', lease_owner: null, due_at: null });
     expect(stored!.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 204, outcome: 'delivered', error: null })]);
+    await h.waitForLog((e) => e.eventId === id && e.msg === 'delivered', 'delivered');
     const states = h.logs.entries.filter((e) => e.eventId === id).map((e) => e.msg);
     expect(states).toEqual(['queued', 'delivering', 'delivered']);
   });
@@ -144,8 +145,8 @@ describe('delivery to GitHub', () => {
     const stored = await findEvent(h.store.db, id);
     expect(stored!.event.lastError).toBe(`GitHub answered ${status}: ${message}`);
     expect(stored!.attempts).toEqual([expect.objectContaining({ statusCode: status, outcome: 'failed' })]);
-    const line = h.logs.entries.find((e) => e.eventId === id && e.level === 50);
-    expect(String(line?.msg)).toMatch(remedy);
+    const line = await h.waitForLog((e) => e.eventId === id && e.level === 50, 'the error line');
+    expect(String(line.msg)).toMatch(remedy);
     expect(h.github.received).toHaveLength(1);
   });
 
@@ -154,7 +155,8 @@ describe('delivery to GitHub', () => {
     const id = await post();
     await h.waitForStatus(id, 'failed');
     expect((await findEvent(h.store.db, id))!.event.lastError).toBe('GitHub answered 404: Not Found');
-    expect(h.logs.entries).toContainEqual(expect.objectContaining({ eventId: id, level: 50, msg: expect.stringMatching(/check REPO_OWNER and REPO_NAME/) }));
+    const line = await h.waitForLog((e) => e.eventId === id && e.level === 50, 'the error line');
+    expect(line).toMatchObject({ msg: expect.stringMatching(/check REPO_OWNER and REPO_NAME/) });
   });
 
   it('when GitHub does not answer within GITHUB_TIMEOUT_MS, then the attempt times out and is retried', async () => {

@@ -1,3 +1,4 @@
+import { until } from './until';
 import type { Express } from 'express';
 import { sleepReal, type Clock } from '../../src/clock';
 import { loadConfig, type Config } from '../../src/config/config';
@@ -77,6 +78,12 @@ export interface Harness {
   clock: Clock;
   /** Resolves when the event reaches `status` (checked against the store), or rejects after `timeoutMs`. */
   waitForStatus(id: string, status: EventStatus, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves with the first log entry that `matches`. A state in the store is visible to readers at its
+   * commit, and its writer logs once the commit is on disk (one WAL fsync later on SQLite): a test that
+   * checks a log line after seeing the state waits for the line.
+   */
+  waitForLog(matches: (entry: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -142,10 +149,19 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       let last: string | undefined;
       while (Date.now() < deadline) {
         last = (await findEvent(store.db, id))?.event.status;
-        if (last === status) return;
+        if (last === status) {
+          // Seen at its commit; its writer hears (and logs) once the commit is on disk. A transaction asked
+          // for now is answered after a WAL fsync that started after that one finished: a barrier.
+          await store.transaction(() => Promise.resolve());
+          return;
+        }
         await sleepReal(5);
       }
       throw new Error(`event ${id} did not reach ${status} within ${timeoutMs} ms (last: ${last})`);
+    },
+    async waitForLog(matches, what) {
+      await until(() => Promise.resolve(logs.entries.some(matches)), `log line: ${what}`);
+      return logs.entries.find(matches)!;
     },
     async close() {
       await service.stop();

@@ -105,8 +105,7 @@ export function createEventsController({ config, store, clock, onEventStored }: 
     const result = await replayByHand(config, store, id, { by: 'admin token (API)', reason: null, via: 'api' }, clock.now());
     req.log.info({ eventId: id, previous: result.previous }, 'replay requested');
     onEventStored?.();
-    const found = await findEvent(store.db, id);
-    res.status(202).location(`/v1/events/${id}`).json(toEventView(found!.event));
+    res.status(202).location(`/v1/events/${id}`).json(toEventView(result.event));
   };
 
   return { list, get, replay };

@@ -33,7 +33,6 @@ export interface Store {
 }
 
 export interface StoreOptions {
-  /**
   /** Called when an idle PostgreSQL connection fails (the pool replaces it); never throws. */
   onConnectionError?: (error: Error) => void;
   /** Called when SQLite's checkpoint thread fails (the connection then checkpoints itself); never throws. */

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -26,6 +26,40 @@ export const PROD = 'charts/podinfo/values-prod.yaml';
 export const COMMON = 'charts/podinfo/values-common.yaml';
 export const DEFAULT_PATH = 'nextjs/values.yaml';
 
+let template: { origin: string; commits: GitOpsRepo['commits'] } | undefined;
+
+/** The bare origin every GitOpsRepo starts from, seeded on first use, removed when the process exits. */
+function seededOrigin(): NonNullable<typeof template> {
+  if (template) return template;
+  const root = mkdtempSync(join(tmpdir(), 'gitops-template-'));
+  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  const origin = join(root, 'origin.git');
+  const seed = join(root, 'seed');
+  const write = (files: Record<string, string>) => {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(seed, path)), { recursive: true });
+      writeFileSync(join(seed, path), content);
+    }
+  };
+  const commit = (message: string) => {
+    git(seed, 'add', '-A');
+    git(seed, 'commit', '--quiet', '-m', message);
+    return git(seed, 'rev-parse', 'HEAD');
+  };
+  git(root, 'init', '--quiet', '--bare', '--initial-branch=main', origin);
+  git(root, 'clone', '--quiet', origin, seed);
+  // The workflow's script lives in the GitOps repository, where rollback.yml runs it from.
+  write({ [PROD]: 'image: 6.9.0\nreplicas: 2\n', [COMMON]: 'resources: small\n', [DEFAULT_PATH]: 'image: web:1\n', 'README.md': 'gitops\n', 'deploy/github/restore-values.sh': readFileSync(RESTORE_SCRIPT, 'utf8') });
+  const early = commit('early');
+  write({ [PROD]: 'image: 6.9.1\nreplicas: 2\n', [DEFAULT_PATH]: 'image: web:2\n' });
+  const healthy = commit('healthy release');
+  write({ [PROD]: 'image: 6.9.99-broken\nreplicas: 2\n', [COMMON]: 'resources: tiny\n', [DEFAULT_PATH]: 'image: web:broken\n' });
+  const failed = commit('bad release');
+  git(seed, 'push', '--quiet', 'origin', 'main');
+  template = { origin, commits: { early, healthy, failed } };
+  return template;
+}
+
 /**
  * A local GitOps repository: a bare origin with three commits on main (an early one, a healthy one, a
  * failed one that breaks the values files) and helpers to clone it, commit to it and read it.
@@ -37,18 +71,11 @@ export class GitOpsRepo {
   private clones = 0;
 
   constructor() {
-    git(this.root, 'init', '--quiet', '--bare', '--initial-branch=main', this.origin);
-    const seed = this.clone('seed');
-    // The workflow's script lives in the GitOps repository, where rollback.yml runs it from.
-    const script = readFileSync(RESTORE_SCRIPT, 'utf8');
-    this.write(seed, { [PROD]: 'image: 6.9.0\nreplicas: 2\n', [COMMON]: 'resources: small\n', [DEFAULT_PATH]: 'image: web:1\n', 'README.md': 'gitops\n', 'deploy/github/restore-values.sh': script });
-    const early = this.commit(seed, 'early');
-    this.write(seed, { [PROD]: 'image: 6.9.1\nreplicas: 2\n', [DEFAULT_PATH]: 'image: web:2\n' });
-    const healthy = this.commit(seed, 'healthy release');
-    this.write(seed, { [PROD]: 'image: 6.9.99-broken\nreplicas: 2\n', [COMMON]: 'resources: tiny\n', [DEFAULT_PATH]: 'image: web:broken\n' });
-    const failed = this.commit(seed, 'bad release');
-    git(seed, 'push', '--quiet', 'origin', 'main');
-    this.commits = { early, healthy, failed };
+    // The seeded origin is built once per test process and copied (same commits) for each repository:
+    // a copy of a bare repository is a few ms, the dozen git commands that seed it a few hundred.
+    const template = seededOrigin();
+    cpSync(template.origin, this.origin, { recursive: true });
+    this.commits = template.commits;
   }
 
   /** A fresh full clone, as actions/checkout with fetch-depth: 0 makes. */

@@ -34,7 +34,8 @@ export function sameCommit(a: string, b: string): boolean {
   return a.startsWith(b) || b.startsWith(a);
 }
 
-function byTime(a: RevisionReport, b: RevisionReport): number {
+/** Oldest first: by time, then by id (time-ordered ids break ties within a millisecond). */
+export function byTime(a: RevisionReport, b: RevisionReport): number {
   return a.reportedAt - b.reportedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 

@@ -31,7 +31,11 @@ function policyRevisions(message: RollbackMessage): string[] {
 
 /** Stores a health observation (a shape-B report or a non-Degraded shape-C state). */
 export async function recordHealth(store: Store, message: HealthMessage, now: number): Promise<void> {
-  await store.transaction((trx) => insertReport(trx, { id: uuidv7(), app: message.app, revision: message.revision, status: message.status, source: 'health_report', eventId: null }, now));
+  await store.transaction(async (trx) => {
+    // The revision's summary is read and written back: replicas take turns per app.
+    await store.lockApp(trx, message.app);
+    await insertReport(trx, { id: uuidv7(), app: message.app, revision: message.revision, status: message.status, source: 'health_report', eventId: null }, now);
+  });
 }
 
 /**

@@ -1,12 +1,16 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { RevisionReport } from '../domain/rollback-policy';
+import { summarizeRevision } from '../domain/revision-summary';
+import { byTime, type RevisionReport } from '../domain/rollback-policy';
 import type { HealthReportRow } from './health-reports.table';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** How many of an app's newest reports the policy looks at; older ones no longer decide anything. */
+/** How many of an app's newest reports are shown, and read by the policy when ids of two lengths are about. */
 export const REPORTS_CONSIDERED = 500;
+
+/** How many of an app's newest healthy revisions the policy weighs; older ones no longer decide anything. */
+export const LEDGER_CONSIDERED = 100;
 
 function toReport(row: HealthReportRow): RevisionReport {
   return { id: row.id, revision: row.revision, status: row.status, source: row.source, reportedAt: Number(row.reported_at), note: row.note };
@@ -23,11 +27,27 @@ export interface NewReport {
   note?: string | null;
 }
 
+/**
+ * Stores a report and brings its revision's summary up to date (src/domain/revision-summary.ts), in the
+ * caller's transaction. Two writers of one app must take turns (Store.lockApp): the summary is read,
+ * folded and written back.
+ */
 export async function insertReport(db: Db, report: NewReport, now: number): Promise<void> {
-  await db
-    .insertInto('health_reports')
-    .values({ id: report.id, app: report.app, revision: report.revision, status: report.status, source: report.source, event_id: report.eventId, reported_at: now, note: report.note ?? null })
-    .execute();
+  const row = { id: report.id, app: report.app, revision: report.revision, status: report.status, source: report.source, event_id: report.eventId, reported_at: now, note: report.note ?? null };
+  await db.insertInto('health_reports').values(row).execute();
+  const state = await db.selectFrom('revision_states').select('reports').where('app', '=', report.app).where('revision', '=', report.revision).executeTakeFirst();
+  const summary = summarizeRevision([...(state ? (JSON.parse(state.reports) as RevisionReport[]) : []), toReport(row)]);
+  const values = {
+    app: report.app,
+    revision: report.revision,
+    id_length: report.revision.length,
+    reports: JSON.stringify(summary),
+    newest_healthy_at: summary.find((r) => r.status === 'Healthy')?.reportedAt ?? null,
+  };
+  await (state
+    ? db.updateTable('revision_states').set({ reports: values.reports, newest_healthy_at: values.newest_healthy_at }).where('app', '=', report.app).where('revision', '=', report.revision)
+    : db.insertInto('revision_states').values(values)
+  ).execute();
 }
 
 /** An app's newest reports, newest first. */
@@ -44,28 +64,31 @@ export async function listReports(db: Db, app: string, limit = REPORTS_CONSIDERE
 }
 
 /**
- * What the rollback policy reads of an app's newest `limit` reports: the reports of `revisions` (the
- * failed revision, the requested target, the history's revisions) and of every revision with a Healthy
- * report among them, newest first. With all those ids of one length, two ids name the same commit only
- * when equal, so the reports left out (other revisions' Degraded reports: one per earlier rollback)
- * change no decision, and the policy gets a few rows instead of up to `limit`. When lengths are mixed
- * (an abbreviated id), a short id may name a long one, so every report of the window is returned.
+ * What the rollback policy reads of an app: the summaries of `revisions` (the failed revision, the
+ * requested target, the history's revisions) and of the app's `ledger` newest healthy revisions, newest
+ * first. A summary answers every question the policy asks of its revision as all of its reports would
+ * (src/domain/revision-summary.ts), so the read is a few rows whatever the history. When ids of more
+ * than one length are about (an abbreviated id may name a full one), the app's newest reports are read
+ * instead, as before the summaries.
  */
-export async function listPolicyReports(db: Db, app: string, revisions: readonly string[], limit = REPORTS_CONSIDERED): Promise<RevisionReport[]> {
+export async function listPolicyReports(db: Db, app: string, revisions: readonly string[], ledger = LEDGER_CONSIDERED): Promise<RevisionReport[]> {
   const lengths = new Set(revisions.map((r) => r.length));
   const [length] = lengths;
-  if (lengths.size !== 1 || length === undefined) return listReports(db, app, limit);
-  // The window is read from the covering index (app, reported_at, id, status, revision); only the rows
-  // kept are read from the table.
-  const { rows } = await sql<HealthReportRow>`
-    with w as (select id, revision, status from health_reports where app = ${app} order by reported_at desc, id desc limit ${limit})
-    select * from health_reports where id in (
-      select id from w
-      where revision in (${sql.join([...new Set(revisions)])})
-        or revision in (select revision from w where status = 'Healthy')
-        or exists (select 1 from w where length(revision) <> ${length}))
-    order by reported_at desc, id desc`.execute(db);
-  return rows.map(toReport);
+  if (lengths.size !== 1 || length === undefined) return listReports(db, app);
+  const { rows } = await sql<{ reports: string }>`
+    select reports from revision_states where app = ${app} and revision in (${sql.join([...new Set(revisions)])})
+    union all
+    select reports from (
+      select reports from revision_states where app = ${app} and newest_healthy_at is not null and revision not in (${sql.join([...new Set(revisions)])})
+      order by newest_healthy_at desc limit ${ledger}) ledger
+    union all
+    select '' from (
+      select 1 as n from revision_states where app = ${app} and id_length < ${length}
+      union all
+      select 1 from revision_states where app = ${app} and id_length > ${length}
+      limit 1) other_lengths`.execute(db);
+  if (rows.some((r) => r.reports === '')) return listReports(db, app);
+  return rows.flatMap((r) => JSON.parse(r.reports) as RevisionReport[]).sort((a, b) => byTime(b, a));
 }
 
 function appNames(db: Db) {

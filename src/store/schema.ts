@@ -8,6 +8,7 @@ import type { HealthReportsTable } from './health-reports.table';
 import type { NotificationsTable } from './notifications.table';
 import type { OutcomeFollowsTable } from './outcome-follows.table';
 import type { OutcomeHistoryTable } from './outcome-history.table';
+import type { RevisionStatesTable } from './revision-states.table';
 
 /** Every table, as Kysely sees it (one *.table.ts each). */
 export interface Database {
@@ -19,6 +20,7 @@ export interface Database {
   notifications: NotificationsTable;
   dispatch_slots: DispatchSlotsTable;
   health_reports: HealthReportsTable;
+  revision_states: RevisionStatesTable;
   app_pauses: AppPausesTable;
   admin_actions: AdminActionsTable;
 }

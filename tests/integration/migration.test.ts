@@ -1,4 +1,6 @@
 import { Migrator, sql } from 'kysely';
+import type { RevisionReport } from '../../src/domain/rollback-policy';
+import { summarizeRevision } from '../../src/domain/revision-summary';
 import { openStore, type Store } from '../../src/store/database';
 import { summarizeDelivery, summarizeFollow } from '../../src/store/events.repository';
 import { migrations } from '../../src/store/migrations';
@@ -111,5 +113,57 @@ describe.each(DIALECTS)('migrating to the work tables on %s', (dialect, createDa
     const columns = events.columns.map((c) => c.name);
     expect(columns).toEqual(expect.arrayContaining(['status', 'attempts', 'outcome', 'redispatches']));
     for (const moved of ['lease_owner', 'lease_expires_at', 'transient_failures', 'outcome_lease_owner', 'outcome_check_at', 'run_id', 'cancelled_runs']) expect(columns).not.toContain(moved);
+  });
+});
+
+/**
+ * An installation upgraded from the release before the per-revision summaries: every (app, revision)
+ * gets the summary of all its reports, across the migration's pages (5,000 reports each).
+ */
+describe.each(DIALECTS)('migrating to the revision summaries on %s', (dialect, createDatabase) => {
+  let database: TestDatabase;
+  let store: Store;
+
+  beforeEach(async () => {
+    database = await createDatabase();
+    store = openStore(database.url);
+    const migrationTableSchema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
+    const migrator = new Migrator({ db: store.db, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations) } });
+    const { error } = await migrator.migrateTo('2026-12-05T12-00-accept-path');
+    if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('when 6,000 reports of 7 apps are stored, then each revision’s summary is the one its reports give', async () => {
+    const statuses = ['Healthy', 'Degraded', 'Progressing', 'Healthy', 'Degraded'];
+    const reports: RevisionReport[] = [];
+    const apps: string[] = [];
+    for (let n = 0; n < 6000; n++) {
+      // Apps, revisions and statuses interleave so that an app's reports and one revision's cross pages.
+      const app = `app-${n % 7}`;
+      const revision = `${String(n % 11).padStart(2, '0')}${'e'.repeat(38)}`;
+      reports.push({ id: `r${String(n).padStart(5, '0')}`, revision, status: statuses[(n * 7) % 5]!, reportedAt: 1000 + Math.floor(n / 3), source: 'health_report', note: null });
+      apps.push(app);
+    }
+    for (let i = 0; i < reports.length; i += 500) {
+      const rows = reports.slice(i, i + 500).map((r, j) => ({ id: r.id, app: apps[i + j]!, revision: r.revision, status: r.status, source: r.source, event_id: null, reported_at: r.reportedAt, note: null }));
+      await store.db.insertInto('health_reports').values(rows).execute();
+    }
+
+    await store.migrate();
+
+    const states = await store.db.selectFrom('revision_states').selectAll().orderBy('app').orderBy('revision').execute();
+    const expected = new Map<string, RevisionReport[]>();
+    reports.forEach((r, n) => expected.set(`${apps[n]} ${r.revision}`, [...(expected.get(`${apps[n]} ${r.revision}`) ?? []), r]));
+    expect(states).toHaveLength(expected.size);
+    for (const state of states) {
+      const summary = summarizeRevision(expected.get(`${state.app} ${state.revision}`)!);
+      expect(JSON.parse(state.reports)).toEqual(summary);
+      expect(state.newest_healthy_at === null ? null : Number(state.newest_healthy_at)).toBe(summary.find((r) => r.status === 'Healthy')?.reportedAt ?? null);
+      expect(state.id_length).toBe(40);
+    }
   });
 });

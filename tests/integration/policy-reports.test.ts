@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
 import { planRollback, type RollbackFacts } from '../../src/domain/rollback-plan';
 import { openStore, type Store } from '../../src/store/database';
-import { insertReport, listPolicyReports, listReports } from '../../src/store/reports.repository';
+import { REPORTS_CONSIDERED, insertReport, listPolicyReports, listReports } from '../../src/store/reports.repository';
 import { DIALECTS, type TestDatabase } from '../support/dialects';
 
 // A few commits, plus abbreviations of two of them: the mixed-length case must fall back to every report.
@@ -39,9 +39,9 @@ describe.each(DIALECTS)('listPolicyReports on %s', (_dialect, createDatabase) =>
   );
 
   let appSeq = 0;
-  it('when the policy reads only the relevant reports, then every plan is the one it makes from the whole window (property)', async () => {
+  it('when the policy reads the revisions’ summaries, then every plan is the one it makes from every report (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(caseArb, fc.integer({ min: 3, max: 30 }), async (c, limit) => {
+      fc.asyncProperty(caseArb, async (c) => {
         const app = `app-${++appSeq}`;
         for (const r of c.reports) {
           await insertReport(store.db, { id: uuidv7(), app, revision: r.revision, status: r.status, source: 'health_report', eventId: null }, T0 + r.minute * 60_000);
@@ -62,8 +62,8 @@ describe.each(DIALECTS)('listPolicyReports on %s', (_dialect, createDatabase) =>
           healthyGraceMs: 10 * 60_000,
           now: T0 + 40 * 60_000,
         });
-        const whole = await listReports(store.db, app, limit);
-        const relevant = await listPolicyReports(store.db, app, candidates, limit);
+        const whole = await listReports(store.db, app, 1000);
+        const relevant = await listPolicyReports(store.db, app, candidates);
         expect(relevant.length).toBeLessThanOrEqual(whole.length);
         expect(planRollback(facts(relevant))).toEqual(planRollback(facts(whole)));
       }),
@@ -82,5 +82,30 @@ describe.each(DIALECTS)('listPolicyReports on %s', (_dialect, createDatabase) =>
     expect(relevant.map((r) => [r.revision, r.status])).toEqual([[a, 'Healthy']]);
     // An abbreviated id in the request: every report of the window.
     expect(await listPolicyReports(store.db, app, [d, b.slice(0, 7)])).toHaveLength(3);
+  });
+
+  it('when a healthy revision lies behind more reports than are shown, then the policy still weighs it, and only the newest healthy revisions it is given', async () => {
+    const app = 'app-long-history';
+    const [a, b, c, d] = FULL as [string, string, string, string];
+    await insertReport(store.db, { id: uuidv7(), app, revision: a, status: 'Healthy', source: 'health_report', eventId: null }, T0);
+    await insertReport(store.db, { id: uuidv7(), app, revision: b, status: 'Healthy', source: 'health_report', eventId: null }, T0 + 1);
+    for (let i = 0; i < REPORTS_CONSIDERED; i++) {
+      await insertReport(store.db, { id: uuidv7(), app, revision: c, status: i % 2 ? 'Degraded' : 'Progressing', source: 'health_report', eventId: null }, T0 + 2 + i);
+    }
+    expect((await listReports(store.db, app)).map((r) => r.revision)).not.toContain(a);
+    const relevant = await listPolicyReports(store.db, app, [d]);
+    expect(relevant.map((r) => [r.revision, r.status])).toEqual([[b, 'Healthy'], [a, 'Healthy']]);
+    expect((await listPolicyReports(store.db, app, [d], 1)).map((r) => r.revision)).toEqual([b]);
+    // c's summary: its newest report and its two latest Degraded ones, not its 500 reports.
+    expect((await listPolicyReports(store.db, app, [c], 0)).map((r) => [r.status, r.reportedAt - T0])).toEqual([['Degraded', 2 + 499], ['Degraded', 2 + 497]]);
+  });
+
+  it('when an abbreviated id was ever stored for the app, then the policy reads the app’s newest reports', async () => {
+    const app = 'app-abbreviated';
+    const [a, b] = FULL as [string, string];
+    await insertReport(store.db, { id: uuidv7(), app, revision: a.slice(0, 7), status: 'Healthy', source: 'health_report', eventId: null }, T0);
+    await insertReport(store.db, { id: uuidv7(), app, revision: b, status: 'Degraded', source: 'health_report', eventId: null }, T0 + 1);
+    await insertReport(store.db, { id: uuidv7(), app, revision: b, status: 'Progressing', source: 'health_report', eventId: null }, T0 + 2);
+    expect((await listPolicyReports(store.db, app, [b])).map((r) => r.status)).toEqual(['Progressing', 'Degraded', 'Healthy']);
   });
 });

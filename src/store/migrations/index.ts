@@ -8,6 +8,7 @@ import * as fastPaths from './2026-11-30T09-00-fast-paths';
 import * as statusPage from './2026-11-30T12-00-status-page';
 import * as workTables from './2026-12-05T09-00-work-tables';
 import * as acceptPath from './2026-12-05T12-00-accept-path';
+import * as revisionStates from './2026-12-06T02-00-revision-states';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30T12-00-status-page': statusPage,
   '2026-12-05T09-00-work-tables': workTables,
   '2026-12-05T12-00-accept-path': acceptPath,
+  '2026-12-06T02-00-revision-states': revisionStates,
 };

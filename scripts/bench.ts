@@ -12,7 +12,8 @@
  * at 2, then BENCH_REQUESTS_1 (5000) at 1 (each request after the last answer, as Argo CD sends). Then,
  * for ours: RSS after the load, the drain of every accepted event on its own (the service restarted at
  * GITHUB_MIN_INTERVAL_MS=0; each 202's id must reach the stand-in GitHub exactly once), and
- * start-to-ready on the filled store. The same load runs against ours on PostgreSQL (figures only; BENCH_POSTGRES=0 skips it).
+ * start-to-ready on the filled store; then the 32-connection load again on a store filled with a year of
+ * history (BENCH_HISTORY_EVENTS, 1,000,000 rollbacks; 0 skips it), against the empty store's rate. The same load runs against ours on PostgreSQL (figures only; BENCH_POSTGRES=0 skips it).
  * Last, the status page with 1,000 apps and 100,000 events (scripts/bench/status-page.ts; BENCH_ONLY=ui
  * runs only that). Prints one table and writes it as JSON to bench/results/.
  */
@@ -27,6 +28,7 @@ import { FakeGitHub } from '../tests/support/fake-github';
 import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../tests/support/harness';
 // The service's environment as the e2e suites build it (stand-in GitHub, loopback, pacing 0, info logs).
 import { serviceEnv } from '../tests/support/service-process';
+import { fillHistory } from './bench/history';
 import { benchStatusPage, type StatusPageResult } from './bench/status-page';
 
 const ROOT = resolve(__dirname, '..');
@@ -35,6 +37,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const REQUESTS_2 = Number(process.env.BENCH_REQUESTS_2 ?? 10_000);
 const REQUESTS_1 = Number(process.env.BENCH_REQUESTS_1 ?? 5_000);
 const WITH_POSTGRES = process.env.BENCH_POSTGRES !== '0';
+const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 1_000_000);
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const WRK_THREADS = 2;
 
@@ -341,6 +344,22 @@ async function main(): Promise<void> {
   console.log(`restart with ${restart.storedEvents} events stored: ready in ${restart.startToReadyMs.toFixed(0)} ms`);
   await stop(restarted.child);
 
+  // The same 32-connection load on a store that already holds a year of rollbacks (scripts/bench/history.ts).
+  let history: { events: number; fillSeconds: number; startToReadyMs: number; at32: LoadResult; overEmpty: number } | undefined;
+  if (HISTORY_EVENTS > 0) {
+    console.log(`filling a store with ${HISTORY_EVENTS} rollbacks through the repositories …`);
+    const historyDb = join(work, 'history.db');
+    const { seconds } = await fillHistory(`sqlite:${historyDb}`, HISTORY_EVENTS, APPS);
+    const filled = await launch(ours(`sqlite:${historyDb}`, github.url, logFile));
+    const at32 = await load(filled.port, '/v1/webhooks/argocd', 32, REQUESTS, bodyFile);
+    await stop(filled.child);
+    history = { events: HISTORY_EVENTS, fillSeconds: seconds, startToReadyMs: filled.startToReadyMs, at32, overEmpty: at32.reqPerSec / oursRow.at32.reqPerSec };
+    console.log(
+      `with ${HISTORY_EVENTS} events stored (filled in ${seconds.toFixed(0)} s): ready in ${filled.startToReadyMs.toFixed(0)} ms, ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms, ${at32.errors + at32.non2xx} errors or non-2xx), ${history.overEmpty.toFixed(2)}x the empty store`,
+    );
+    rmSync(historyDb, { force: true });
+  }
+
   // BENCH_ONLY=ours: measure ours alone (while working on it); the ratios need the full run.
   if (process.env.BENCH_ONLY === 'ours') {
     await github.stop();
@@ -390,6 +409,8 @@ async function main(): Promise<void> {
     'RSS after the load <= 120 MiB': (by('ours').rssMiB ?? Infinity) <= 120,
     'start to ready with the store filled <= 500 ms': restart.startToReadyMs <= 500,
     'drain: 0 lost, 0 doubled, 0 undelivered': drain.lost === 0 && drain.doubled === 0 && drain.undelivered === 0 && drain.stored >= drain.accepted202,
+    [`req/s at 32 with ${HISTORY_EVENTS} events stored >= 0.9x empty store`]: history !== undefined && history.overEmpty >= 0.9 && history.at32.errors + history.at32.non2xx === 0,
+    [`start to ready with ${HISTORY_EVENTS} events stored <= 500 ms`]: history !== undefined && history.startToReadyMs <= 500,
     [`status page overview (${ui.apps} apps, ${ui.events} events) p50 < 200 ms`]: ui.pages[0]!.p50Ms < 200,
   };
 
@@ -452,6 +473,7 @@ async function main(): Promise<void> {
     ratios,
     drain,
     restart,
+    history: history && { ...history, at32: strip(history.at32) },
     statusPage: ui,
     targets,
   };

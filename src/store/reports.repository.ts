@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { summarizeRevision } from '../domain/revision-summary';
 import { byTime, type RevisionReport } from '../domain/rollback-policy';
 import type { HealthReportRow } from './health-reports.table';
@@ -9,8 +9,11 @@ type Db = Kysely<Database> | Transaction<Database>;
 /** How many of an app's newest reports are shown, and read by the policy when ids of two lengths are about. */
 export const REPORTS_CONSIDERED = 500;
 
-/** How many of an app's newest healthy revisions the policy weighs; older ones no longer decide anything. */
-export const LEDGER_CONSIDERED = 100;
+/**
+ * How many of an app's newest healthy revisions the policy weighs; older ones no longer decide anything
+ * (a target ten good deploys back is stale). Read per request, so it bounds what a decision costs.
+ */
+export const LEDGER_CONSIDERED = 10;
 
 function toReport(row: HealthReportRow): RevisionReport {
   return { id: row.id, revision: row.revision, status: row.status, source: row.source, reportedAt: Number(row.reported_at), note: row.note };
@@ -72,22 +75,28 @@ export async function listReports(db: Db, app: string, limit = REPORTS_CONSIDERE
  * instead, as before the summaries.
  */
 export async function listPolicyReports(db: Db, app: string, revisions: readonly string[], ledger = LEDGER_CONSIDERED): Promise<RevisionReport[]> {
-  const lengths = new Set(revisions.map((r) => r.length));
-  const [length] = lengths;
-  if (lengths.size !== 1 || length === undefined) return listReports(db, app);
-  const { rows } = await sql<{ reports: string }>`
-    select reports from revision_states where app = ${app} and revision in (${sql.join([...new Set(revisions)])})
-    union all
-    select reports from (
-      select reports from revision_states where app = ${app} and newest_healthy_at is not null and revision not in (${sql.join([...new Set(revisions)])})
-      order by newest_healthy_at desc limit ${ledger}) ledger
-    union all
-    select '' from (
-      select 1 as n from revision_states where app = ${app} and id_length < ${length}
-      union all
-      select 1 from revision_states where app = ${app} and id_length > ${length}
-      limit 1) other_lengths`.execute(db);
-  if (rows.some((r) => r.reports === '')) return listReports(db, app);
+  const asked = new Set(revisions.map((r) => r.length));
+  const [length] = asked;
+  if (asked.size !== 1 || length === undefined) return listReports(db, app);
+  const names = [...new Set(revisions)];
+  // The shortest and the longest id of the app, one index entry each.
+  const lengths = db.selectFrom('revision_states').select('id_length').where('app', '=', app).limit(1);
+  const { shortest, longest } = await db
+    .selectNoFrom([lengths.orderBy('id_length', 'asc').as('shortest'), lengths.orderBy('id_length', 'desc').as('longest')])
+    .executeTakeFirstOrThrow();
+  const otherLength = (shortest !== null && Number(shortest) !== length) || (longest !== null && Number(longest) !== length);
+  if (otherLength) return listReports(db, app);
+  const named = await db.selectFrom('revision_states').select('reports').where('app', '=', app).where('revision', 'in', names).execute();
+  const healthy = await db
+    .selectFrom('revision_states')
+    .select('reports')
+    .where('app', '=', app)
+    .where('newest_healthy_at', 'is not', null)
+    .where('revision', 'not in', names)
+    .orderBy('newest_healthy_at', 'desc')
+    .limit(ledger)
+    .execute();
+  const rows = [...named, ...healthy];
   return rows.flatMap((r) => JSON.parse(r.reports) as RevisionReport[]).sort((a, b) => byTime(b, a));
 }
 

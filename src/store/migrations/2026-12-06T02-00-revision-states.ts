@@ -23,7 +23,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('newest_healthy_at', 'bigint')
     .addPrimaryKeyConstraint('revision_states_pk', ['app', 'revision'])
     .execute();
-  await sql`create index revision_states_ledger_idx on revision_states (app, newest_healthy_at) where newest_healthy_at is not null`.execute(db);
+  await sql`create index revision_states_ledger_idx on revision_states (app, newest_healthy_at)`.execute(db);
   await sql`create index revision_states_length_idx on revision_states (app, id_length)`.execute(db);
 
   let app: string | undefined;

@@ -1,0 +1,62 @@
+/**
+ * A year of history for the accept path's growth target (issue 19): `events` rollbacks over the bench's
+ * 500 apps (the names scripts/bench/load.lua posts to), written through the service's own repositories
+ * as the accept path writes them: each rollback's Degraded report, its event and its finished delivery,
+ * and a Healthy report of a new revision after every tenth (a deploy that went well). Everything lies
+ * more than a day in the past, so no loop-guard window counts it. Dry-run deliveries: finished work
+ * that no worker picks up again.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { openStore } from '../../src/store/database';
+import { openDelivery } from '../../src/store/deliveries.repository';
+import { insertEvent } from '../../src/store/events.repository';
+import { insertReport } from '../../src/store/reports.repository';
+
+const YEAR_MS = 365 * 24 * 3_600_000;
+const PER_TRANSACTION = 2000;
+
+export async function fillHistory(databaseUrl: string, events: number, apps: number): Promise<{ seconds: number }> {
+  const started = Date.now();
+  const store = openStore(databaseUrl);
+  await store.migrate();
+  const first = Date.now() - YEAR_MS;
+  const step = (YEAR_MS - 24 * 3_600_000) / Math.max(events, 1);
+  const healthy = new Map<string, string>();
+  const rev = (n: number, kind: string) => `${kind}${n.toString(16).padStart(39, '0')}`;
+  for (let n = 0; n < events; n += PER_TRANSACTION) {
+    await store.transaction(async (trx) => {
+      for (let i = n; i < Math.min(n + PER_TRANSACTION, events); i++) {
+        const app = `bench-app-${String(i % apps).padStart(3, '0')}`;
+        const at = Math.floor(first + i * step);
+        if (!healthy.has(app) || i % (apps * 10) < apps) {
+          healthy.set(app, rev(i, 'a'));
+          await insertReport(trx, { id: uuidv7(), app, revision: rev(i, 'a'), status: 'Healthy', source: 'health_report', eventId: null }, at - 1);
+        }
+        const id = uuidv7();
+        const failed = rev(i, 'f');
+        await insertReport(trx, { id: uuidv7(), app, revision: failed, status: 'Degraded', source: 'health_report', eventId: id }, at);
+        const healthyRevision = healthy.get(app)!;
+        await insertEvent(
+          trx,
+          {
+            id,
+            app,
+            failedRevision: failed,
+            healthyRevision,
+            target: { owner: 'acme', repo: 'gitops' },
+            eventType: 'argo-degraded',
+            dispatchBody: JSON.stringify({ event_type: 'argo-degraded', client_payload: { app, failed_revision: failed, healthy_revision: healthyRevision, event_id: id } }),
+            status: 'dry_run',
+            requestId: null,
+            targetReason: 'from ledger',
+            suppressionReason: null,
+          },
+          at,
+        );
+        await openDelivery(trx, id, { state: 'dry_run', now: at, newEvent: true });
+      }
+    });
+  }
+  await store.close();
+  return { seconds: (Date.now() - started) / 1000 };
+}

@@ -18,7 +18,7 @@
  * runs only that). Prints one table and writes it as JSON to bench/results/.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -285,6 +285,36 @@ async function countEvents(databaseFile: string): Promise<{ total: number; undel
   }
 }
 
+interface HistoryResult {
+  events: number;
+  fillSeconds: number;
+  startToReadyMs: number;
+  at32: LoadResult;
+  /** req/s at 32 connections over the empty store's in the same run. */
+  overEmpty: number;
+}
+
+/** The same 32-connection load on a store that already holds a year of rollbacks (scripts/bench/history.ts). */
+async function measureHistory(githubUrl: string, bodyFile: string, logFile: string, emptyReqPerSec: number): Promise<HistoryResult | undefined> {
+  if (HISTORY_EVENTS <= 0) return undefined;
+  console.log(`filling a store with ${HISTORY_EVENTS} rollbacks through the repositories …`);
+  const historyDb = join(work, 'history.db');
+  // BENCH_HISTORY_CACHE=<file>: fill that file once and start each run from a copy of it (while working).
+  const cache = process.env.BENCH_HISTORY_CACHE;
+  const { seconds } = cache && existsSync(cache) ? { seconds: 0 } : await fillHistory(`sqlite:${cache ?? historyDb}`, HISTORY_EVENTS, APPS);
+  if (cache) copyFileSync(cache, historyDb);
+  const filled = await launch(ours(`sqlite:${historyDb}`, githubUrl, logFile));
+  const at32 = await load(filled.port, '/v1/webhooks/argocd', 32, REQUESTS, bodyFile);
+  const rss = rssMiB(filled.child.pid!);
+  await stop(filled.child);
+  rmSync(historyDb, { force: true });
+  const result = { events: HISTORY_EVENTS, fillSeconds: seconds, startToReadyMs: filled.startToReadyMs, at32, overEmpty: at32.reqPerSec / emptyReqPerSec };
+  console.log(
+    `with ${HISTORY_EVENTS} events stored (filled in ${seconds.toFixed(0)} s): ready in ${filled.startToReadyMs.toFixed(0)} ms, ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms, ${at32.errors + at32.non2xx} errors or non-2xx), ${result.overEmpty.toFixed(2)}x the empty store, RSS ${rss.toFixed(0)} MiB`,
+  );
+  return result;
+}
+
 async function main(): Promise<void> {
   ensureTool('wrk', 'wrk');
   ensureTool('webhook', 'webhook');
@@ -307,6 +337,18 @@ async function main(): Promise<void> {
   }
   const dbFile = join(work, 'rollback.db');
   const logFile = join(work, 'service.log');
+  if (process.env.BENCH_ONLY === 'history') {
+    // While working on the growth target: the empty store's 32-connection rate, then the filled store's.
+    const empty = await launch(ours(`sqlite:${dbFile}`, github.url, logFile));
+    const at32 = await load(empty.port, '/v1/webhooks/argocd', 32, REQUESTS, bodyFile);
+    const rss = rssMiB(empty.child.pid!);
+    await stop(empty.child);
+    console.log(`empty store: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms), RSS ${rss.toFixed(0)} MiB`);
+    await measureHistory(github.url, bodyFile, logFile, at32.reqPerSec);
+    await github.stop();
+    rmSync(work, { recursive: true, force: true });
+    return;
+  }
   const rows: Row[] = [];
 
   // Ours on SQLite, then its drain and a restart on the filled store.
@@ -344,21 +386,7 @@ async function main(): Promise<void> {
   console.log(`restart with ${restart.storedEvents} events stored: ready in ${restart.startToReadyMs.toFixed(0)} ms`);
   await stop(restarted.child);
 
-  // The same 32-connection load on a store that already holds a year of rollbacks (scripts/bench/history.ts).
-  let history: { events: number; fillSeconds: number; startToReadyMs: number; at32: LoadResult; overEmpty: number } | undefined;
-  if (HISTORY_EVENTS > 0) {
-    console.log(`filling a store with ${HISTORY_EVENTS} rollbacks through the repositories …`);
-    const historyDb = join(work, 'history.db');
-    const { seconds } = await fillHistory(`sqlite:${historyDb}`, HISTORY_EVENTS, APPS);
-    const filled = await launch(ours(`sqlite:${historyDb}`, github.url, logFile));
-    const at32 = await load(filled.port, '/v1/webhooks/argocd', 32, REQUESTS, bodyFile);
-    await stop(filled.child);
-    history = { events: HISTORY_EVENTS, fillSeconds: seconds, startToReadyMs: filled.startToReadyMs, at32, overEmpty: at32.reqPerSec / oursRow.at32.reqPerSec };
-    console.log(
-      `with ${HISTORY_EVENTS} events stored (filled in ${seconds.toFixed(0)} s): ready in ${filled.startToReadyMs.toFixed(0)} ms, ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms, ${at32.errors + at32.non2xx} errors or non-2xx), ${history.overEmpty.toFixed(2)}x the empty store`,
-    );
-    rmSync(historyDb, { force: true });
-  }
+  const history = await measureHistory(github.url, bodyFile, logFile, oursRow.at32.reqPerSec);
 
   // BENCH_ONLY=ours: measure ours alone (while working on it); the ratios need the full run.
   if (process.env.BENCH_ONLY === 'ours') {

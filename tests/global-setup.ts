@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { ensureChromium } from './support/browser';
 
@@ -9,6 +12,8 @@ import { ensureChromium } from './support/browser';
  */
 export default async function globalSetup(): Promise<void> {
   ensureChromium();
+  // A temporary folder for this run's shared fixtures, removed by global-teardown.ts.
+  process.env.TEST_RUN_TMP = mkdtempSync(join(tmpdir(), 'rollback-test-run-'));
   const adminUrl = process.env.POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const required = process.env.CI === 'true' || process.env.REQUIRE_POSTGRES === '1';
   const name = `rollback_test_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${process.pid}`;

@@ -1,7 +1,13 @@
+import { rmSync } from 'node:fs';
 import pg from 'pg';
 
-/** Drops the database global-setup.ts created for this run, and each jest worker's (tests/support/dialects.ts). */
+/**
+ * Removes this run's temporary folder (what jest workers, which end without running exit handlers,
+ * leave there), then drops the database global-setup.ts created for this run, and each jest worker's
+ * (tests/support/dialects.ts).
+ */
 export default async function globalTeardown(): Promise<void> {
+  if (process.env.TEST_RUN_TMP) rmSync(process.env.TEST_RUN_TMP, { recursive: true, force: true });
   const name = process.env.TEST_POSTGRES_DATABASE;
   if (!name) return;
   const admin = new pg.Client({ connectionString: process.env.POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });

@@ -28,11 +28,13 @@ export const DEFAULT_PATH = 'nextjs/values.yaml';
 
 let template: { origin: string; commits: GitOpsRepo['commits'] } | undefined;
 
-/** The bare origin every GitOpsRepo starts from, seeded on first use, removed when the process exits. */
+/**
+ * The bare origin every GitOpsRepo starts from, seeded on first use, in the run's temporary folder
+ * (removed by tests/global-teardown.ts; jest workers end without running exit handlers).
+ */
 function seededOrigin(): NonNullable<typeof template> {
   if (template) return template;
-  const root = mkdtempSync(join(tmpdir(), 'gitops-template-'));
-  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  const root = mkdtempSync(join(process.env.TEST_RUN_TMP ?? tmpdir(), 'gitops-template-'));
   const origin = join(root, 'origin.git');
   const seed = join(root, 'seed');
   const write = (files: Record<string, string>) => {

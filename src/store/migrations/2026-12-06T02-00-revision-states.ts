@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { SqliteAdapter, sql, type Kysely } from 'kysely';
 import type { RevisionReport } from '../../domain/rollback-policy';
 import { summarizeRevision } from '../../domain/revision-summary';
 
@@ -22,6 +22,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('reports', 'text', (c) => c.notNull())
     .addColumn('newest_healthy_at', 'bigint')
     .addPrimaryKeyConstraint('revision_states_pk', ['app', 'revision'])
+    // SQLite: the rows themselves ordered by (app, revision), so an app's summaries share a few pages
+    // and the primary key is not a second B-tree beside the table.
+    .$call((table) => (db.getExecutor().adapter instanceof SqliteAdapter ? table.modifyEnd(sql`without rowid`) : table))
     .execute();
   await sql`create index revision_states_ledger_idx on revision_states (app, newest_healthy_at)`.execute(db);
   await sql`create index revision_states_length_idx on revision_states (app, id_length)`.execute(db);

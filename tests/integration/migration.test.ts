@@ -4,9 +4,18 @@ import { summarizeRevision } from '../../src/domain/revision-summary';
 import { openStore, type Store } from '../../src/store/database';
 import { summarizeDelivery, summarizeFollow } from '../../src/store/events.repository';
 import { migrations } from '../../src/store/migrations';
-import { DIALECTS, type TestDatabase } from '../support/dialects';
+import { DIALECTS, type DialectName, type TestDatabase } from '../support/dialects';
 
 const BEFORE_WORK_TABLES = '2026-11-30T12-00-status-page';
+const BEFORE_REVISION_STATES = '2026-12-05T12-00-accept-path';
+
+/** Brings a fresh store to the schema of an earlier release: its migrations up to `name`. */
+async function migrateTo(store: Store, dialect: DialectName, name: string): Promise<void> {
+  const migrationTableSchema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db: store.db, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations) } });
+  const { error } = await migrator.migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
+}
 
 /**
  * An installation upgraded from the release before the work tables: every event's delivery and
@@ -19,10 +28,7 @@ describe.each(DIALECTS)('migrating to the work tables on %s', (dialect, createDa
   beforeEach(async () => {
     database = await createDatabase();
     store = openStore(database.url);
-    const migrationTableSchema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
-    const migrator = new Migrator({ db: store.db, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations) } });
-    const { error } = await migrator.migrateTo(BEFORE_WORK_TABLES);
-    if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
+    await migrateTo(store, dialect, BEFORE_WORK_TABLES);
   });
   afterEach(async () => {
     await store.close();
@@ -127,10 +133,7 @@ describe.each(DIALECTS)('migrating to the revision summaries on %s', (dialect, c
   beforeEach(async () => {
     database = await createDatabase();
     store = openStore(database.url);
-    const migrationTableSchema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
-    const migrator = new Migrator({ db: store.db, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations) } });
-    const { error } = await migrator.migrateTo('2026-12-05T12-00-accept-path');
-    if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
+    await migrateTo(store, dialect, BEFORE_REVISION_STATES);
   });
   afterEach(async () => {
     await store.close();

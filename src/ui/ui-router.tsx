@@ -5,6 +5,7 @@ import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
+import { PACKAGE_ROOT } from '../package-root';
 import { AppError } from '../errors';
 import type { AppDeps } from '../http/app-deps';
 import { tokenMatcher } from '../http/middleware/auth';
@@ -19,8 +20,8 @@ import { appHref, eventHref } from './views/parts';
 import { RollbackPage } from './views/rollback-page';
 import { ConfirmPage, ErrorPage } from './views/simple-pages';
 
-/** The stylesheet and the script, beside src/ and dist/ (the image copies it). */
-export const PUBLIC_DIR = resolve(__dirname, '..', '..', 'public');
+/** The stylesheet and the script, in public/ beside src/ and dist/ (the image copies it). */
+export const PUBLIC_DIR = resolve(PACKAGE_ROOT, 'public');
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Where the sign-in form may send people back to: a page of this UI, nothing else. */

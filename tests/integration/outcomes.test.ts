@@ -160,7 +160,9 @@ describe('rollback outcomes and notifications', () => {
     await receiver.waitFor((r) => r.messages.length === 2);
     expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback needs a person: the restore failed']);
     expect(receiver.texts()[1]).toContain(event.run_url);
-    expect(harness.logs.entries).toContainEqual(expect.objectContaining({ level: 50, eventId: id, outcome: 'restore_failed' }));
+    // The outcome worker logs after its commit, so the notifier may have sent before the line is written.
+    const line = await harness.waitForLog((entry) => entry.eventId === id && entry.outcome === 'restore_failed', 'the restore_failed outcome');
+    expect(line.level).toBe(50);
   });
 
   it('when no run appears within RUN_LOOKUP_SECONDS, then run_missing says what to check', async () => {

@@ -39,6 +39,8 @@ export interface StoreOptions {
   onBackgroundError?: (error: Error) => void;
   /** PostgreSQL pool size per process. */
   poolSize?: number;
+  /** SQLite: the WAL's length in frames (pages) past which the writer lets the checkpoint catch up. */
+  walRestartFrames?: number;
 }
 
 /** `sqlite:<path>`, `sqlite::memory:`, or `postgres://user@host:port/database` (also `postgresql://`). */
@@ -91,15 +93,25 @@ function openSqlite(location: string, options: StoreOptions): Store {
   let checkpointer: Checkpointer | undefined;
   if (filename !== ':memory:') {
     sqlite.pragma('wal_autocheckpoint = 0');
-    checkpointer = new Checkpointer(filename, (error) => {
-      checkpointer = undefined;
-      sqlite.pragma('wal_autocheckpoint = 1000');
-      options.onBackgroundError?.(error);
-    });
+    // When the WAL starts over (see Checkpointer), its file is cut back to 64 MB instead of keeping the
+    // size of the longest burst.
+    sqlite.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+    checkpointer = new Checkpointer(
+      filename,
+      (error) => {
+        checkpointer = undefined;
+        sqlite.pragma('wal_autocheckpoint = 1000');
+        options.onBackgroundError?.(error);
+      },
+      { restartFrames: options.walRestartFrames },
+    );
   }
+  // Before a group: when the WAL has grown past its bound under a steady stream of commits, wait (off the
+  // event loop) for a checkpoint with no commit in between, so the group's transaction starts it over.
+  const beforeGroup = () => (checkpointer?.needsCatchUp ? checkpointer.catchUp() : undefined);
   let closed = false;
   return withMigrations(db, 'sqlite', {
-    transaction: groupCommit(db, wal ? () => wal.durable() : () => Promise.resolve()),
+    transaction: groupCommit(db, wal ? () => wal.durable() : () => Promise.resolve(), beforeGroup),
     lockApp: () => Promise.resolve(),
     async close() {
       if (closed) return;
@@ -179,7 +191,12 @@ interface Unit {
  * fsync fails, every caller in the group gets that error (after a failed commit nothing of the group
  * is stored).
  */
-function groupCommit(db: Kysely<Database>, durable: () => Promise<void>, maxGroup = 512): Store['transaction'] {
+function groupCommit(
+  db: Kysely<Database>,
+  durable: () => Promise<void>,
+  beforeGroup: () => Promise<void> | undefined = () => undefined,
+  maxGroup = 512,
+): Store['transaction'] {
   const waiting: Unit[] = [];
   let running = false;
 
@@ -210,6 +227,8 @@ function groupCommit(db: Kysely<Database>, durable: () => Promise<void>, maxGrou
 
   async function drain(): Promise<void> {
     while (waiting.length > 0) {
+      const pause = beforeGroup();
+      if (pause) await pause;
       const group = waiting.splice(0, maxGroup);
       const outcomes = await runGroup(group);
       if (outcomes === undefined) continue;

@@ -157,7 +157,10 @@ describePostgres('several replicas on one PostgreSQL database (real processes)',
 
   it('when a replica holding leases is killed, then the other delivers its events after the lease expires', async () => {
     github.script({ hang: true });
-    const doomed = await start();
+    // Its hung dispatch must outlast the survivor's start (1.5 s was not always enough on a busy machine:
+    // the doomed replica timed out, sent the next event, and died before recording it, so that one went
+    // out twice, which is at-least-once working, not what this case is about).
+    const doomed = await start({ GITHUB_TIMEOUT_MS: '5000', DELIVERY_LEASE_MS: '6000' });
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(((await (await rollback(doomed, i)).json()) as { id: string }).id);
     await github.waitFor((g) => g.received.length === 1);

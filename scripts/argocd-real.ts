@@ -22,6 +22,7 @@ import {
   REV_8,
   REV_9,
   CHART_VERSION,
+  KIND_APPS,
   healthyAt,
   multiSource,
   neverSynced,
@@ -71,9 +72,17 @@ function multiSourceAt(revisions: [string, string], health: string): Application
 function largestApp(): Application {
   const app = multiSource() as Json;
   const sha = (n: number) => n.toString(16).padStart(64, 'e');
+  // Names at their longest: a 253-character chart repository URL, 100-character chart names, three
+  // 253-character value files per chart, and the values repository with GitHub's longest owner and name.
+  const valueFile = (i: number, n: number) => `$values/${`charts/c${i}/values-${n}-`.padEnd(241, 'v')}.yaml`;
   const sources = [
-    ...Array.from({ length: 19 }, (_, i) => ({ repoURL: `https://charts.example/${i}`, chart: `c${i}`.padEnd(100, 'x'), targetRevision: '1.0.0' })),
-    { repoURL: 'https://github.com/acme/gitops.git', targetRevision: 'main', ref: 'values' },
+    ...Array.from({ length: 19 }, (_, i) => ({
+      repoURL: `https://charts.example/${i}/`.padEnd(253, 'r'),
+      chart: `c${i}`.padEnd(100, 'x'),
+      targetRevision: '1.0.0',
+      helm: { valueFiles: [1, 2, 3].map((n) => valueFile(i, n)) },
+    })),
+    { repoURL: `https://github.com/${'o'.repeat(39)}/${'r'.repeat(100)}.git`, targetRevision: 'main', ref: 'values' },
   ];
   const revisions = (n: number) => sources.map((_, i) => sha(n * 100 + i));
   app.metadata.name = 'a'.repeat(253);
@@ -86,6 +95,7 @@ function largestApp(): Application {
   app.status.operationState.syncResult.sources = sources;
   app.status.operationState.operation.sync.revisions = revisions(99);
   app.status.history = Array.from({ length: 12 }, (_, i) => ({ id: 1000 + i, revisions: i === 11 ? revisions(99) : revisions(i), sources, deployedAt: '2025-06-03T09:51:38Z' }));
+  app.status.sourceTypes = sources.map((s) => ('chart' in s ? 'Helm' : 'Directory'));
   return app as Application;
 }
 
@@ -100,6 +110,14 @@ function applications(): Record<string, Application> {
     'never-synced-degraded': neverSynced(),
     'large-degraded-9f1c-2000-resources': withResources(singleSource(), 2000),
     'largest-body-20-sources': largestApp(),
+    // Issue 20: one Degraded app per kind Argo CD renders from (tests/e2e/restore-kinds.test.ts posts the same bodies).
+    'kind-kustomize-degraded': KIND_APPS.kustomize(),
+    'kind-directory-degraded': KIND_APPS.directory(),
+    'kind-helm-two-value-files-degraded': KIND_APPS.helmTwoValueFiles(),
+    'kind-image-updater-degraded': KIND_APPS.imageUpdater(),
+    'kind-values-elsewhere-degraded': KIND_APPS.valuesElsewhere(),
+    'kind-chart-bump-degraded': KIND_APPS.chartBump(),
+    'kind-chart-only-degraded': KIND_APPS.chartOnly(),
   };
   // The harness adds the shipped subscription annotations and carries the notified one itself.
   for (const app of Object.values(apps)) (app as Json).metadata.annotations = {};
@@ -210,7 +228,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     const scenario = JSON.parse(readFileSync(scenarioPath, 'utf8')) as { serviceEnv?: Record<string, string>; steps: ScenarioStep[] };
     // The service for real, not in dry run: run.sh's own service is always DRY_RUN=true.
-    const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
+    const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops', 'acme/helm-values', `${'o'.repeat(39)}/${'r'.repeat(100)}`] }).start();
     const service = await spawnService(serviceEnv(github.url, `sqlite:${join(out, 'service.db')}`, { ...scenario.serviceEnv, LOG_LEVEL: 'info' }), out);
     try {
       const run = spawnSync('bash', [runSh, '--project', root, '--scenario', scenarioPath, '--out', out, '--service-url', service.url, '--token', WEBHOOK_TOKEN, '--fail-on-expect'], {

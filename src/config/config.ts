@@ -400,6 +400,12 @@ function deepFreeze<T extends object>(value: T): T {
   return Object.freeze(value);
 }
 
+/** The hosts whose repositories rollbacks can go to: github.com, and GITHUB_API_URL's host for GitHub Enterprise Server. */
+export function githubHosts(config: Config): string[] {
+  const host = new URL(config.github.apiUrl).hostname.toLowerCase();
+  return host === 'api.github.com' || host === 'github.com' ? ['github.com'] : ['github.com', host];
+}
+
 /** The route for an app: the first matching ROUTES_FILE rule over the environment defaults. */
 export function routeFor(config: Config, app: string): Route {
   return resolveRoute(

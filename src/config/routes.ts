@@ -9,6 +9,8 @@ export interface Route {
   eventType: string;
   /** Sent as client_payload.values_paths (newline-separated) so one workflow serves many apps. */
   valuesPaths: readonly string[] | undefined;
+  /** Where valuesPaths came from: the route's values_paths (overrides the Application) or VALUES_PATHS (a fallback). */
+  valuesPathsFrom?: 'route' | 'VALUES_PATHS';
   /** Which source of a multi-source app holds the values file; undefined means the first Git source. */
   sourceIndex: number | undefined;
   dryRun: boolean;
@@ -21,7 +23,7 @@ export interface Route {
 }
 
 /** One entry of the routes file; unset fields fall back to the environment defaults. */
-export type RouteRule = { app: string } & Partial<Omit<Route, 'matched'>>;
+export type RouteRule = { app: string } & Partial<Omit<Route, 'matched' | 'valuesPathsFrom'>>;
 
 // The same rule the workflow's restore script applies (deploy/github/restore-values.sh): a relative
 // YAML path, no "..", not under .github/ (a workflow must never be "restored" by a rollback).
@@ -96,14 +98,16 @@ function matches(pattern: string, app: string): boolean {
 }
 
 /** The first rule whose app name or glob matches, over the environment defaults. */
-export function resolveRoute(rules: readonly RouteRule[], defaults: Omit<Route, 'matched'>, app: string): Route {
+export function resolveRoute(rules: readonly RouteRule[], defaults: Omit<Route, 'matched' | 'valuesPathsFrom'>, app: string): Route {
   const rule = rules.find((r) => matches(r.app, app));
-  if (!rule) return { ...defaults, matched: undefined };
+  const fallback = defaults.valuesPaths !== undefined ? ('VALUES_PATHS' as const) : undefined;
+  if (!rule) return { ...defaults, valuesPathsFrom: fallback, matched: undefined };
   return {
     owner: rule.owner ?? defaults.owner,
     repo: rule.repo ?? defaults.repo,
     eventType: rule.eventType ?? defaults.eventType,
     valuesPaths: rule.valuesPaths ?? defaults.valuesPaths,
+    valuesPathsFrom: rule.valuesPaths !== undefined ? 'route' : fallback,
     sourceIndex: rule.sourceIndex ?? defaults.sourceIndex,
     // A route can turn dry run on, never off: with DRY_RUN=true there is no worker and maybe no token.
     dryRun: defaults.dryRun || (rule.dryRun ?? false),

@@ -1,6 +1,6 @@
 /** What people are told, and how it is rendered for NOTIFY_FORMAT. Pure. */
 
-export const NOTIFICATION_KINDS = ['dispatched', 'verified', 'run_missing', 'restore_failed', 'unverified', 'delivery_failed', 'suppressed', 'not_a_deploy'] as const;
+export const NOTIFICATION_KINDS = ['dispatched', 'verified', 'run_missing', 'restore_failed', 'unverified', 'delivery_failed', 'suppressed', 'not_a_deploy', 'not_restorable'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export interface NotificationMessage {
@@ -24,6 +24,7 @@ const TITLES: Record<NotificationKind, string> = {
   delivery_failed: 'rollback needs a person: GitHub refused the dispatch',
   suppressed: 'rollback needs a person: refused by the loop guard',
   not_a_deploy: 'Degraded, not rolled back: the revision was long healthy',
+  not_restorable: 'rollback needs a person: nothing in git can undo this',
 };
 
 /** One line a person can read at 3 a.m.: app, what happened, both revisions, why, where to look. */

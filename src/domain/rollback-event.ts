@@ -1,3 +1,13 @@
+import type { RestoreTarget } from './restore-plan';
+
+/** The part of a restore plan one event carries: its target (repository, paths and why) and the plan's notes. */
+export interface StoredRestorePlan {
+  target: RestoreTarget;
+  notes: string[];
+  /** The other events stored for the same rollback (one per further repository). */
+  siblings: Array<{ id: string; repository: string }>;
+}
+
 /**
  * What a rollback event is, as the rest of the code sees it (times in epoch ms). The store maps its rows
  * to these types at its edge; nothing here knows about tables.
@@ -36,6 +46,8 @@ export interface RollbackEvent {
   requestId: string | null;
   targetReason: string | null;
   suppressionReason: string | null;
+  /** What this event restores, path by path and why, and the sources left out; null for older events. */
+  restorePlan: StoredRestorePlan | null;
   createdAt: number;
   updatedAt: number;
   deliveredAt: number | null;

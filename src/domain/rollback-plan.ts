@@ -39,7 +39,9 @@ export type RollbackPlan =
   | { kind: 'suppressed'; target: TargetChoice; reason: string; recordFailed: boolean; repeatOf?: string }
   | { kind: 'rollback'; target: TargetChoice; status: 'queued' | 'dry_run'; recordFailed: boolean }
   /** The revision was Healthy for longer than the grace: the app degraded while running it, no deploy broke it. */
-  | { kind: 'not_a_deploy'; reason: string; recordFailed: boolean };
+  | { kind: 'not_a_deploy'; reason: string; recordFailed: boolean }
+  /** Set by the caller once the restore plan (src/domain/restore-plan.ts) finds nothing in git to restore. */
+  | { kind: 'not_restorable'; reason: string; recordFailed: boolean };
 
 /** True when the newest report of exactly `revision` says Degraded (reports newest first). */
 export function isRecordedDegraded(reports: readonly RevisionReport[], revision: string): boolean {

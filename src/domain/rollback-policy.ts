@@ -20,6 +20,8 @@ export interface RevisionReport {
 export interface HistoryEntry {
   id: number | null;
   revision: string | null;
+  /** Every source's revision (multi-source apps), lower case; undefined when the body did not send them. */
+  revisions?: string[];
 }
 
 export interface TargetChoice {

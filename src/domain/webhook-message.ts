@@ -1,4 +1,5 @@
 import { InvalidPayloadError } from './invalid-payload';
+import type { AppSource } from './restore-plan';
 import type { HistoryEntry } from './rollback-policy';
 import { NO_VALUE, checkRevision } from './revision';
 
@@ -17,10 +18,18 @@ export type WebhookMessage =
       extras: Record<string, unknown>;
       /** Shape C: the application's sync history, oldest first. */
       history?: HistoryEntry[];
+      /** Shape C with the shipped templates (or a whole Application): what the app renders from. */
+      sources?: AppSource[];
+      /** Each source's revision as deployed (aligned with sources). */
+      failedRevisions?: string[];
+      /** The source whose revision is failedRevision. */
+      sourceIndex?: number;
     }
   | { kind: 'health'; shape: 'B' | 'C'; app: string; status: HealthStatus; revision: string }
   /** A Degraded app Argo CD never synced: no deployed revision, so nothing to roll back from. */
-  | { kind: 'not_deployed'; shape: 'C'; app: string; reason: string };
+  | { kind: 'not_deployed'; shape: 'C'; app: string; reason: string }
+  /** An app that renders only charts from chart repositories: its revisions are chart versions, no commit undoes them. */
+  | { kind: 'not_restorable'; shape: 'C'; app: string; health: HealthStatus; revision: string; reason: string };
 
 /** Argo CD's health statuses (argo-cd gitops-engine `health.HealthStatusCode`). */
 export const HEALTH_STATUSES = ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'] as const;
@@ -159,6 +168,47 @@ function revisionOf(holder: unknown, index: number): string | undefined {
   return undefined;
 }
 
+/** At most this many sources are read (the shipped templates send at most 20). */
+export const MAX_SOURCES = 20;
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/**
+ * The Application's sources: `sources` as the shipped templates send them, or spec.sources / spec.source
+ * of a whole Application (`toJson .app`). Undefined when the body names none.
+ */
+function parseSources(body: Json, isApplication: boolean): AppSource[] | undefined {
+  let raw: unknown[] | undefined;
+  let types: unknown[] = [];
+  if (isApplication) {
+    const spec = isObject(body.spec) ? body.spec : {};
+    const status = isObject(body.status) ? body.status : {};
+    raw = Array.isArray(spec.sources) && spec.sources.length > 0 ? spec.sources : isObject(spec.source) ? [spec.source] : undefined;
+    types = Array.isArray(status.sourceTypes) ? status.sourceTypes : [status.sourceType];
+    raw = raw?.map((s, i) => (isObject(s) ? { ...s, valueFiles: isObject(s.helm) ? s.helm.valueFiles : undefined, type: types[i] } : s));
+  } else if (body.sources !== undefined && body.sources !== null) {
+    if (!Array.isArray(body.sources)) throw invalid('sources', 'expected an array');
+    raw = body.sources;
+  }
+  if (raw === undefined || raw.length === 0) return undefined;
+  if (raw.length > MAX_SOURCES) throw invalid('sources', `expected at most ${MAX_SOURCES} sources`);
+  return raw.map((s, i) => {
+    if (!isObject(s)) throw invalid(`sources[${i}]`, 'expected an object');
+    const valueFiles = s.valueFiles ?? [];
+    if (!Array.isArray(valueFiles) || valueFiles.some((f) => typeof f !== 'string')) throw invalid(`sources[${i}].valueFiles`, 'expected an array of strings');
+    for (const key of ['repoURL', 'path', 'targetRevision', 'chart', 'ref', 'type']) {
+      if (s[key] !== undefined && s[key] !== null && typeof s[key] !== 'string') throw invalid(`sources[${i}].${key}`, 'expected a string');
+    }
+    return { repoURL: str(s.repoURL), path: str(s.path), targetRevision: str(s.targetRevision), chart: str(s.chart), ref: str(s.ref), valueFiles: valueFiles as string[], type: str(s.type) };
+  });
+}
+
+/** Every source's deployed revision: syncResult.revisions, else [syncResult.revision] (single source). */
+function revisionsOf(holder: unknown): string[] | undefined {
+  if (!isObject(holder)) return undefined;
+  if (Array.isArray(holder.revisions) && holder.revisions.length > 0 && holder.revisions.every((r) => typeof r === 'string')) return (holder.revisions).map((r) => r.toLowerCase());
+  return nonEmpty(holder.revision) ? [holder.revision.toLowerCase()] : undefined;
+}
+
 /**
  * Shape C, the Argo CD application state the shipped template sends ({app, health, sync,
  * operationState, history}), or a whole Application object (`toJson .app`). The deployed revision is
@@ -172,9 +222,24 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
   if (!isObject(status.health)) throw invalid(isApplication ? 'status.health' : 'health', 'expected an object with status');
   const health = parseHealthStatus(status.health.status, isApplication ? 'status.health.status' : 'health.status');
 
-  const index = pickSourceIndex(status, sourceIndexFor(app));
+  const sources = parseSources(body, isApplication);
+  const index = sources !== undefined && sourceIndexFor(app) === undefined ? Math.max(0, sources.findIndex((s) => s.chart === '')) : pickSourceIndex(status, sourceIndexFor(app));
   const syncResult = isObject(status.operationState) ? status.operationState.syncResult : undefined;
   const synced = revisionOf(syncResult, index);
+  // Every source is a chart (the first Git source would have been picked); a route's source_index that
+  // names a chart is the route's mistake, refused below by the revision check.
+  if (sourceIndexFor(app) === undefined && sources?.[index]?.chart && (synced ?? revisionOf(status.sync, index)) !== undefined) {
+    const source = sources[index];
+    const version = synced ?? revisionOf(status.sync, index) ?? '';
+    return {
+      kind: 'not_restorable',
+      shape: 'C',
+      app,
+      health,
+      revision: version,
+      reason: `the app renders the Helm chart ${source.chart} ${version} from the chart repository ${source.repoURL}: a chart version is not a commit, nothing in git can undo it; roll the chart back by hand (targetRevision)`,
+    };
+  }
   const rawHistory = status.history;
   if (rawHistory !== undefined && rawHistory !== null && !Array.isArray(rawHistory)) throw invalid('history', 'expected an array');
   if (synced === undefined && health === 'Degraded' && (!Array.isArray(rawHistory) || rawHistory.length === 0)) {
@@ -188,8 +253,13 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
   const message = healthMessage('C', app, health, revision, field);
   if (message.kind === 'rollback') {
     message.history = Array.isArray(rawHistory)
-      ? rawHistory.map((h) => ({ id: isObject(h) && typeof h.id === 'number' ? h.id : null, revision: revisionOf(h, index)?.toLowerCase() ?? null }))
+      ? rawHistory.map((h) => ({ id: isObject(h) && typeof h.id === 'number' ? h.id : null, revision: revisionOf(h, index)?.toLowerCase() ?? null, revisions: revisionsOf(h) }))
       : undefined;
+    if (sources !== undefined) {
+      message.sources = sources;
+      message.sourceIndex = index;
+      message.failedRevisions = revisionsOf(syncResult) ?? revisionsOf(status.sync);
+    }
   }
   return message;
 }

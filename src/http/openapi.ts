@@ -28,6 +28,23 @@ const event = {
     target_reason: nullable('string'),
     suppression_reason: nullable('string'),
     repository: { type: 'string' },
+    restore: {
+      description: 'What the rollback restores in this repository, path by path and why (null for events stored before restore plans)',
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['from', 'paths', 'notes', 'other_events'],
+          properties: {
+            from: { enum: ['application', 'route', 'VALUES_PATHS', 'workflow default'] },
+            paths: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['path', 'why'], properties: { path: { type: 'string' }, why: { type: 'string' } } } },
+            notes: { type: 'array', items: { type: 'string' } },
+            other_events: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['id', 'repository'], properties: { id: { type: 'string' }, repository: { type: 'string' } } } },
+          },
+        },
+      ],
+    },
     event_type: { type: 'string' },
     attempts: { type: 'integer', minimum: 0 },
     next_attempt_at: time,
@@ -84,8 +101,25 @@ export const OPENAPI_DOCUMENT = {
       Accepted: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'status', 'app', 'failed_revision', 'healthy_revision', 'target_reason'],
-        properties: { id: { type: 'string', format: 'uuid' }, status: { enum: ['queued', 'dry_run'] }, app: { type: 'string' }, failed_revision: { type: 'string' }, healthy_revision: { type: 'string' }, target_reason: { type: 'string' } },
+        required: ['id', 'status', 'app', 'failed_revision', 'healthy_revision', 'target_reason', 'restore'],
+        properties: {
+          id: { type: 'string', format: 'uuid' },
+          status: { enum: ['queued', 'dry_run'] },
+          app: { type: 'string' },
+          failed_revision: { type: 'string' },
+          healthy_revision: { type: 'string' },
+          target_reason: { type: 'string' },
+          restore: {
+            description: 'One event per repository the rollback restores in (the first is `id`)',
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id', 'repository', 'from', 'paths'],
+              properties: { id: { type: 'string' }, repository: { type: 'string' }, from: { enum: ['application', 'route', 'VALUES_PATHS', 'workflow default'] }, paths: { type: 'array', items: { type: 'string' } } },
+            },
+          },
+        },
       },
       Answered: {
         oneOf: [
@@ -93,6 +127,7 @@ export const OPENAPI_DOCUMENT = {
           { type: 'object', additionalProperties: false, required: ['status', 'app', 'health', 'revision'], properties: { status: { const: 'recorded' }, app: { type: 'string' }, health: { type: 'string' }, revision: { type: 'string' } } },
           { type: 'object', additionalProperties: false, required: ['status', 'app', 'message'], properties: { status: { const: 'not_deployed' }, app: { type: 'string' }, message: { type: 'string' } } },
           { type: 'object', additionalProperties: false, required: ['status', 'app', 'revision', 'message'], properties: { status: { const: 'not_a_deploy' }, app: { type: 'string' }, revision: { type: 'string' }, message: { type: 'string' } } },
+          { type: 'object', additionalProperties: false, required: ['status', 'app', 'revision', 'message'], properties: { status: { const: 'not_restorable' }, app: { type: 'string' }, revision: { type: 'string' }, message: { type: 'string' } } },
         ],
       },
       Pause: nullable('object', { required: ['reason', 'by', 'since'], properties: { reason: { type: 'string' }, by: { type: 'string' }, since: { type: 'string' } } }),
@@ -108,7 +143,7 @@ const webhook = {
     requestBody: { required: true, content: json({ type: 'object' }) },
     responses: {
       '202': { description: 'a rollback was stored and will be delivered', headers: { Location: { schema: { type: 'string' } } }, content: json(ref('Accepted')) },
-      '200': { description: 'duplicate, recorded, not_deployed or not_a_deploy', content: json(ref('Answered')) },
+      '200': { description: 'duplicate, recorded, not_deployed, not_a_deploy or not_restorable', content: json(ref('Answered')) },
       ...errors(400, 401, 409, 413, 415, 422, 429, 500, 503),
     },
   },

@@ -1,25 +1,47 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Route } from '../config/routes';
 import { buildDispatchBody, serializeDispatchBody } from '../domain/dispatch-body';
+import { chartOnlyChange, healthyRevisionsFrom, parseRepoUrl, pathsPayload, planRestore, type RestorePlan, type RestoreTarget } from '../domain/restore-plan';
+import type { StoredRestorePlan } from '../domain/rollback-event';
 import { planRollback, type RollbackFacts, type RollbackPlan } from '../domain/rollback-plan';
 import type { WebhookMessage } from '../domain/webhook-message';
 import type { Store } from '../store/database';
 import { openDelivery } from '../store/deliveries.repository';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
-import { enqueueNotification } from '../store/notifications.repository';
+import { enqueueNotification, hasNotification } from '../store/notifications.repository';
 import { findPause } from '../store/pauses.repository';
 import { insertReport, listPolicyReports } from '../store/reports.repository';
 
 type RollbackMessage = Extract<WebhookMessage, { kind: 'rollback' }>;
 type HealthMessage = Extract<WebhookMessage, { kind: 'health' }>;
+type NotRestorableMessage = Extract<WebhookMessage, { kind: 'not_restorable' }>;
+
+/** One event the answer names: the rollback's (first) and one per further repository. */
+export interface StoredTarget {
+  id: string;
+  repository: string;
+  from: RestoreTarget['from'];
+  paths: string[];
+}
 
 /** The plan that was carried out, with the id of the event it stored or refers to. */
 export type RecordedRollback =
   | { kind: 'duplicate'; id: string }
   | { kind: 'no_target'; reason: string }
   | { kind: 'not_a_deploy'; reason: string; firstTime: boolean }
+  | { kind: 'not_restorable'; reason: string; firstTime: boolean }
   | { kind: 'suppressed'; id: string; reason: string; repeat: boolean }
-  | { kind: 'accepted'; id: string; status: 'queued' | 'dry_run'; healthyRevision: string; targetReason: string; dispatch: Record<string, unknown> };
+  | {
+      kind: 'accepted';
+      id: string;
+      status: 'queued' | 'dry_run';
+      healthyRevision: string;
+      targetReason: string;
+      /** The first event's dispatch (dry-run logs show every one). */
+      dispatch: Record<string, unknown>;
+      targets: StoredTarget[];
+      dispatches: Array<{ repository: string; body: Record<string, unknown> }>;
+    };
 
 /** The revisions the policy weighs for this request: the failed one, the requested target, the history's. */
 function policyRevisions(message: RollbackMessage): string[] {
@@ -27,6 +49,20 @@ function policyRevisions(message: RollbackMessage): string[] {
   if (message.requestedTarget !== undefined) revisions.push(message.requestedTarget);
   for (const entry of message.history ?? []) if (entry.revision !== null) revisions.push(entry.revision);
   return revisions;
+}
+
+/**
+ * An app that renders only charts from chart repositories went Degraded (or reported): nothing to
+ * dispatch. People are told once per (app, revision) when it is Degraded. True when they were told now.
+ */
+export async function recordNotRestorable(store: Store, message: NotRestorableMessage, context: { now: number; notify: boolean }): Promise<boolean> {
+  if (message.health !== 'Degraded' || !context.notify) return false;
+  return store.transaction(async (trx) => {
+    await store.lockApp(trx, message.app);
+    if (await hasNotification(trx, message.app, 'not_restorable', message.revision)) return false;
+    await enqueueNotification(trx, true, { kind: 'not_restorable', app: message.app, eventId: null, failedRevision: message.revision, healthyRevision: null, reason: message.reason, link: null, at: context.now });
+    return true;
+  });
 }
 
 /** Stores a health observation (a shape-B report or a non-Degraded shape-C state). */
@@ -48,10 +84,17 @@ export async function recordRollback(
   store: Store,
   message: RollbackMessage,
   route: Route,
-  context: { requestId: string | null; now: number; notify: boolean },
+  context: { requestId: string | null; now: number; notify: boolean; githubHosts?: readonly string[] },
 ): Promise<RecordedRollback> {
   const { requestId, now, notify } = context;
-  const key: RollbackKey = { owner: route.owner, repo: route.repo, app: message.app, failedRevision: message.failedRevision };
+  const hosts = context.githubHosts ?? ['github.com'];
+  // The rollback is keyed on the repository of the source its revision belongs to (a route's
+  // values_paths, or a body without sources: the route's repository).
+  const keySource = route.valuesPathsFrom === 'route' ? undefined : message.sources?.[message.sourceIndex ?? 0];
+  const keyRepo = keySource && !keySource.chart ? parseRepoUrl(keySource.repoURL, hosts) : undefined;
+  const keyTarget = keyRepo && 'owner' in keyRepo ? keyRepo : { owner: route.owner, repo: route.repo };
+  const key: RollbackKey = { ...keyTarget, app: message.app, failedRevision: message.failedRevision };
+  const otherKeys: RollbackKey[] = [];
   const id = uuidv7();
   try {
     return await store.transaction(async (trx): Promise<RecordedRollback> => {
@@ -72,17 +115,50 @@ export async function recordRollback(
         now,
         paused: existingId === undefined ? await findPause(trx, message.app) : undefined,
       };
+      if (existingId !== undefined) return { kind: 'duplicate', id: existingId };
+      const chartOnly = chartOnlyChange(message);
+      if (chartOnly !== undefined) {
+        // Not the git revision's fault: no Degraded report for it (it would poison a good commit).
+        const firstTime = notify && !(await hasNotification(trx, message.app, 'not_restorable', (message.failedRevisions ?? []).join(',')));
+        if (firstTime) await enqueueNotification(trx, true, { kind: 'not_restorable', app: message.app, eventId: null, failedRevision: (message.failedRevisions ?? []).join(','), healthyRevision: null, reason: chartOnly, link: null, at: now });
+        return { kind: 'not_restorable', reason: chartOnly, firstTime };
+      }
       let plan: RollbackPlan = planRollback(facts);
       // Only a refusal needs to know whether it repeats an earlier one: the common path skips the query.
       if (plan.kind === 'suppressed') plan = planRollback({ ...facts, suppressedId: await findSuppressedId(trx, key) });
       if (plan.kind === 'duplicate') return plan;
+      let restore: RestorePlan | undefined;
+      if (plan.kind === 'rollback' || plan.kind === 'suppressed') {
+        restore = planRestore({
+          app: message.app,
+          sources: message.sources,
+          failedRevisions: message.failedRevisions,
+          healthyRevisions: healthyRevisionsFrom(message.history, plan.target.revision),
+          sourceIndex: message.sourceIndex ?? 0,
+          healthyRevision: plan.target.revision,
+          route: { owner: route.owner, repo: route.repo, pattern: route.matched, valuesPaths: route.valuesPaths, valuesPathsFrom: route.valuesPathsFrom },
+          githubHosts: hosts,
+        });
+        // The first target may live elsewhere than the key's repository: a repeat is looked up there too.
+        const first = restore.kind === 'restore' ? restore.targets[0] : undefined;
+        if (first && (first.owner !== key.owner || first.repo !== key.repo)) {
+          const other = { ...key, owner: first.owner, repo: first.repo };
+          otherKeys.push(other);
+          const found = await findRollbackId(trx, other);
+          if (found !== undefined) return { kind: 'duplicate', id: found };
+        }
+      }
+      if (plan.kind === 'rollback' && restore?.kind === 'not_restorable') {
+        plan = { kind: 'not_restorable', reason: restore.reason, recordFailed: plan.recordFailed };
+      }
 
       const news = { app: message.app, eventId: null, failedRevision: message.failedRevision, healthyRevision: null, link: null, at: now };
       if (plan.recordFailed) {
         // Recorded as what it came as: a Degraded health report (shapes B, C) or a rollback request (A).
         const source = message.shape === 'A' ? 'rollback_request' : 'health_report';
-        const note = plan.kind === 'not_a_deploy' ? plan.reason : null;
-        await insertReport(trx, { id: uuidv7(), app: message.app, revision: message.failedRevision, status: 'Degraded', source, eventId: plan.kind === 'not_a_deploy' ? null : id, note }, now);
+        const noEvent = plan.kind === 'not_a_deploy' || plan.kind === 'not_restorable';
+        const note = plan.kind === 'not_a_deploy' || plan.kind === 'not_restorable' ? plan.reason : null;
+        await insertReport(trx, { id: uuidv7(), app: message.app, revision: message.failedRevision, status: 'Degraded', source, eventId: noEvent ? null : id, note }, now);
       }
       // Not a rollback: keep the Degraded record (it is true), store no event.
       if (plan.kind === 'no_target') return { kind: 'no_target', reason: plan.reason };
@@ -90,44 +166,72 @@ export async function recordRollback(
         if (plan.recordFailed) await enqueueNotification(trx, notify, { ...news, kind: 'not_a_deploy', reason: plan.reason });
         return { kind: 'not_a_deploy', reason: plan.reason, firstTime: plan.recordFailed };
       }
+      if (plan.kind === 'not_restorable') {
+        if (plan.recordFailed) await enqueueNotification(trx, notify, { ...news, kind: 'not_restorable', reason: plan.reason });
+        return { kind: 'not_restorable', reason: plan.reason, firstTime: plan.recordFailed };
+      }
       if (plan.kind === 'suppressed' && plan.repeatOf !== undefined) return { kind: 'suppressed', id: plan.repeatOf, reason: plan.reason, repeat: true };
 
-      const extras = route.valuesPaths ? { ...message.extras, values_paths: route.valuesPaths.join('\n') } : message.extras;
-      const body = buildDispatchBody({
-        eventType: message.eventType ?? route.eventType,
-        app: message.app,
-        failedRevision: message.failedRevision,
-        healthyRevision: plan.target.revision,
-        eventId: id,
-        extras,
-      });
-      await insertEvent(
-        trx,
-        {
-          id,
+      // One event per repository (a refusal is stored once, against the first).
+      const restoreTargets: RestoreTarget[] =
+        restore?.kind === 'restore' ? restore.targets : [{ owner: key.owner, repo: key.repo, healthyRevision: plan.target.revision, from: 'workflow default', paths: [] }];
+      const stored = (plan.kind === 'suppressed' ? restoreTargets.slice(0, 1) : restoreTargets).map((target, i) => ({ target, id: i === 0 ? id : uuidv7() }));
+      const notes = restore?.kind === 'restore' ? restore.notes : [];
+      const dispatches: Array<{ repository: string; body: Record<string, unknown> }> = [];
+      for (const { target, id: eventId } of stored) {
+        const body = buildDispatchBody({
+          eventType: message.eventType ?? route.eventType,
           app: message.app,
           failedRevision: message.failedRevision,
-          healthyRevision: plan.target.revision,
-          target: { owner: route.owner, repo: route.repo },
-          eventType: body.event_type,
-          dispatchBody: serializeDispatchBody(body),
-          status: plan.kind === 'suppressed' ? 'suppressed' : plan.status,
-          requestId,
-          targetReason: plan.target.reason,
-          suppressionReason: plan.kind === 'suppressed' ? plan.reason : null,
-        },
-        now,
-      );
-      if (plan.kind !== 'suppressed') await openDelivery(trx, id, { state: plan.status, now, newEvent: true });
+          healthyRevision: target.healthyRevision,
+          eventId,
+          extras: { ...message.extras, ...pathsPayload(target) },
+        });
+        const restorePlan: StoredRestorePlan = {
+          target,
+          notes,
+          siblings: stored.filter((s) => s.id !== eventId).map((s) => ({ id: s.id, repository: `${s.target.owner}/${s.target.repo}` })),
+        };
+        await insertEvent(
+          trx,
+          {
+            id: eventId,
+            app: message.app,
+            failedRevision: message.failedRevision,
+            healthyRevision: target.healthyRevision,
+            target: { owner: target.owner, repo: target.repo },
+            eventType: body.event_type,
+            dispatchBody: serializeDispatchBody(body),
+            status: plan.kind === 'suppressed' ? 'suppressed' : plan.status,
+            requestId,
+            targetReason: plan.target.reason,
+            suppressionReason: plan.kind === 'suppressed' ? plan.reason : null,
+            restorePlan,
+          },
+          now,
+        );
+        if (plan.kind !== 'suppressed') await openDelivery(trx, eventId, { state: plan.status, now, newEvent: true });
+        dispatches.push({ repository: `${target.owner}/${target.repo}`, body: { ...body } });
+      }
       if (plan.kind === 'suppressed') {
         await enqueueNotification(trx, notify, { ...news, eventId: id, healthyRevision: plan.target.revision, kind: 'suppressed', reason: plan.reason });
         return { kind: 'suppressed', id, reason: plan.reason, repeat: false };
       }
-      return { kind: 'accepted', id, status: plan.status, healthyRevision: plan.target.revision, targetReason: plan.target.reason, dispatch: { ...body } };
+      return {
+        kind: 'accepted',
+        id,
+        status: plan.status,
+        healthyRevision: plan.target.revision,
+        targetReason: plan.target.reason,
+        dispatch: dispatches[0]!.body,
+        dispatches,
+        targets: stored.map(({ target, id: eventId }) => ({ id: eventId, repository: `${target.owner}/${target.repo}`, from: target.from, paths: target.paths.map((p) => p.path) })),
+      };
     });
   } catch (error) {
     // The loser of a race between two identical requests: the winner's row is committed.
-    const existing = isUniqueViolation(error) ? await findRollbackId(store.db, key) : undefined;
+    let existing: string | undefined;
+    if (isUniqueViolation(error)) for (const k of [key, ...otherKeys]) existing ??= await findRollbackId(store.db, k);
     if (!existing) throw error;
     return { kind: 'duplicate', id: existing };
   }

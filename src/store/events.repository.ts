@@ -1,5 +1,5 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
-import type { DeliveryAttempt, EventStatus, Outcome, RollbackEvent } from '../domain/rollback-event';
+import type { DeliveryAttempt, EventStatus, Outcome, RollbackEvent, StoredRestorePlan } from '../domain/rollback-event';
 import type { AttemptRow } from './attempts.table';
 import type { DeliveryRow } from './deliveries.table';
 import type { OutcomeFollowRow } from './outcome-follows.table';
@@ -31,6 +31,7 @@ export function toRollbackEvent(row: EventRow): RollbackEvent {
     requestId: row.request_id,
     targetReason: row.target_reason,
     suppressionReason: row.suppression_reason,
+    restorePlan: row.restore_plan ? (JSON.parse(row.restore_plan) as StoredRestorePlan) : null,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     deliveredAt: toMs(row.delivered_at),
@@ -69,6 +70,7 @@ export interface NewEvent {
   requestId: string | null;
   targetReason: string | null;
   suppressionReason: string | null;
+  restorePlan?: StoredRestorePlan;
 }
 
 /** Stores what the event is, with the summary of its first delivery (see openDelivery). */
@@ -91,6 +93,7 @@ export async function insertEvent(db: Db, event: NewEvent, now: number): Promise
       request_id: event.requestId,
       target_reason: event.targetReason,
       suppression_reason: event.suppressionReason,
+      restore_plan: event.restorePlan === undefined ? null : JSON.stringify(event.restorePlan),
       created_at: now,
       updated_at: now,
       delivered_at: null,
@@ -127,11 +130,14 @@ export async function findSuppressedId(db: Db, key: RollbackKey): Promise<string
   return (await eventsOfKey(db, key).where('status', '=', 'suppressed').orderBy('id', 'desc').executeTakeFirst())?.id;
 }
 
-/** Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count. */
+/**
+ * Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count.
+ * One rollback may be several events (one per repository), so failed revisions are counted.
+ */
 export async function countRollbacksSince(db: Db, app: string, since: number): Promise<number> {
   const row = await db
     .selectFrom('events')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .select((eb) => eb.fn.count<number>('failed_revision').distinct().as('n'))
     .where('app', '=', app)
     .where(NOT_SUPPRESSED)
     .where('created_at', '>=', since)

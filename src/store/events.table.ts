@@ -22,6 +22,8 @@ export interface EventsTable {
   target_reason: string | null;
   /** Why the loop guard refused it (status suppressed). */
   suppression_reason: string | null;
+  /** JSON: the event's RestoreTarget and notes (src/domain/restore-plan.ts); null before issue 20. */
+  restore_plan: string | null;
   created_at: number;
   // The summary (see summarizeDelivery, summarizeFollow).
   status: EventStatus;

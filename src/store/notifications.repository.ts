@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { NotificationMessage } from '../domain/notification';
+import type { NotificationKind, NotificationMessage } from '../domain/notification';
 import type { Dialect } from './database';
 import { claimWork, completeWork, leaseOf, nextDueAt, releaseLeases, type Lease } from './leased-work';
 import type { NotificationRow } from './notifications.table';
@@ -34,6 +34,12 @@ export async function enqueueNotification(db: Db, enabled: boolean, message: Not
       sent_at: null,
     })
     .execute();
+}
+
+/** True when a notification of `kind` about `app` and exactly `failedRevision` is already stored. */
+export async function hasNotification(db: Db, app: string, kind: NotificationKind, failedRevision: string): Promise<boolean> {
+  const rows = await db.selectFrom('notifications').select('message').where('app', '=', app).where('kind', '=', kind).orderBy('created_at', 'desc').limit(50).execute();
+  return rows.some((row) => (JSON.parse(row.message) as NotificationMessage).failedRevision === failedRevision);
 }
 
 export interface OutboxItem {

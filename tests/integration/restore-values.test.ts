@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMMON, DEFAULT_PATH, GitOpsRepo, PROD, git, runRestore } from '../support/gitops-repo';
+import { COMMON, DEFAULT_PATH, DIRECTORY_ADDED, DIRECTORY_DIR, GitOpsRepo, IMAGES_DIR, KUSTOMIZATION, KUSTOMIZE_DIR, PROD, WRITE_BACK, git, runRestore } from '../support/gitops-repo';
 import { StandInGh } from '../support/stand-in-gh';
 
 describe('deploy/github/restore-values.sh on real git', () => {
@@ -17,7 +17,7 @@ describe('deploy/github/restore-values.sh on real git', () => {
     const { healthy, failed } = repo.commits;
     const result = runRestore(repo.clone(), { HEALTHY_REVISION: healthy, FAILED_REVISION: failed, VALUES_PATHS: PROD });
     expect(result).toMatchObject({ status: 0, stderr: '' });
-    expect(result.stdout).toMatch(/^restore-values: pushed [0-9a-f]{12} restoring 1 file\(s\) to /);
+    expect(result.stdout).toMatch(/^restore-values: pushed [0-9a-f]{12} restoring 1 path\(s\) to /);
     expect(repo.show(PROD)).toBe(repo.show(PROD, healthy));
     expect(repo.show(COMMON)).toBe(repo.show(COMMON, failed)); // only the named file
     expect(commitsOnMain()).toBe(4);
@@ -37,6 +37,7 @@ describe('deploy/github/restore-values.sh on real git', () => {
       `Failed-Revision: ${failed}`,
       'Rollback-App: team-a/podinfo-prod',
       `Rollback-Event: ${event}`,
+      `Restored-Path: ${PROD}`,
     ]);
     expect(git(repo.origin, 'log', '-1', '--format=%b', 'main')).toContain(`because ${failed} went Degraded`);
   });
@@ -60,6 +61,45 @@ describe('deploy/github/restore-values.sh on real git', () => {
     expect(repo.show(COMMON)).toBe(repo.show(COMMON, early));
     expect(repo.show(DEFAULT_PATH)).toBe(repo.show(DEFAULT_PATH, healthy));
     expect(git(repo.origin, 'diff', '--name-only', 'main~1', 'main').split('\n').sort()).toEqual([COMMON, PROD, DEFAULT_PATH].sort());
+  });
+
+  describe('RESTORE_PATHS: files and folders, as the webhook works them out from the Application', () => {
+    it('when a folder is restored, then it is exactly as at the healthy commit: changed files back, added ones (a write-back file too) removed', () => {
+      const { healthy, failed } = repo.commits;
+      expect(repo.files(DIRECTORY_DIR, failed)).toContain(DIRECTORY_ADDED);
+      const result = runRestore(repo.clone(), { HEALTHY_REVISION: healthy, FAILED_REVISION: failed, RESTORE_PATHS: `${KUSTOMIZE_DIR}/\n./${DIRECTORY_DIR}`, ROLLBACK_APP: 'web' });
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(result.stdout).toMatch(/restoring 2 path\(s\)/);
+      for (const dir of [KUSTOMIZE_DIR, DIRECTORY_DIR]) {
+        expect(repo.files(dir)).toEqual(repo.files(dir, healthy));
+        for (const file of repo.files(dir)) expect(repo.show(file)).toBe(repo.show(file, healthy));
+      }
+      expect(repo.show(KUSTOMIZATION)).toContain('newTag: "1.1.0"');
+      expect(repo.files(KUSTOMIZE_DIR)).not.toContain(`${KUSTOMIZE_DIR}/.argocd-source-web.yaml`);
+      // Nothing outside the two folders moved.
+      expect(git(repo.origin, 'diff', '--name-only', 'main~1', 'main').split('\n').every((f) => f.startsWith(`${KUSTOMIZE_DIR}/`) || f.startsWith(`${DIRECTORY_DIR}/`))).toBe(true);
+      expect(repo.show(PROD)).toBe(repo.show(PROD, failed));
+      expect(git(repo.origin, 'log', '-1', '--format=%(trailers:only,unfold)', 'main')).toContain(`Restored-Path: ${KUSTOMIZE_DIR}\nRestored-Path: ${DIRECTORY_DIR}`);
+    });
+
+    it("when an Image Updater write-back file is named, then it is restored if the healthy commit has it, removed if only main has it, skipped if neither", () => {
+      const { healthy, early } = repo.commits;
+      // From the healthy commit: the file exists there (6.9.1) and was changed by the bad one.
+      expect(runRestore(repo.clone(), { HEALTHY_REVISION: healthy, RESTORE_PATHS: `${PROD} ${WRITE_BACK} charts/podinfo/.argocd-source-nobody.yaml` }).status).toBe(0);
+      expect(repo.show(WRITE_BACK)).toBe(repo.show(WRITE_BACK, healthy));
+      expect(git(repo.origin, 'log', '-1', '--format=%(trailers:only,unfold)', 'main')).not.toContain('nobody');
+      // From the early commit, before Image Updater wrote anything: the file goes.
+      expect(runRestore(repo.clone(), { HEALTHY_REVISION: early, RESTORE_PATHS: `${PROD}\n${WRITE_BACK}` }).status).toBe(0);
+      expect(repo.files('charts/podinfo')).not.toContain(WRITE_BACK);
+      expect(git(repo.origin, 'log', '-1', '--format=%(trailers:only,unfold)', 'main')).toContain(`Restored-Path: ${WRITE_BACK}`);
+    });
+
+    it('when RESTORE_PATHS and VALUES_PATHS are both set, then RESTORE_PATHS wins (with folders allowed)', () => {
+      const result = runRestore(repo.clone(), { HEALTHY_REVISION: repo.commits.healthy, RESTORE_PATHS: IMAGES_DIR, VALUES_PATHS: PROD });
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/already identical/);
+      expect(repo.show(PROD)).toBe(repo.show(PROD, repo.commits.failed));
+    });
   });
 
   it('when VALUES_PATHS is not set, then nextjs/values.yaml is restored', () => {
@@ -90,7 +130,7 @@ describe('deploy/github/restore-values.sh on real git', () => {
 
     const result = runRestore(work, { HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^restore-values: the values files changed on main meanwhile and conflict with the restore; resolve by hand\n$/);
+    expect(result.stderr).toMatch(/^restore-values: the restored paths changed on main meanwhile and conflict with the restore; resolve by hand\n$/);
     expect(repo.mainHead()).toBe(theirs);
   });
 
@@ -121,7 +161,11 @@ describe('deploy/github/restore-values.sh on real git', () => {
       { name: 'pr mode without an event id', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_MODE: 'pr' }), reason: /needs ROLLBACK_EVENT_ID/ },
       { name: 'a bad ROLLBACK_AUTO_MERGE', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_AUTO_MERGE: 'yes' }), reason: /ROLLBACK_AUTO_MERGE must be true or false/ },
       { name: 'a bad ROLLBACK_MERGE_METHOD', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, ROLLBACK_MERGE_METHOD: 'octopus' }), reason: /ROLLBACK_MERGE_METHOD must be/ },
-      { name: 'a file missing at the healthy revision', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: 'charts/other/values.yaml' }), reason: /does not exist at the healthy revision/ },
+      { name: 'the repository root as a restore path', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, RESTORE_PATHS: './' }), reason: /the repository root is never restored whole/ },
+      { name: 'the .github folder as a restore path', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, RESTORE_PATHS: `${KUSTOMIZE_DIR} .github` }), reason: /nothing under \.github\/ is restored/ },
+      { name: '.git as a restore path', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, RESTORE_PATHS: '.git/hooks' }), reason: /\.git is not content/ },
+      { name: 'a folder missing at the healthy revision', env: () => ({ HEALTHY_REVISION: repo.commits.early, RESTORE_PATHS: `${KUSTOMIZE_DIR} apps/images` }), reason: /^restore-values: apps\/images did not exist at the healthy revision/ },
+      { name: 'a file missing at the healthy revision', env: () => ({ HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: 'charts/other/values.yaml' }), reason: /did not exist at the healthy revision [0-9a-f]{12}; refusing to guess/ },
     ];
 
     it.each(cases)('when given $name', ({ env, reason }) => {
@@ -158,7 +202,7 @@ describe('deploy/github/restore-values.sh on real git', () => {
       const main = repo.mainHead();
       const result = runRestore(repo.clone(), prEnv());
       expect(result).toMatchObject({ status: 0, stderr: '' });
-      expect(result.stdout).toBe(`restore-values: opened a pull request from ${BRANCH} restoring 1 file(s) to ${repo.commits.healthy.slice(0, 12)}\n`);
+      expect(result.stdout).toBe(`restore-values: opened a pull request from ${BRANCH} restoring 1 path(s) to ${repo.commits.healthy.slice(0, 12)}\n`);
       expect(repo.mainHead()).toBe(main);
       expect(git(repo.origin, 'rev-parse', `${BRANCH}~1`)).toBe(main);
       expect(repo.show(PROD, BRANCH)).toBe(repo.show(PROD, repo.commits.healthy));

@@ -71,11 +71,14 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
   });
 
   describe('shape C: Argo CD application state (fixtures from the shared Application)', () => {
+    // The paths come from the Application: the Helm source's value file (and Image Updater's write-back
+    // file); for the multi-source fixture, the $values file its chart reads from the GitOps repository.
+    const SINGLE = 'charts/podinfo/values-prod.yaml\ncharts/podinfo/.argocd-source-podinfo-prod.yaml';
     it.each([
-      ['single source', singleSource],
-      ['multi-source with revisions[]', multiSource],
-      ['Argo CD 3 appTree without per-resource health', v3AppTree],
-    ])('when a %s app goes Degraded with an empty ledger, then the target is the newest earlier history entry', async (_name, fixture) => {
+      ['single source', singleSource, SINGLE],
+      ['multi-source with revisions[]', multiSource, 'charts/podinfo/values-prod.yaml'],
+      ['Argo CD 3 appTree without per-resource health', v3AppTree, SINGLE],
+    ])('when a %s app goes Degraded with an empty ledger, then the target is the newest earlier history entry', async (_name, fixture, paths) => {
       await start();
       const res = await post(toStateBody(fixture()));
       expect(res.status).toBe(202);
@@ -86,7 +89,7 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       expect(h.github.accepted()).toHaveLength(1);
       expect(h.github.accepted()[0]!.body).toEqual({
         event_type: 'argo-degraded',
-        client_payload: { app: 'podinfo-prod', failed_revision: REV_9, healthy_revision: REV_8, event_id: res.body.id },
+        client_payload: { app: 'podinfo-prod', failed_revision: REV_9, healthy_revision: REV_8, event_id: res.body.id, restore_paths: paths },
       });
     });
 

@@ -50,7 +50,15 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
   it.each(['/', '/v1/webhooks/argocd'])('when the seed body is posted to %s, then it answers 202 after storing the event', async (path) => {
     const res = await request(h.app).post(path).set(auth).send(seedBody());
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ id: expect.any(String), status: 'queued', app: 'podinfo-prod', failed_revision: FAILED, healthy_revision: HEALTHY, target_reason: 'from payload' });
+    expect(res.body).toEqual({
+      id: expect.any(String),
+      status: 'queued',
+      app: 'podinfo-prod',
+      failed_revision: FAILED,
+      healthy_revision: HEALTHY,
+      target_reason: 'from payload',
+      restore: [{ id: res.body.id, repository: 'acme/gitops', from: 'workflow default', paths: [] }],
+    });
     expect(res.headers.location).toBe(`/v1/events/${res.body.id}`);
 
     const stored = await findEvent(h.store.db, res.body.id as string);

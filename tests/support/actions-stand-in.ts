@@ -17,9 +17,10 @@ export class ActionsStandIn {
   readonly results: WorkflowRun[] = [];
   private readonly pending = new Set<Promise<void>>();
 
+  /** `repo`: the GitOps repository every dispatch runs in, or one per "owner/repo" dispatched to. */
   constructor(
     private readonly github: FakeGitHub,
-    private readonly repo: GitOpsRepo,
+    private readonly repo: GitOpsRepo | Record<string, GitOpsRepo>,
     private readonly context: WorkflowContext = {},
   ) {
     github.onAccepted = (dispatch) => this.start(dispatch);
@@ -36,7 +37,9 @@ export class ActionsStandIn {
     }
     const job = (async () => {
       this.github.updateRun(run, 'in_progress');
-      const result = await runWorkflowAsync(body, this.repo.clone(), this.context);
+      const repo = 'clone' in this.repo ? (this.repo as GitOpsRepo) : this.repo[`${dispatch.owner}/${dispatch.repo}`];
+      if (!repo) throw new Error(`no GitOps repository for ${dispatch.owner}/${dispatch.repo}`);
+      const result = await runWorkflowAsync(body, repo.clone(), { repository: `${dispatch.owner}/${dispatch.repo}`, ...this.context });
       this.results.push(result);
       this.github.updateRun(run, 'completed', result.status === 0 ? 'success' : 'failure');
     })();

@@ -105,6 +105,24 @@ export function healthyAt(revision: string): Application {
 /** How many history entries the shipped templates send (the newest ones). */
 export const HISTORY_SENT = 10;
 
+/** How many sources the shipped templates send (the first ones). */
+export const SOURCES_SENT = 20;
+
+/** The "sources" the shipped templates send: spec.sources (else spec.source), each with Argo CD's detected type. */
+function sourcesOf(a: Record<string, any>): Array<Record<string, unknown>> {
+  const sources: Array<Record<string, any>> = a.spec?.sources?.length ? a.spec.sources : [a.spec?.source ?? {}];
+  const types: string[] = a.status?.sourceTypes?.length ? a.status.sourceTypes : [a.status?.sourceType ?? ''];
+  return sources.slice(0, SOURCES_SENT).map((s, i) => ({
+    repoURL: s.repoURL ?? '',
+    path: s.path ?? '',
+    targetRevision: s.targetRevision ?? '',
+    chart: s.chart ?? '',
+    ref: s.ref ?? '',
+    valueFiles: s.helm?.valueFiles ?? [],
+    type: i < types.length ? types[i] : '',
+  }));
+}
+
 /**
  * The body the shipped templates send (shape C), built the way they build it: each field read with a
  * default ("" or []), only a "chart" per synced source, the newest HISTORY_SENT history entries, no
@@ -134,5 +152,84 @@ export function toStateBody(app: Application): Record<string, unknown> {
       },
     },
     history: history.slice(-HISTORY_SENT).map((h) => ({ id: h.id ?? null, revision: h.revision ?? '', revisions: h.revisions ?? [] })),
+    sources: sourcesOf(a),
   };
 }
+
+/** The repository of the shared fixture, as Argo CD's repoURL. */
+export const GITOPS_REPO_URL = 'https://github.com/acme/gitops.git';
+
+/**
+ * The single-source fixture rendering from `source` instead (Argo CD detected `sourceType`), named
+ * `name`: a Kustomize, directory or Helm app of the same GitOps repository, same revisions.
+ */
+export function singleSourceApp(name: string, source: Record<string, unknown>, sourceType: string): Application {
+  const app = singleSource() as Record<string, any>;
+  app.metadata.name = name;
+  app.spec.source = source;
+  app.status.sourceType = sourceType;
+  app.status.operationState.syncResult.source = source;
+  app.status.operationState.operation.sync.source = source;
+  for (const h of app.status.history) h.source = source;
+  return app as Application;
+}
+
+/**
+ * A multi-source app: `sources` with Argo CD's detected `types`, each history entry's and the failed
+ * sync's revisions given per source (history oldest first, the last entry is the failed sync).
+ */
+export function multiSourceApp(name: string, sources: Array<Record<string, unknown>>, types: string[], history: string[][]): Application {
+  const app = multiSource() as Record<string, any>;
+  const failed = history[history.length - 1]!;
+  app.metadata.name = name;
+  app.spec.sources = sources;
+  app.status.sourceTypes = types;
+  delete app.status.sourceType;
+  app.status.sync.revisions = failed;
+  app.status.sync.comparedTo = { sources, destination: app.status.sync.comparedTo.destination };
+  app.status.operationState.syncResult.revisions = failed;
+  app.status.operationState.syncResult.sources = sources;
+  app.status.operationState.operation.sync.revisions = failed;
+  app.status.history = history.map((revisions, i) => ({ id: 7 + i, revisions, sources, deployedAt: `2025-06-03T0${7 + i}:00:00Z`, deployStartedAt: `2025-06-03T0${7 + i}:00:00Z`, initiatedBy: { automated: true } }));
+  return app as Application;
+}
+
+/** The apps of issue 20's loop tests, one per kind Argo CD renders from (revisions REV_7/8/9 as in the fixture). */
+export const KIND_APPS = {
+  kustomize: () => singleSourceApp('web', { repoURL: GITOPS_REPO_URL, targetRevision: 'main', path: 'apps/web', kustomize: { images: [] } }, 'Kustomize'),
+  directory: () => singleSourceApp('plain', { repoURL: GITOPS_REPO_URL, targetRevision: 'main', path: 'apps/plain', directory: { recurse: false } }, 'Directory'),
+  helmTwoValueFiles: () =>
+    singleSourceApp('podinfo-two', { repoURL: GITOPS_REPO_URL, targetRevision: 'main', path: 'charts/podinfo', helm: { valueFiles: ['values-common.yaml', 'values-prod.yaml'] } }, 'Helm'),
+  /** Argo CD Image Updater writes charts/podinfo/.argocd-source-podinfo-prod.yaml: the Helm app with one value file. */
+  imageUpdater: () => singleSourceApp('podinfo-prod', { repoURL: GITOPS_REPO_URL, targetRevision: 'main', path: 'charts/podinfo', helm: { valueFiles: ['values-prod.yaml'] } }, 'Helm'),
+  /** The chart from a chart repository, its values from a second GitOps repository (acme/helm-values). */
+  valuesElsewhere: () =>
+    multiSourceApp(
+      'podinfo-values',
+      [
+        { repoURL: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', targetRevision: CHART_VERSION, helm: { valueFiles: ['$values/charts/podinfo/values-prod.yaml'] } },
+        { repoURL: 'git@github.com:acme/helm-values.git', targetRevision: 'main', ref: 'values' },
+      ],
+      ['Helm', 'Directory'],
+      [[CHART_VERSION, REV_7], [CHART_VERSION, REV_8], [CHART_VERSION, REV_9]],
+    ),
+  /** Only the chart version moved (6.9.0 → 6.9.1) with the values at the same commit. */
+  chartBump: () =>
+    multiSourceApp(
+      'podinfo-chart',
+      [
+        { repoURL: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', targetRevision: '6.9.1', helm: { valueFiles: ['$values/charts/podinfo/values-prod.yaml'] } },
+        { repoURL: GITOPS_REPO_URL, targetRevision: 'main', ref: 'values' },
+      ],
+      ['Helm', 'Directory'],
+      [[CHART_VERSION, REV_7], [CHART_VERSION, REV_8], ['6.9.1', REV_8]],
+    ),
+  /** A single chart from a chart repository: its revision is the chart version. */
+  chartOnly: () => {
+    const app = singleSourceApp('podinfo-chart-only', { repoURL: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', targetRevision: '6.9.1' }, 'Helm') as Record<string, any>;
+    app.status.sync.revision = '6.9.1';
+    app.status.operationState.syncResult.revision = '6.9.1';
+    app.status.history = app.status.history.map((h: Record<string, unknown>, i: number) => ({ ...h, revision: ['6.8.0', CHART_VERSION, '6.9.1'][i] }));
+    return app as Application;
+  },
+};

@@ -25,6 +25,13 @@ export function git(cwd: string, ...args: string[]): string {
 export const PROD = 'charts/podinfo/values-prod.yaml';
 export const COMMON = 'charts/podinfo/values-common.yaml';
 export const DEFAULT_PATH = 'nextjs/values.yaml';
+/** A Kustomize app (image tag in kustomization.yaml), a plain directory app, and Image Updater's write-back files. */
+export const KUSTOMIZE_DIR = 'apps/web';
+export const KUSTOMIZATION = 'apps/web/kustomization.yaml';
+export const DIRECTORY_DIR = 'apps/plain';
+export const DIRECTORY_ADDED = 'apps/plain/debug-pod.yaml';
+export const WRITE_BACK = 'charts/podinfo/.argocd-source-podinfo-prod.yaml';
+export const IMAGES_DIR = 'apps/images';
 
 let template: { origin: string; commits: GitOpsRepo['commits'] } | undefined;
 
@@ -51,11 +58,31 @@ function seededOrigin(): NonNullable<typeof template> {
   git(root, 'init', '--quiet', '--bare', '--initial-branch=main', origin);
   git(root, 'clone', '--quiet', origin, seed);
   // The workflow's script lives in the GitOps repository, where rollback.yml runs it from.
-  write({ [PROD]: 'image: 6.9.0\nreplicas: 2\n', [COMMON]: 'resources: small\n', [DEFAULT_PATH]: 'image: web:1\n', 'README.md': 'gitops\n', 'deploy/github/restore-values.sh': readFileSync(RESTORE_SCRIPT, 'utf8') });
+  const kustomization = (tag: string) => `resources: [deployment.yaml]\nimages:\n  - name: ghcr.io/acme/web\n    newTag: "${tag}"\n`;
+  const writeBack = (tag: string) => `helm:\n  parameters:\n    - name: image.tag\n      value: "${tag}"\n      forcestring: true\n`;
+  write({
+    [PROD]: 'image: 6.9.0\nreplicas: 2\n',
+    [COMMON]: 'resources: small\n',
+    [DEFAULT_PATH]: 'image: web:1\n',
+    'README.md': 'gitops\n',
+    'deploy/github/restore-values.sh': readFileSync(RESTORE_SCRIPT, 'utf8'),
+    [KUSTOMIZATION]: kustomization('1.0.0'),
+    [`${KUSTOMIZE_DIR}/deployment.yaml`]: 'kind: Deployment\nmetadata: {name: web}\n',
+    [`${DIRECTORY_DIR}/deployment.yaml`]: 'kind: Deployment\nmetadata: {name: plain}\nspec: {replicas: 2}\n',
+  });
   const early = commit('early');
-  write({ [PROD]: 'image: 6.9.1\nreplicas: 2\n', [DEFAULT_PATH]: 'image: web:2\n' });
+  write({ [PROD]: 'image: 6.9.1\nreplicas: 2\n', [DEFAULT_PATH]: 'image: web:2\n', [KUSTOMIZATION]: kustomization('1.1.0'), [WRITE_BACK]: writeBack('6.9.1'), [`${IMAGES_DIR}/kustomization.yaml`]: 'resources: []\n' });
   const healthy = commit('healthy release');
-  write({ [PROD]: 'image: 6.9.99-broken\nreplicas: 2\n', [COMMON]: 'resources: tiny\n', [DEFAULT_PATH]: 'image: web:broken\n' });
+  write({
+    [PROD]: 'image: 6.9.99-broken\nreplicas: 2\n',
+    [COMMON]: 'resources: tiny\n',
+    [DEFAULT_PATH]: 'image: web:broken\n',
+    [KUSTOMIZATION]: kustomization('1.2.0-broken'),
+    [`${DIRECTORY_DIR}/deployment.yaml`]: 'kind: Deployment\nmetadata: {name: plain}\nspec: {replicas: 0}\n',
+    [DIRECTORY_ADDED]: 'kind: Pod\nmetadata: {name: debug}\n',
+    [WRITE_BACK]: writeBack('6.9.99-broken'),
+    [`${KUSTOMIZE_DIR}/.argocd-source-web.yaml`]: 'kustomize:\n  images: [ghcr.io/acme/web:1.2.0-broken]\n',
+  });
   const failed = commit('bad release');
   git(seed, 'push', '--quiet', 'origin', 'main');
   template = { origin, commits: { early, healthy, failed } };
@@ -98,6 +125,11 @@ export class GitOpsRepo {
     git(dir, 'add', '-A');
     git(dir, 'commit', '--quiet', '-m', message);
     return git(dir, 'rev-parse', 'HEAD');
+  }
+
+  /** The files under `dir` on origin's main (or at `revision`), sorted. */
+  files(dir: string, revision = 'main'): string[] {
+    return git(this.origin, 'ls-tree', '-r', '--name-only', revision, '--', dir).split('\n').filter(Boolean).sort();
   }
 
   /** A file as it is on origin's main (or at `revision`). */

@@ -97,10 +97,13 @@ describe('parseWebhookMessage', () => {
         failedRevision: REV_9,
         extras: {},
         history: [
-          { id: 7, revision: REV_7 },
-          { id: 8, revision: REV_8 },
-          { id: 9, revision: REV_9 },
+          { id: 7, revision: REV_7, revisions: [REV_7] },
+          { id: 8, revision: REV_8, revisions: [REV_8] },
+          { id: 9, revision: REV_9, revisions: [REV_9] },
         ],
+        sources: [{ repoURL: 'https://github.com/acme/gitops.git', path: 'charts/podinfo', targetRevision: 'main', chart: '', ref: '', valueFiles: ['values-prod.yaml'], type: 'Helm' }],
+        sourceIndex: 0,
+        failedRevisions: [REV_9],
       });
     });
 

@@ -20,6 +20,12 @@ function toEventView(event: RollbackEvent) {
     target_reason: event.targetReason,
     suppression_reason: event.suppressionReason,
     repository: `${event.target.owner}/${event.target.repo}`,
+    restore: event.restorePlan === null ? null : {
+      from: event.restorePlan.target.from,
+      paths: event.restorePlan.target.paths,
+      notes: event.restorePlan.notes,
+      other_events: event.restorePlan.siblings,
+    },
     event_type: event.eventType,
     attempts: event.attempts,
     next_attempt_at: iso(event.nextAttemptAt),

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { routeFor } from '../../config/config';
+import { githubHosts, routeFor } from '../../config/config';
 import { parseWebhookMessage } from '../../domain/webhook-message';
 import { AppError } from '../../errors';
-import { recordHealth, recordRollback } from '../../rollback/record-rollback';
+import { recordHealth, recordNotRestorable, recordRollback } from '../../rollback/record-rollback';
 import type { AppDeps } from '../app-deps';
 
 /**
@@ -12,6 +12,7 @@ import type { AppDeps } from '../app-deps';
 export function createWebhookController({ config, store, clock, onEventStored, onReportRecorded, onNotification }: AppDeps): RequestHandler {
   const notify = config.notify.url !== undefined;
   const sourceIndexFor = (app: string) => routeFor(config, app).sourceIndex;
+  const hosts = githubHosts(config);
   return async (req, res) => {
     const message = parseWebhookMessage(req.body, sourceIndexFor);
     const log = req.log;
@@ -22,6 +23,15 @@ export function createWebhookController({ config, store, clock, onEventStored, o
       log.warn({ app: message.app, shape: message.shape }, `not a rollback: ${message.reason}`);
       res.locals.outcome = 'not_deployed';
       res.status(200).json({ status: 'not_deployed', app: message.app, message: message.reason });
+      return;
+    }
+    if (message.kind === 'not_restorable') {
+      // 2xx on purpose, as not_deployed: nothing can be dispatched, and a 4xx would be re-sent every minute.
+      const told = await recordNotRestorable(store, message, { now: clock.now(), notify });
+      if (message.health === 'Degraded') log.warn({ app: message.app, shape: message.shape, revision: message.revision, reason: message.reason }, `Degraded, not restorable: ${message.reason}`);
+      if (told) onNotification?.();
+      res.locals.outcome = 'not_restorable';
+      res.status(200).json({ status: 'not_restorable', app: message.app, revision: message.revision, message: message.reason });
       return;
     }
     if (message.kind === 'health') {
@@ -36,17 +46,19 @@ export function createWebhookController({ config, store, clock, onEventStored, o
     const route = routeFor(config, message.app);
     const requestId = typeof req.id === 'string' ? req.id : null;
     // Store errors reach the error handler, which answers 503 for them and 500 for anything else.
-    const outcome = await recordRollback(store, message, route, { requestId, now: clock.now(), notify });
+    const outcome = await recordRollback(store, message, route, { requestId, now: clock.now(), notify, githubHosts: hosts });
     const fields = { app: message.app, shape: message.shape, failedRevision: message.failedRevision, route: route.matched };
     res.locals.outcome = outcome.kind;
     switch (outcome.kind) {
       case 'accepted': {
         const eventFields = { ...fields, eventId: outcome.id, healthyRevision: outcome.healthyRevision, targetReason: outcome.targetReason };
         if (outcome.status === 'queued') {
-          log.info(eventFields, 'queued');
+          log.info({ ...eventFields, restore: outcome.targets }, 'queued');
           onEventStored?.();
         } else {
-          log.info({ ...eventFields, repo: `${route.owner}/${route.repo}`, dispatch: outcome.dispatch }, 'dry run: recorded; this dispatch would be sent to GitHub');
+          for (const [i, d] of outcome.dispatches.entries()) {
+            log.info({ ...eventFields, eventId: outcome.targets[i]!.id, repo: d.repository, dispatch: d.body }, 'dry run: recorded; this dispatch would be sent to GitHub');
+          }
         }
         res
           .status(202)
@@ -58,6 +70,7 @@ export function createWebhookController({ config, store, clock, onEventStored, o
             failed_revision: message.failedRevision,
             healthy_revision: outcome.healthyRevision,
             target_reason: outcome.targetReason,
+            restore: outcome.targets,
           });
         return;
       }
@@ -70,6 +83,11 @@ export function createWebhookController({ config, store, clock, onEventStored, o
         log.warn({ ...fields, reason: outcome.reason, repeat: !outcome.firstTime }, `Degraded without rollback: ${outcome.reason}`);
         if (outcome.firstTime) onNotification?.();
         res.status(200).json({ status: 'not_a_deploy', app: message.app, revision: message.failedRevision, message: outcome.reason });
+        return;
+      case 'not_restorable':
+        log.warn({ ...fields, reason: outcome.reason, repeat: !outcome.firstTime }, `Degraded, not restorable: ${outcome.reason}`);
+        if (outcome.firstTime) onNotification?.();
+        res.status(200).json({ status: 'not_restorable', app: message.app, revision: message.failedRevision, message: outcome.reason });
         return;
       case 'suppressed':
         if (!outcome.repeat) onNotification?.();

@@ -2,18 +2,20 @@
  * npm run demo: the whole loop on one machine, no token or network needed. Starts a local stand-in for
  * GitHub (with a stand-in for GitHub Actions that runs the shipped workflow's script on a real local
  * git repository), a stand-in notification receiver, and the service on embedded SQLite
- * (./data/demo.db). Sends the seed's example webhook and follows the rollback to its outcome:
+ * (./data/demo.db). Sends what Argo CD's shipped template sends for a Degraded app (the service works
+ * out what to restore from the Application's sources: no route, no VALUES_PATHS) and follows the
+ * rollback to its outcome:
  * dispatched → workflow run → restore commit → Argo CD reports Healthy → verified, printing each step
  * and every message the receiver got. Then keeps serving until Ctrl-C.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logger';
 import { startService } from '../src/service';
 import { ActionsStandIn } from '../tests/support/actions-stand-in';
 import { FakeGitHub } from '../tests/support/fake-github';
-import { GitOpsRepo, PROD } from '../tests/support/gitops-repo';
+import { REV_7, REV_8, REV_9, singleSource, toStateBody } from '../tests/support/argocd-fixtures';
+import { GitOpsRepo } from '../tests/support/gitops-repo';
 import { NotifyReceiver } from '../tests/support/notify-receiver';
 
 const GITHUB_TOKEN = 'demo-github-token-not-a-secret';
@@ -33,8 +35,6 @@ async function main(): Promise<void> {
   const actions = new ActionsStandIn(github, repo);
   const receiver = await new NotifyReceiver().start();
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${DB_PATH}${suffix}`, { force: true });
-  const routes = join(repo.root, 'routes.yaml');
-  writeFileSync(routes, `routes:\n  - app: podinfo-prod\n    values_paths: [${PROD}]\n`);
 
   const config = loadConfig({
     REPO_OWNER: 'acme',
@@ -46,7 +46,6 @@ async function main(): Promise<void> {
     PORT: process.env.PORT ?? '8080',
     DATABASE_URL: `sqlite:${DB_PATH}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    ROUTES_FILE: routes,
     NOTIFY_URL: receiver.url,
     // Scaled down for the demo: look every 200 ms instead of every 10 s.
     OUTCOME_POLL_MS: '200',
@@ -66,11 +65,11 @@ async function main(): Promise<void> {
 
   console.log(`\n1. Service listening on ${service.url} (SQLite ${DB_PATH}); stand-in GitHub on ${github.url};`);
   console.log(`   a local GitOps repository (bare) at ${repo.origin}, main = ${repo.mainHead().slice(0, 12)} (the bad release)\n`);
-  const webhook = {
-    event_type: 'argo-degraded',
-    client_payload: { app: 'podinfo-prod', failed_revision: repo.commits.failed, healthy_revision: repo.commits.healthy },
-  };
-  console.log('2. Argo CD posts the seed example webhook:');
+  // The fixture Application (a Helm source, charts/podinfo with values-prod.yaml), its history on the
+  // local repository's real commits.
+  const real: Record<string, string> = { [REV_7]: repo.commits.early, [REV_8]: repo.commits.healthy, [REV_9]: repo.commits.failed };
+  const webhook = JSON.parse(JSON.stringify(toStateBody(singleSource())).replace(/[0-9a-f]{40}/g, (sha) => real[sha] ?? sha)) as unknown;
+  console.log("2. Argo CD posts what the shipped template renders for the Degraded app (its sources included; no paths configured):");
   console.log(`   POST ${service.url}/v1/webhooks/argocd\n${indent(JSON.stringify(webhook, null, 2))}`);
   const accepted = await fetch(`${service.url}/v1/webhooks/argocd`, {
     method: 'POST',

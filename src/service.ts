@@ -10,6 +10,10 @@ import { WiringMonitor, configuredRepositories } from './github/wiring-check';
 import { createMetrics } from './metrics/metrics';
 import { createWorkers, type Workers } from './workers/create-workers';
 import { openStore, type Store } from './store/database';
+import { listRecentRepositories } from './store/events.repository';
+
+/** The wiring check covers every repository a rollback went to in this long (besides the configured ones). */
+const RECENT_REPOSITORIES_MS = 30 * 24 * 3_600_000;
 
 export interface RunningService {
   readonly url: string;
@@ -65,7 +69,9 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
   // One client, so one GitHub App token cache, for the workers and the wiring check alike.
   const github = options.github === null ? undefined : (options.github ?? githubAccessFor(config));
   const wiring =
-    github && options.wiringCheck !== false ? new WiringMonitor(github.client, configuredRepositories(config), logger, metrics, config.github.checkIntervalMs, clock) : undefined;
+    github && options.wiringCheck !== false
+      ? new WiringMonitor(github.client, configuredRepositories(config), logger, metrics, config.github.checkIntervalMs, clock, () => listRecentRepositories(store.db, clock.now() - RECENT_REPOSITORIES_MS))
+      : undefined;
   const workers = createWorkers(config, { store, clock, logger, github, metrics, pollIntervalMs: options.pollIntervalMs, random: options.random });
   let stopping: Promise<void> | undefined;
   const app = createApp({
@@ -98,11 +104,12 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
   const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${shownHost}:${port}`;
   logger.info({ url, dryRun: config.dryRun, repo: `${config.github.owner}/${config.github.repo}`, store: store.dialect }, 'listening');
-  // Said once at start: the seed's default path makes every rollback fail in any other repository.
+  // Said once at start: the shipped templates send the Application's sources, from which the paths are
+  // worked out; only a notification without them (shapes A and B, an older template) needs VALUES_PATHS.
   if (config.github.valuesPaths === undefined && !config.routes.some((r) => r.app === '*' && r.valuesPaths !== undefined)) {
-    logger.warn(
+    logger.info(
       { component: 'config' },
-      "VALUES_PATHS is not set: a rollback of an app without a route's values_paths restores the workflow's default, nextjs/values.yaml, which exists only in the seed's example repository; set VALUES_PATHS to your values file(s)",
+      "VALUES_PATHS is not set: rollbacks restore what each Application's sources name (the shipped templates send them); a notification without sources (shape A or B, an older template) restores the workflow's default, nextjs/values.yaml",
     );
   }
 

@@ -33,7 +33,7 @@ export function interpretWiring(repository: string, repo: { answer: GitHubAnswer
       status === 401
         ? 'check GH_PAT_WEBHOOK: missing, mistyped, expired or revoked'
         : status === 404 || status === 403
-          ? 'check REPO_OWNER/REPO_NAME (or the route) and that the token is granted this repository'
+          ? 'check REPO_OWNER/REPO_NAME, the route or the Application\'s repoURL, and that the token (or the GitHub App installation) is granted this repository'
           : 'GitHub could not be asked; the check runs again in a few minutes';
     return [{ repository, check: 'repository', ok: false, detail: `${answered(repo.answer)}; ${remedy}` }];
   }
@@ -75,6 +75,13 @@ export class WiringMonitor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
+  /** Repositories rollbacks went to that the configuration does not name (Applications' sources). */
+  private readonly seen = new Set<string>();
+
+  /**
+   * `repositories`: the configured ones; `recentlyUsed`, when given, adds those recent events went to
+   * (read at each check, so another replica's rollbacks are covered too).
+   */
   constructor(
     private readonly github: GitHubClient,
     private readonly repositories: readonly string[],
@@ -82,7 +89,20 @@ export class WiringMonitor {
     private readonly metrics: Metrics | undefined,
     private readonly intervalMs: number,
     private readonly clock: Clock = systemClock,
+    private readonly recentlyUsed: () => Promise<readonly string[]> = () => Promise.resolve([]),
   ) {}
+
+  /** A rollback was stored for `repository`: a repository not checked yet is checked now. */
+  noteRepository(repository: string): void {
+    if (this.repositories.includes(repository) || this.seen.has(repository)) return;
+    this.seen.add(repository);
+    void this.checkNow().catch((error: unknown) => this.logger.warn({ err: error }, 'wiring check failed to run'));
+  }
+
+  private async allRepositories(): Promise<string[]> {
+    for (const repository of await this.recentlyUsed()) this.seen.add(repository);
+    return [...new Set([...this.repositories, ...this.seen])];
+  }
 
   /** The last result; undefined until the first check finished. */
   current(): { checkedAt: number; checks: WiringCheck[]; ok: boolean } | undefined {
@@ -90,9 +110,11 @@ export class WiringMonitor {
   }
 
   async checkNow(): Promise<void> {
-    this.running ??= (async () => {
+    // A check asked for while one runs waits for it, then runs again (it may name a new repository).
+    if (this.running) return this.running.then(() => this.checkNow());
+    this.running = (async () => {
       try {
-        const checks = await checkWiring(this.github, this.repositories);
+        const checks = await checkWiring(this.github, await this.allRepositories());
         const log = this.logger.child({ component: 'wiring' });
         for (const check of checks) {
           this.metrics?.setGitHubCheck(check.repository, check.check, check.ok);

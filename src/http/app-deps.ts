@@ -20,7 +20,11 @@ export interface AppDeps {
   /** Prometheus metrics shared with the workers; createApp makes its own when none is given. */
   metrics?: Metrics;
   /** The last GitHub wiring check (undefined in dry run without a token, or before the first one). */
-  wiring?: { current(): { checkedAt: number; checks: WiringCheck[]; ok: boolean } | undefined };
+  wiring?: {
+    current(): { checkedAt: number; checks: WiringCheck[]; ok: boolean } | undefined;
+    /** A rollback was stored for this repository ("owner/repo"): checked at once if it was not yet. */
+    noteRepository?(repository: string): void;
+  };
   /** True once SIGTERM arrived: /readyz turns 503 at once so no new traffic is sent here. */
   isStopping?: () => boolean;
 }

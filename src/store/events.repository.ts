@@ -145,6 +145,12 @@ export async function countRollbacksSince(db: Db, app: string, since: number): P
   return Number(row.n);
 }
 
+/** The repositories ("owner/repo") events created at or after `since` went to. */
+export async function listRecentRepositories(db: Db, since: number): Promise<string[]> {
+  const rows = await db.selectFrom('events').select(['target_owner', 'target_repo']).distinct().where('created_at', '>=', since).execute();
+  return rows.map((r) => `${r.target_owner}/${r.target_repo}`);
+}
+
 /** True when `error` is a unique-constraint violation (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {
   if (typeof error !== 'object' || error === null || !('code' in error)) return false;

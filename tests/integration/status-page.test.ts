@@ -5,6 +5,7 @@ import { listActions } from '../../src/store/admin-actions.repository';
 import { FIGURES_TTL_MS } from '../../src/ui/status-page-data';
 import { findPause } from '../../src/store/pauses.repository';
 import { listEvents } from '../../src/store/events.repository';
+import { KIND_APPS, toStateBody } from '../support/argocd-fixtures';
 import { failDelivery } from '../support/deliveries';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, seedBody, type Harness } from '../support/harness';
@@ -157,6 +158,24 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     expect(resumed.status).toBe(303);
     expect(await findPause(h.store.db, 'podinfo-prod')).toBeUndefined();
     expect((await listActions(h.store.db, 'podinfo-prod', 10)).map((a) => a.action)).toEqual(['resume', 'pause']);
+  });
+
+  it("when a rollback restores what the Application renders from, then its page lists each path and why, and the app page says where paths come from", async () => {
+    const state = toStateBody(KIND_APPS.helmTwoValueFiles());
+    const accepted = await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(state);
+    expect(accepted.status).toBe(202);
+    const agent = await signIn(h);
+    const page = (await agent.get(`/ui/events/${accepted.body.id as string}`)).text;
+    const section = page.slice(page.indexOf('What is restored'));
+    expect(section).toMatch(/In acme\/gitops as of .*worked out from the Argo CD Application’s sources/s);
+    const rows = [...section.matchAll(/<tr><td><code>([^<]+)<\/code><\/td><td>([^<]+)<\/td><\/tr>/g)].map((m) => [m[1], m[2]]);
+    expect(rows).toEqual([
+      ['charts/podinfo/values-common.yaml', expect.stringMatching(/^Helm value file values-common\.yaml of source 0/)],
+      ['charts/podinfo/values-prod.yaml', expect.stringMatching(/^Helm value file values-prod\.yaml of source 0/)],
+      ['charts/podinfo/.argocd-source-podinfo-two.yaml', expect.stringMatching(/^Argo CD Image Updater(&#39;|&#x27;|')s write-back file of source 0/)],
+    ]);
+    const appPage = (await agent.get('/ui/apps/podinfo-two')).text;
+    expect(appPage).toContain('worked out from the Application’s sources (each rollback shows its paths)');
   });
 
   it('when a form comes without the session token, with a stale one, or from another origin, then 403 and nothing changes', async () => {

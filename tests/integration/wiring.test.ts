@@ -7,6 +7,9 @@ import { loadConfig } from '../../src/config/config';
 import { createGitHubClient } from '../../src/github/github-client';
 import { patTokens } from '../../src/github/token-provider';
 import { WiringMonitor, configuredRepositories } from '../../src/github/wiring-check';
+import { listRecentRepositories } from '../../src/store/events.repository';
+import { KIND_APPS, toStateBody } from '../support/argocd-fixtures';
+import { until } from '../support/until';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics/metrics';
 import { openStore, type Store } from '../../src/store/database';
@@ -38,10 +41,13 @@ describe('GitHub wiring checked at start', () => {
     const logger = createLogger('info', logs);
     const clock = createScaledClock(1);
     const metrics = createMetrics({ store, clock, appLabel: false });
-    const wiring = new WiringMonitor(createGitHubClient({ apiUrl: github.url, tokens: patTokens(github.url, GITHUB_TOKEN), timeoutMs: 2000 }), configuredRepositories(config), logger, metrics, 60_000);
+    const client = createGitHubClient({ apiUrl: github.url, tokens: patTokens(github.url, GITHUB_TOKEN), timeoutMs: 2000 });
+    const recent = () => listRecentRepositories(store.db, 0);
+    const wiring = new WiringMonitor(client, configuredRepositories(config), logger, metrics, 60_000, clock, recent);
     await wiring.checkNow();
     const app = createApp({ config, logger, store, clock, metrics, wiring });
-    return { app, wiring, logs };
+    const replica = () => new WiringMonitor(client, configuredRepositories(config), logger, undefined, 60_000, clock, recent);
+    return { app, wiring, logs, replica };
   }
 
   it('when the token can see, dispatch to and read Actions of every routed repository, then status and readiness say so', async () => {
@@ -70,6 +76,22 @@ describe('GitHub wiring checked at start', () => {
     const metrics = (await request(app).get('/metrics').set(admin)).text;
     expect(metrics).toContain('rollback_github_check_ok{repository="acme/gitops",check="actions"} 0');
     expect(metrics).toContain('rollback_github_check_ok{repository="acme/gitops",check="repository"} 1');
+  });
+
+  it("when a rollback goes to a repository no configuration names (an Application's source), then it is checked at once, shown in /v1/status, and another replica checks it too", async () => {
+    const { app, wiring, replica } = await setup({ token: GITHUB_TOKEN, repos: ['acme/gitops', 'acme/team-a-gitops'] });
+    const app2 = KIND_APPS.valuesElsewhere(); // its values live in acme/helm-values, which the token cannot see
+    const res = await request(app).post('/v1/webhooks/argocd').set({ Authorization: `Bearer ${WEBHOOK_TOKEN}` }).send(toStateBody(app2));
+    expect(res.status).toBe(202);
+    expect(res.body.restore).toEqual([expect.objectContaining({ repository: 'acme/helm-values' })]);
+    await until(() => Promise.resolve(wiring.current()?.checks.some((c) => c.repository === 'acme/helm-values') ?? false), 'the new repository checked');
+    const status = (await request(app).get('/v1/status').set(admin)).body as { github: { ok: boolean; checks: Array<{ repository: string; check: string; ok: boolean; detail: string }> } };
+    expect(status.github.ok).toBe(false);
+    expect(status.github.checks.filter((c) => !c.ok).map((c) => [c.repository, c.check, c.detail])).toEqual([['acme/helm-values', 'repository', expect.stringMatching(/^GitHub answered 404/)]]);
+    // A replica that did not take the request finds the repository in the store's recent events.
+    const other = replica();
+    await other.checkNow();
+    expect(other.current()?.checks.map((c) => c.repository)).toContain('acme/helm-values');
   });
 
   it('when READY_REQUIRES_GITHUB=true and the wiring is broken, then /readyz answers 503 GITHUB_NOT_READY', async () => {

@@ -9,7 +9,7 @@ import type { AppDeps } from '../app-deps';
  * POST / and POST /v1/webhooks/argocd: parse (domain), store durably under the policy's plan
  * (rollback/record-rollback), then one answer and one log line per outcome. Delivery happens later.
  */
-export function createWebhookController({ config, store, clock, onEventStored, onReportRecorded, onNotification }: AppDeps): RequestHandler {
+export function createWebhookController({ config, store, clock, wiring, onEventStored, onReportRecorded, onNotification }: AppDeps): RequestHandler {
   const notify = config.notify.url !== undefined;
   const sourceIndexFor = (app: string) => routeFor(config, app).sourceIndex;
   const hosts = githubHosts(config);
@@ -52,6 +52,7 @@ export function createWebhookController({ config, store, clock, onEventStored, o
     switch (outcome.kind) {
       case 'accepted': {
         const eventFields = { ...fields, eventId: outcome.id, healthyRevision: outcome.healthyRevision, targetReason: outcome.targetReason };
+        for (const target of outcome.targets) wiring?.noteRepository?.(target.repository);
         if (outcome.status === 'queued') {
           log.info({ ...eventFields, restore: outcome.targets }, 'queued');
           onEventStored?.();

@@ -76,11 +76,18 @@ export function AppPage({ data, session }: { data: AppData; session: Session }) 
       <Section title="Route">
         <dl>
           <dt>Repository</dt>
-          <dd>{`${route.owner}/${route.repo}`}</dd>
+          <dd>
+            {`${route.owner}/${route.repo}`}
+            {route.valuesPathsFrom !== 'route' && <span class="note"> unless the Application’s sources name another</span>}
+          </dd>
           <dt>Event type</dt>
           <dd>{route.eventType}</dd>
-          <dt>Values paths</dt>
-          <dd>{route.valuesPaths?.join(', ') ?? 'the workflow’s default'}</dd>
+          <dt>What a rollback restores</dt>
+          <dd>
+            {route.valuesPathsFrom === 'route'
+              ? `the route’s values_paths: ${route.valuesPaths!.join(', ')}`
+              : `worked out from the Application’s sources (each rollback shows its paths)${route.valuesPaths ? `; VALUES_PATHS (${route.valuesPaths.join(', ')}) for notifications without sources` : ''}`}
+          </dd>
           <dt>Loop guard</dt>
           <dd>
             at most {route.maxPerWindow} rollbacks in {route.windowMinutes} min

@@ -18,6 +18,58 @@ function Link({ url, children }: { url: string | null | undefined; children: str
   );
 }
 
+const FROM: Record<string, string> = {
+  application: 'worked out from the Argo CD Application’s sources',
+  route: 'the route’s values_paths (ROUTES_FILE)',
+  VALUES_PATHS: 'VALUES_PATHS (the notification named no sources)',
+  'workflow default': 'nothing named: the workflow restores its default file',
+};
+
+/** What the rollback restores in its repository, path by path and why, and what it leaves out. */
+function RestoreSection({ event }: { event: RollbackData['event'] }) {
+  const plan = event.restorePlan;
+  if (!plan) return null;
+  return (
+    <Section title="What is restored">
+      <p>
+        In {`${plan.target.owner}/${plan.target.repo}`} as of <Rev revision={plan.target.healthyRevision} />: {FROM[plan.target.from] ?? plan.target.from}.
+      </p>
+      {plan.target.paths.length > 0 && (
+        <Table columns={['Path', 'Why']}>
+          {plan.target.paths.map((p) => (
+            <tr key={p.path}>
+              <td><code>{p.path}</code></td>
+              <td>{p.why}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      {plan.notes.length > 0 && (
+        <>
+          <p>Not restored:</p>
+          <ul>
+            {plan.notes.map((note) => (
+              <li key={note}>{note}</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {plan.siblings.length > 0 && (
+        <p>
+          The same rollback also restores in{' '}
+          {plan.siblings.map((s, i) => (
+            <span key={s.id}>
+              {i > 0 && ', '}
+              <a href={eventHref(s.id)}>{s.repository}</a>
+            </span>
+          ))}
+          .
+        </p>
+      )}
+    </Section>
+  );
+}
+
 export function RollbackPage({ data, session }: { data: RollbackData; session: Session }) {
   const { event, now } = data;
   return (
@@ -68,6 +120,7 @@ export function RollbackPage({ data, session }: { data: RollbackData; session: S
           </>
         )}
       </dl>
+      <RestoreSection event={event} />
       {data.replayable && (
         <form method="post" action={`${eventHref(event.id)}/replay`} class="inline">
           <Csrf token={session.csrf} />

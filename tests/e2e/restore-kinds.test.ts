@@ -38,7 +38,7 @@ describe('rolling back each kind of Argo CD app from what the Application says',
     }).start();
     actions = new ActionsStandIn(github, { 'acme/gitops': gitops, 'acme/helm-values': values });
     receiver = await new NotifyReceiver().start();
-    service = await spawnService(serviceEnv(github.url, `sqlite:${join(gitops.root, 'rollback.db')}`, { NOTIFY_URL: receiver.url }), gitops.root);
+    service = await spawnService(serviceEnv(github.url, `sqlite:${join(gitops.root, 'rollback.db')}`, { NOTIFY_URL: receiver.url, OUTCOME_POLL_MS: '50', OUTCOME_POLL_MAX_MS: '200' }), gitops.root);
   });
 
   afterEach(async () => {
@@ -121,9 +121,18 @@ describe('rolling back each kind of Argo CD app from what the Application says',
 
   it('when a multi-source app reads $values from a second repository, then the dispatch goes to that repository and restores the file there', async () => {
     const gitopsHead = gitops.mainHead();
-    await rolledBack(KIND_APPS.valuesElsewhere(), { id: '', repository: 'acme/helm-values', from: 'application', paths: [PROD] });
+    const { accepted } = await rolledBack(KIND_APPS.valuesElsewhere(), { id: '', repository: 'acme/helm-values', from: 'application', paths: [PROD] });
     expect(values.show(PROD)).toBe(values.show(PROD, values.commits.healthy));
     expect(gitops.mainHead()).toBe(gitopsHead);
+    // The outcome is followed in that repository too: its run and its restore commit are found there.
+    const restoreCommit = values.mainHead();
+    for (const deadline = Date.now() + 15_000; ; await new Promise((r) => setTimeout(r, 50))) {
+      const event = (await (await fetch(`${service.url}/v1/events/${accepted.id}`, { headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}` } })).json()) as { outcome: string | null; restore_commit: string | null; restore_url: string | null };
+      if (event.outcome === 'restored' || Date.now() > deadline) {
+        expect(event).toMatchObject({ outcome: 'restored', restore_commit: restoreCommit, restore_url: expect.stringContaining('/acme/helm-values/commit/') });
+        break;
+      }
+    }
   });
 
   it.each([

@@ -101,6 +101,7 @@ const envSchema = z
     RUN_LOOKUP_SECONDS: seconds(86_400, 600),
     VERIFY_TIMEOUT_SECONDS: seconds(604_800, 1800),
     RESTORE_MAX_REDISPATCH: integer(0, 10, 2),
+    RETENTION_DAYS: integer(0, 36_500, 90),
     RESTORE_BRANCH: z
       .string()
       .trim()
@@ -198,6 +199,12 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
   if (poll.success && pollMax.success && pollMax.data < poll.data) {
     problems.push(`OUTCOME_POLL_MAX_MS: must be at least OUTCOME_POLL_MS (${poll.data})`);
   }
+  const retention = envSchema.shape.RETENTION_DAYS.safeParse(env.RETENTION_DAYS);
+  const window = envSchema.shape.ROLLBACK_WINDOW_MINUTES.safeParse(env.ROLLBACK_WINDOW_MINUTES);
+  if (retention.success && window.success && retention.data > 0 && retention.data * 1440 < window.data) {
+    // The loop guard counts the rollbacks in its window: retention must not delete them first.
+    problems.push(`RETENTION_DAYS: must cover ROLLBACK_WINDOW_MINUTES (${window.data} minutes, ${Math.ceil(window.data / 1440)} days), or 0 to keep everything`);
+  }
   return problems;
 }
 
@@ -240,6 +247,8 @@ export interface Config {
   /** Routes from ROUTES_FILE, in file order; resolve with `routeFor(config, app)`. */
   readonly routes: readonly RouteRule[];
   readonly rollback: { readonly maxPerWindow: number; readonly windowMinutes: number; readonly healthyGraceMs: number };
+  /** How long finished events, reports, messages and admin actions are kept (days; 0 keeps everything). */
+  readonly retention: { readonly days: number };
   /** Following each delivered rollback to its outcome. */
   readonly outcomes: {
     readonly pollMs: number;
@@ -356,6 +365,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     routes,
     rollback: { maxPerWindow: e.ROLLBACK_MAX_PER_WINDOW, windowMinutes: e.ROLLBACK_WINDOW_MINUTES, healthyGraceMs: e.ROLLBACK_HEALTHY_GRACE_SECONDS },
+    retention: { days: e.RETENTION_DAYS },
     outcomes: {
       pollMs: e.OUTCOME_POLL_MS,
       pollMaxMs: e.OUTCOME_POLL_MAX_MS,

@@ -24,6 +24,8 @@ export interface Metrics {
   countNotification(result: 'sent' | 'retry' | 'failed'): void;
   /** A worker's lease was taken over before it completed; its result was dropped. */
   countLeaseLost(work: 'delivery' | 'outcome' | 'notification'): void;
+  /** One retention run: rows deleted per table, how long it took, its longest transaction. */
+  countRetention(deleted: Partial<Record<string, number>>, seconds: number, longestBatchSeconds: number): void;
 }
 
 export function createMetrics(options: { store: Store; clock: Clock; appLabel: boolean }): Metrics {
@@ -141,8 +143,26 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     },
   });
 
+  const retentionDeleted = new Counter({
+    name: 'rollback_retention_deleted_total',
+    help: 'Rows deleted by retention (RETENTION_DAYS), by table',
+    labelNames: ['table'],
+    registers: [registry],
+  });
+  const retentionRuns = new Counter({ name: 'rollback_retention_runs_total', help: 'Retention runs finished', registers: [registry] });
+  const retentionLongest = new Gauge({
+    name: 'rollback_retention_longest_batch_seconds',
+    help: "The longest transaction of the last retention run (on SQLite, how long it held the write lock)",
+    registers: [registry],
+  });
+
   return {
     registry,
+    countRetention(deleted, _seconds, longestBatchSeconds) {
+      for (const [table, n] of Object.entries(deleted)) if (n) retentionDeleted.inc({ table }, n);
+      retentionRuns.inc();
+      retentionLongest.set(longestBatchSeconds);
+    },
     countWebhook(outcome, app, seconds) {
       webhooks.inc(appLabel ? { outcome, app: app ?? '' } : { outcome });
       webhookDuration.observe({ outcome }, seconds);

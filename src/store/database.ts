@@ -21,6 +21,12 @@ export interface Store {
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Runs pending migrations; throws with the failing migration's name. */
   migrate(): Promise<void>;
+  /**
+   * Gives the space of deleted rows back to the file system, at most `maxPages` pages in one transaction:
+   * SQLite's incremental vacuum (the file is in auto_vacuum=INCREMENTAL mode); PostgreSQL's autovacuum
+   * does this itself. Returns the pages freed (0 when none are left).
+   */
+  reclaimSpace(maxPages: number): Promise<number>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /**
@@ -51,7 +57,8 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
   return openSqlite(match[1], options);
 }
 
-function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction'>): Store {
+function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction' | 'reclaimSpace'> & { afterMigrate?: () => void }): Store {
+  const { afterMigrate, ...parts } = rest;
   return {
     db,
     dialect,
@@ -67,11 +74,12 @@ function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store
       if (error) {
         throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
       }
+      afterMigrate?.();
     },
     async ping() {
       await sql`select 1`.execute(db);
     },
-    ...rest,
+    ...parts,
   };
 }
 
@@ -87,6 +95,10 @@ function openSqlite(location: string, options: StoreOptions): Store {
   sqlite.pragma(filename === ':memory:' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // Retention deletes rows: the file gives their pages back with incremental_vacuum. A new file takes the
+  // mode at once; an existing one needs a VACUUM, done once after its migrations (afterMigrate).
+  const emptyFile = Number(sqlite.prepare('select count(*) from sqlite_master').pluck().get()) === 0;
+  if (emptyFile) sqlite.pragma('auto_vacuum = INCREMENTAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const wal = filename === ':memory:' ? undefined : new WalSync(`${filename}-wal`);
   // Checkpoints on their own thread (Checkpointer); if it fails, the connection checkpoints itself again.
@@ -110,9 +122,25 @@ function openSqlite(location: string, options: StoreOptions): Store {
   // event loop) for a checkpoint with no commit in between, so the group's transaction starts it over.
   const beforeGroup = () => (checkpointer?.needsCatchUp ? checkpointer.catchUp() : undefined);
   let closed = false;
+  const transaction = groupCommit(db, wal ? () => wal.durable() : () => Promise.resolve(), beforeGroup);
   return withMigrations(db, 'sqlite', {
-    transaction: groupCommit(db, wal ? () => wal.durable() : () => Promise.resolve(), beforeGroup),
+    transaction,
     lockApp: () => Promise.resolve(),
+    afterMigrate() {
+      if (Number(sqlite.pragma('auto_vacuum', { simple: true })) === 2) return;
+      sqlite.pragma('auto_vacuum = INCREMENTAL');
+      sqlite.exec('VACUUM');
+    },
+    reclaimSpace(maxPages) {
+      // In a group's transaction, like any write. On the connection itself: the pragma frees one page per
+      // step, and only better-sqlite3's pragma() steps it to the end (Kysely runs it for one step).
+      return transaction(() => {
+        const free = () => Number(sqlite.pragma('freelist_count', { simple: true }));
+        const before = free();
+        if (before > 0) sqlite.pragma(`incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`);
+        return Promise.resolve(before - free());
+      });
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -147,6 +175,8 @@ function openPostgres(url: string, options: StoreOptions): Store {
       // A transaction-scoped advisory lock keyed by the app's name; released at commit or rollback.
       await sql`select pg_advisory_xact_lock(hashtextextended(${`gitops-rollback:${app}`}, 0))`.execute(trx);
     },
+    // Autovacuum marks the space of deleted rows for reuse on its own.
+    reclaimSpace: () => Promise.resolve(0),
     async close() {
       if (closed) return;
       closed = true;

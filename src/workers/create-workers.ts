@@ -6,6 +6,7 @@ import type { GitHubAccess } from '../github/github-client';
 import type { Metrics } from '../metrics/metrics';
 import { Notifier } from '../notify/notifier';
 import { OutcomeWorker } from '../outcomes/outcome-worker';
+import { RetentionWorker } from '../retention/retention-worker';
 import type { Store } from '../store/database';
 
 /** The background parts of one process, wired to wake each other. */
@@ -13,6 +14,8 @@ export interface Workers {
   readonly delivery: DeliveryWorker | undefined;
   readonly outcomes: OutcomeWorker | undefined;
   readonly notifier: Notifier | undefined;
+  /** Deletes what is finished and older than RETENTION_DAYS; undefined when RETENTION_DAYS=0. */
+  readonly retention: RetentionWorker | undefined;
   start(): void;
   /** Stop all: the in-flight dispatch may finish for up to `timeoutMs`; every lease is given back. */
   stop(timeoutMs: number): Promise<void>;
@@ -84,18 +87,22 @@ export function createWorkers(config: Config, parts: WorkerParts): Workers {
       random,
     });
   }
+  // Every replica runs it: deleting what another replica already deleted deletes nothing.
+  const retention = config.retention.days > 0 ? new RetentionWorker({ store, clock, logger, metrics, days: config.retention.days }) : undefined;
   return {
     delivery,
     outcomes,
     notifier,
+    retention,
     start() {
       delivery?.start();
       outcomes?.start();
       notifier?.start();
+      retention?.start();
     },
     async stop(timeoutMs) {
-      // Only a dispatch is worth waiting for; a look or a message is taken up again by the next start.
-      await Promise.all([delivery?.stop(timeoutMs), outcomes?.stop(), notifier?.stop()]);
+      // Only a dispatch is worth waiting for; a look, a message or a retention batch is taken up again by the next start.
+      await Promise.all([delivery?.stop(timeoutMs), outcomes?.stop(), notifier?.stop(), retention?.stop(timeoutMs)]);
     },
     onEventStored: () => delivery?.notify(),
     onReportRecorded: () => outcomes?.notify(),

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       ui: { cookieSecure: false, sessionMs: 43_200_000 },
       routes: [],
       rollback: { maxPerWindow: 3, windowMinutes: 60, healthyGraceMs: 1_800_000 },
+      retention: { days: 90 },
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
       outcomes: { pollMs: 10_000, pollMaxMs: 120_000, runLookupMs: 600_000, verifyTimeoutMs: 1_800_000, maxRedispatch: 2, branch: 'main' },
       notify: { url: undefined, format: 'slack' },
@@ -60,6 +61,12 @@ describe('loadConfig', () => {
     expect(config.outcomes).toMatchObject({ runLookupMs: 1500, verifyTimeoutMs: 3000, maxRedispatch: 0, branch: 'release/prod' });
     expect(config.rollback.healthyGraceMs).toBe(0);
     expect(config.notify).toEqual({ url: 'https://hooks.example.test/services/T000/B000/notasecretatall', format: 'json' });
+  });
+
+  it('when RETENTION_DAYS would delete rollbacks the loop guard still counts, then it is refused; 0 keeps everything', () => {
+    expect(problemsOf({ ...minimal, RETENTION_DAYS: '1', ROLLBACK_WINDOW_MINUTES: '2880' })).toEqual([expect.stringMatching(/^RETENTION_DAYS: must cover ROLLBACK_WINDOW_MINUTES \(2880 minutes, 2 days\)/)]);
+    expect(loadConfig({ ...minimal, RETENTION_DAYS: '0', ROLLBACK_WINDOW_MINUTES: '2880' }).retention.days).toBe(0);
+    expect(loadConfig({ ...minimal, RETENTION_DAYS: '2', ROLLBACK_WINDOW_MINUTES: '2880' }).retention.days).toBe(2);
   });
 
   it('when the outcome and notification variables are wrong, then each is listed, and NOTIFY_URL is never echoed', () => {

@@ -1,0 +1,122 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import type { Metrics } from '../metrics/metrics';
+import type { Store } from '../store/database';
+import { RETENTION_TABLES, trimBatch, type RetentionCursor } from '../store/retention.repository';
+import { PollingLoop } from '../workers/polling-loop';
+
+const DAY_MS = 86_400_000;
+
+export interface RetentionOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Metrics;
+  /** RETENTION_DAYS: rows older than this many days are deleted once finished. */
+  days: number;
+  /** Between two runs (default one hour); the first run starts `firstRunDelayMs` after start. */
+  intervalMs?: number;
+  firstRunDelayMs?: number;
+  /** The longest a batch's transaction should take; the batch size follows it (default 50 ms). */
+  maxBatchMs?: number;
+}
+
+export interface RetentionReport {
+  deleted: Record<string, number>;
+  batches: number;
+  ms: number;
+  longestBatchMs: number;
+  /** Pages SQLite gave back to the file system afterwards. */
+  pagesFreed: number;
+}
+
+interface Run {
+  table: number;
+  cursor: RetentionCursor | undefined;
+  cutoff: number;
+  started: number;
+  report: RetentionReport;
+}
+
+const MIN_BATCH = 10;
+const MAX_BATCH = 2000;
+/** Pages one incremental vacuum gives back (4 KiB each: 2 MiB a transaction, a few ms). */
+const RECLAIM_PAGES = 512;
+
+/**
+ * Deletes what is old and finished (src/store/retention.repository.ts), a batch per step, each batch its
+ * own short transaction, so writers wait at most one batch. The batch size adapts so a batch takes about
+ * half of `maxBatchMs`. One log line and one metric update per run.
+ */
+export class RetentionWorker extends PollingLoop {
+  private run: Run | undefined;
+  private nextRunAt: number;
+  private batch = 200;
+  private readonly intervalMs: number;
+  private readonly maxBatchMs: number;
+
+  constructor(private readonly options: RetentionOptions) {
+    const intervalMs = options.intervalMs ?? 3_600_000;
+    super(options.clock, options.logger.child({ component: 'retention' }), intervalMs);
+    this.intervalMs = intervalMs;
+    this.maxBatchMs = options.maxBatchMs ?? 50;
+    this.nextRunAt = options.clock.now() + (options.firstRunDelayMs ?? 60_000);
+  }
+
+  protected override async step(): Promise<'worked' | number | undefined> {
+    if (!this.run) {
+      const now = this.clock.now();
+      if (now < this.nextRunAt) return this.nextRunAt;
+      this.run = { table: 0, cursor: undefined, cutoff: now - this.options.days * DAY_MS, started: performance.now(), report: { deleted: {}, batches: 0, ms: 0, longestBatchMs: 0, pagesFreed: 0 } };
+    }
+    const finished = await this.stepRun(this.run);
+    if (!finished) return 'worked';
+    this.run = undefined;
+    this.nextRunAt = this.clock.now() + this.intervalMs;
+    return this.nextRunAt;
+  }
+
+  /** A whole run now, batch after batch (tests, and `npm run check`-style tools). */
+  async runOnce(): Promise<RetentionReport> {
+    const run: Run = { table: 0, cursor: undefined, cutoff: this.clock.now() - this.options.days * DAY_MS, started: performance.now(), report: { deleted: {}, batches: 0, ms: 0, longestBatchMs: 0, pagesFreed: 0 } };
+    while (!(await this.stepRun(run)));
+    return run.report;
+  }
+
+  /** One batch of the run; true when the run is complete. */
+  private async stepRun(run: Run): Promise<boolean> {
+    const table = RETENTION_TABLES[run.table]!;
+    const started = performance.now();
+    const result = await trimBatch(this.options.store, table, run.cutoff, run.cursor, this.batch);
+    const took = performance.now() - started;
+    run.report.batches += 1;
+    run.report.longestBatchMs = Math.max(run.report.longestBatchMs, took);
+    for (const [name, n] of Object.entries(result.deleted)) run.report.deleted[name] = (run.report.deleted[name] ?? 0) + (n ?? 0);
+    // Aim at half the bound: a batch that took too long shrinks the next one, a quick one grows it.
+    const target = this.maxBatchMs / 2;
+    this.batch = Math.round(Math.min(MAX_BATCH, Math.max(MIN_BATCH, this.batch * Math.min(2, Math.max(0.25, target / Math.max(took, 0.1))))));
+    run.cursor = result.next;
+    if (result.next) return false;
+    run.table += 1;
+    if (run.table < RETENTION_TABLES.length) return false;
+    // Then the file gives the freed pages back, a bounded number per transaction.
+    for (;;) {
+      const startedReclaim = performance.now();
+      const freed = await this.options.store.reclaimSpace(RECLAIM_PAGES);
+      run.report.batches += 1;
+      run.report.longestBatchMs = Math.max(run.report.longestBatchMs, performance.now() - startedReclaim);
+      run.report.pagesFreed += freed;
+      if (freed < RECLAIM_PAGES) break;
+    }
+    run.report.ms = performance.now() - run.started;
+    const { deleted, batches, ms, longestBatchMs, pagesFreed } = run.report;
+    this.options.metrics?.countRetention(deleted, ms / 1000, longestBatchMs / 1000);
+    this.logger.info(
+      { deleted, batches, ms: Math.round(ms), longestBatchMs: Math.round(longestBatchMs * 10) / 10, pagesFreed, retentionDays: this.options.days },
+      `retention: deleted what was finished and older than ${this.options.days} days`,
+    );
+    return true;
+  }
+
+  protected override async afterStop(): Promise<void> {}
+}

@@ -33,19 +33,32 @@ function isFinished(status: string, outcome: string | null): boolean {
 /** The newest healthy revisions of an app the policy keeps whatever their age (its ledger). */
 export const KEEP_HEALTHY_REVISIONS = 10;
 
-const after = (column: 'created_at' | 'reported_at' | 'at', cursor: RetentionCursor | undefined) =>
-  cursor === undefined ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.ref(column)} > ${cursor.at} or (${sql.ref(column)} = ${cursor.at} and id > ${cursor.id}))`;
+type TimeColumn = 'created_at' | 'reported_at' | 'at';
+
+/**
+ * Up to `limit` rows of `table` older than `cutoff`, after `cursor`, oldest first: their id, time
+ * (`at`) and the `extra` columns the caller decides on.
+ */
+async function oldRows<Extra>(trx: Db, table: RetentionTable, column: TimeColumn, extra: readonly string[], cutoff: number, cursor: RetentionCursor | undefined, limit: number) {
+  const time = sql.ref(column);
+  const columns = sql.join([sql`id`, sql`${time} as at`, ...extra.map((c) => sql.ref(c))]);
+  const later = cursor === undefined ? sql`` : sql`and (${time} > ${cursor.at} or (${time} = ${cursor.at} and id > ${cursor.id}))`;
+  const { rows } = await sql<Extra & { id: string; at: number | string }>`select ${columns} from ${sql.table(table)} where ${time} < ${cutoff} ${later} order by ${time}, id limit ${limit}`.execute(trx);
+  return rows;
+}
+
+/** The batch's answer: what was deleted, and where the next batch starts (none when this one was short). */
+function batch(rows: ReadonlyArray<{ id: string; at: number | string }>, limit: number, deleted: Partial<Record<string, number>>): RetentionBatch {
+  const last = rows[rows.length - 1];
+  return { deleted, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: Number(last.at), id: last.id } };
+}
+
+async function deleteIds(trx: Db, table: 'health_reports' | 'notifications' | 'admin_actions', ids: string[]): Promise<number> {
+  return ids.length === 0 ? 0 : Number((await trx.deleteFrom(table).where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
+}
 
 async function trimEvents(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
-  const rows = await trx
-    .selectFrom('events')
-    .select(['id', 'created_at', 'status', 'outcome'])
-    .where('created_at', '<', cutoff)
-    .where(after('created_at', cursor))
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  const rows = await oldRows<{ status: string; outcome: string | null }>(trx, 'events', 'created_at', ['status', 'outcome'], cutoff, cursor, limit);
   const candidates = rows.filter((r) => isFinished(r.status, r.outcome)).map((r) => r.id);
   const deleted: Record<string, number> = {};
   if (candidates.length > 0) {
@@ -68,20 +81,11 @@ async function trimEvents(trx: Db, cutoff: number, cursor: RetentionCursor | und
       deleted.admin_actions = await count(trx.deleteFrom('admin_actions').where('event_id', 'in', ids));
     }
   }
-  const last = rows[rows.length - 1];
-  return { deleted, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: Number(last.created_at), id: last.id } };
+  return batch(rows, limit, deleted);
 }
 
 async function trimHealthReports(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
-  const rows = await trx
-    .selectFrom('health_reports')
-    .select(['id', 'app', 'revision', 'reported_at'])
-    .where('reported_at', '<', cutoff)
-    .where(after('reported_at', cursor))
-    .orderBy('reported_at')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  const rows = await oldRows<{ app: string; revision: string }>(trx, 'health_reports', 'reported_at', ['app', 'revision'], cutoff, cursor, limit);
   // The reports of each app's newest healthy revisions stay, whatever their age.
   const kept = new Set<string>();
   for (const app of new Set(rows.map((r) => r.app))) {
@@ -96,34 +100,19 @@ async function trimHealthReports(trx: Db, cutoff: number, cursor: RetentionCurso
     for (const { revision } of ledger) kept.add(`${app}\n${revision}`);
   }
   const ids = rows.filter((r) => !kept.has(`${r.app}\n${r.revision}`)).map((r) => r.id);
-  const deleted = ids.length === 0 ? 0 : Number((await trx.deleteFrom('health_reports').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
-  const last = rows[rows.length - 1];
-  return { deleted: { health_reports: deleted }, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: Number(last.reported_at), id: last.id } };
+  return batch(rows, limit, { health_reports: await deleteIds(trx, 'health_reports', ids) });
 }
 
 async function trimNotifications(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
-  const rows = await trx
-    .selectFrom('notifications')
-    .select(['id', 'created_at', 'status'])
-    .where('created_at', '<', cutoff)
-    .where(after('created_at', cursor))
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  const rows = await oldRows<{ status: string }>(trx, 'notifications', 'created_at', ['status'], cutoff, cursor, limit);
   // A message still waiting for its receiver stays.
   const ids = rows.filter((r) => r.status !== 'pending').map((r) => r.id);
-  const deleted = ids.length === 0 ? 0 : Number((await trx.deleteFrom('notifications').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
-  const last = rows[rows.length - 1];
-  return { deleted: { notifications: deleted }, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: Number(last.created_at), id: last.id } };
+  return batch(rows, limit, { notifications: await deleteIds(trx, 'notifications', ids) });
 }
 
 async function trimAdminActions(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
-  const rows = await trx.selectFrom('admin_actions').select(['id', 'at']).where('at', '<', cutoff).where(after('at', cursor)).orderBy('at').orderBy('id').limit(limit).execute();
-  const ids = rows.map((r) => r.id);
-  const deleted = ids.length === 0 ? 0 : Number((await trx.deleteFrom('admin_actions').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
-  const last = rows[rows.length - 1];
-  return { deleted: { admin_actions: deleted }, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: Number(last.at), id: last.id } };
+  const rows = await oldRows(trx, 'admin_actions', 'at', [], cutoff, cursor, limit);
+  return batch(rows, limit, { admin_actions: await deleteIds(trx, 'admin_actions', rows.map((r) => r.id)) });
 }
 
 const TRIM: Record<RetentionTable, (trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number) => Promise<RetentionBatch>> = {

@@ -4,11 +4,15 @@
 
 function refreshLive(element) {
   let busy = false;
+  // The live part's ETag: while nothing changed the service answers 304 without rendering it again.
+  let tag = null;
   setInterval(async () => {
     if (busy || document.visibilityState !== 'visible') return;
     busy = true;
     try {
-      const response = await fetch(element.dataset.live, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      const headers = { Accept: 'text/html' };
+      if (tag) headers['If-None-Match'] = tag;
+      const response = await fetch(element.dataset.live, { credentials: 'same-origin', cache: 'no-store', headers });
       if (response.status === 401) {
         window.location.assign('/ui/login');
         return;
@@ -16,6 +20,7 @@ function refreshLive(element) {
       if (response.ok) {
         // Server-rendered and escaped by the service, from the same origin.
         const html = await response.text();
+        tag = response.headers.get('ETag');
         if (html !== element.dataset.rendered) {
           element.innerHTML = html;
           element.dataset.rendered = html;

@@ -27,6 +27,13 @@ export interface Store {
    * does this itself. Returns the pages freed (0 when none are left).
    */
   reclaimSpace(maxPages: number): Promise<number>;
+  /**
+   * A value that changes whenever a write may have become visible, from this process or any other (read
+   * it before the data it stands for): SQLite's count of this connection's changes and its data_version
+   * (commits by other connections); PostgreSQL's current snapshot (a write transaction changes it when it
+   * starts and when it commits). It may also change when nothing did; it never stays when something did.
+   */
+  changeStamp(): Promise<string>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /**
@@ -57,7 +64,7 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
   return openSqlite(match[1], options);
 }
 
-function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction' | 'reclaimSpace'> & { afterMigrate?: () => void }): Store {
+function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction' | 'reclaimSpace' | 'changeStamp'> & { afterMigrate?: () => void }): Store {
   const { afterMigrate, ...parts } = rest;
   return {
     db,
@@ -95,6 +102,7 @@ function openSqlite(location: string, options: StoreOptions): Store {
   sqlite.pragma(filename === ':memory:' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  const totalChanges = sqlite.prepare('select total_changes()').pluck();
   // Retention deletes rows: the file gives their pages back with incremental_vacuum. A new file takes the
   // mode at once; an existing one needs a VACUUM, done once after its migrations (afterMigrate).
   const emptyFile = Number(sqlite.prepare('select count(*) from sqlite_master').pluck().get()) === 0;
@@ -130,6 +138,11 @@ function openSqlite(location: string, options: StoreOptions): Store {
       if (Number(sqlite.pragma('auto_vacuum', { simple: true })) === 2) return;
       sqlite.pragma('auto_vacuum = INCREMENTAL');
       sqlite.exec('VACUUM');
+    },
+    changeStamp() {
+      // Straight on the connection, not queued behind a transaction: a change counted here before its
+      // commit is read by the data query after it (that one waits for the transaction).
+      return Promise.resolve(`${String(totalChanges.get())}.${String(sqlite.pragma('data_version', { simple: true }))}`);
     },
     reclaimSpace(maxPages) {
       // In a group's transaction, like any write. On the connection itself: the pragma frees one page per
@@ -174,6 +187,10 @@ function openPostgres(url: string, options: StoreOptions): Store {
     async lockApp(trx, app) {
       // A transaction-scoped advisory lock keyed by the app's name; released at commit or rollback.
       await sql`select pg_advisory_xact_lock(hashtextextended(${`gitops-rollback:${app}`}, 0))`.execute(trx);
+    },
+    async changeStamp() {
+      const { rows } = await sql<{ snapshot: string }>`select pg_current_snapshot()::text as snapshot`.execute(db);
+      return rows[0]?.snapshot ?? '';
     },
     // Autovacuum marks the space of deleted rows for reuse on its own.
     reclaimSpace: () => Promise.resolve(0),

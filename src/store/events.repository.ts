@@ -5,6 +5,7 @@ import type { DeliveryRow } from './deliveries.table';
 import type { OutcomeFollowRow } from './outcome-follows.table';
 import type { Dialect } from './database';
 import type { EventRow } from './events.table';
+import { noteApp } from './apps.repository';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -99,6 +100,7 @@ export async function insertEvent(db: Db, event: NewEvent, now: number): Promise
       delivered_at: null,
     })
     .execute();
+  await noteApp(db, event.app, now);
 }
 
 /** The identity of a rollback: one per target repository, app and failed revision. */

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { noteApp } from './apps.repository';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -17,6 +18,7 @@ export async function pauseApp(db: Db, pause: AppPause): Promise<void> {
     .values({ app: pause.app, reason: pause.reason, paused_by: pause.by, paused_at: pause.since })
     .onConflict((oc) => oc.column('app').doUpdateSet({ reason: pause.reason, paused_by: pause.by, paused_at: pause.since }))
     .execute();
+  await noteApp(db, pause.app, pause.since);
 }
 
 /** Resumes `app`; returns the pause that ended, if there was one. */

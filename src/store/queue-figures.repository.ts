@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { OPEN_OUTCOMES } from '../domain/rollback-event';
 import type { Database } from './schema';
 
@@ -26,6 +26,28 @@ export async function countPendingNotifications(db: Kysely<Database>): Promise<n
 
 /** When the oldest event not yet delivered was created, or undefined when there is none. */
 export async function oldestUndeliveredAt(db: Kysely<Database>): Promise<number | undefined> {
-  const row = await db.selectFrom('events').select((eb) => eb.fn.min('created_at').as('oldest')).where('status', 'in', ['queued', 'delivering', 'retrying']).executeTakeFirst();
-  return row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
+  return (await unfinishedFigures(db)).oldestUndeliveredAt;
+}
+
+/**
+ * Undelivered (queued, retrying, delivering) and failed events: how many of each and the oldest, read from
+ * the partial index events_unfinished_idx (its condition repeated with literal values), so the cost is
+ * that of those rows, not of the whole history.
+ */
+export async function unfinishedFigures(db: Kysely<Database>): Promise<{ undelivered: number; failed: number; oldestUndeliveredAt: number | undefined }> {
+  const { rows } = await sql<{ status: string; n: number | string; oldest: number | string | null }>`
+    select status, count(*) as n, min(created_at) as oldest from events
+    where status in ('queued', 'retrying', 'delivering', 'failed') group by status`.execute(db);
+  let undelivered = 0;
+  let failed = 0;
+  let oldest: number | undefined;
+  for (const row of rows) {
+    if (row.status === 'failed') {
+      failed = Number(row.n);
+      continue;
+    }
+    undelivered += Number(row.n);
+    if (row.oldest !== null) oldest = Math.min(oldest ?? Infinity, Number(row.oldest));
+  }
+  return { undelivered, failed, oldestUndeliveredAt: oldest };
 }

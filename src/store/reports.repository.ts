@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { summarizeRevision } from '../domain/revision-summary';
 import { byTime, type RevisionReport } from '../domain/rollback-policy';
 import type { HealthReportRow } from './health-reports.table';
+import { noteApp } from './apps.repository';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -38,6 +39,7 @@ export interface NewReport {
 export async function insertReport(db: Db, report: NewReport, now: number): Promise<void> {
   const row = { id: report.id, app: report.app, revision: report.revision, status: report.status, source: report.source, event_id: report.eventId, reported_at: now, note: report.note ?? null };
   await db.insertInto('health_reports').values(row).execute();
+  await noteApp(db, report.app, now);
   const state = await db.selectFrom('revision_states').select('reports').where('app', '=', report.app).where('revision', '=', report.revision).executeTakeFirst();
   const summary = summarizeRevision([...(state ? (JSON.parse(state.reports) as RevisionReport[]) : []), toReport(row)]);
   const values = {
@@ -98,24 +100,6 @@ export async function listPolicyReports(db: Db, app: string, revisions: readonly
     .execute();
   const rows = [...named, ...healthy];
   return rows.flatMap((r) => JSON.parse(r.reports) as RevisionReport[]).sort((a, b) => byTime(b, a));
-}
-
-function appNames(db: Db) {
-  return db.selectFrom('health_reports').select('app').union(db.selectFrom('events').select('app')).union(db.selectFrom('app_pauses').select('app'));
-}
-
-/** Every app that ever sent a report or a rollback (or was paused), alphabetically. */
-export async function listAppNames(db: Db, limit: number, offset = 0): Promise<string[]> {
-  const rows = await appNames(db).orderBy('app').limit(limit).offset(offset).execute();
-  return rows.map((r) => r.app);
-}
-
-export async function countAppNames(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom(appNames(db).as('names'))
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
 }
 
 /** The newest report Argo CD sent for `app` (a health report, not a rollback request). */

@@ -1,5 +1,6 @@
 import type { AdminActionsTable } from './admin-actions.table';
 import type { AppPausesTable } from './app-pauses.table';
+import type { AppsTable } from './apps.table';
 import type { AttemptsTable } from './attempts.table';
 import type { DeliveriesTable } from './deliveries.table';
 import type { DispatchSlotsTable } from './dispatch-slots.table';
@@ -22,5 +23,6 @@ export interface Database {
   health_reports: HealthReportsTable;
   revision_states: RevisionStatesTable;
   app_pauses: AppPausesTable;
+  apps: AppsTable;
   admin_actions: AdminActionsTable;
 }

@@ -12,7 +12,7 @@ import { tokenMatcher } from '../http/middleware/auth';
 import { pauseByHand, replayByHand, resumeByHand } from '../rollback/actions-by-hand';
 import { isStoreUnavailable } from '../store/store-error';
 import { SESSION_COOKIE, csrfMatches, newSession, readSession, sessionSecret, type Session } from './session';
-import { createOverviewLoader, loadApp, loadRollback } from './status-page-data';
+import { createOverviewLoader, loadApp, loadRollback, overviewTag } from './status-page-data';
 import { AppPage } from './views/app-page';
 import { LoginPage } from './views/login';
 import { OverviewLive, OverviewPage } from './views/overview';
@@ -153,8 +153,16 @@ export function createUiRouter(deps: AppDeps): Router {
     html(res, 200, <OverviewPage data={data} session={session(res)} />);
   });
 
+  // public/ui.js sends the last ETag back; while nothing changed the answer is 304 and no render.
   router.get('/ui/overview/live', signedIn, async (req, res) => {
-    const data = await loadOverview(req.query.page, clock.now());
+    const now = clock.now();
+    const tag = await overviewTag(store, wiring, req.query.page, now);
+    res.set('ETag', tag);
+    if (req.get('If-None-Match') === tag) {
+      res.status(304).set('Cache-Control', 'no-store').end();
+      return;
+    }
+    const data = await loadOverview(req.query.page, now);
     html(res, 200, <OverviewLive data={data} />, false);
   });
 

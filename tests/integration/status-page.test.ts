@@ -2,9 +2,9 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/logger';
 import { listActions } from '../../src/store/admin-actions.repository';
-import { FIGURES_TTL_MS } from '../../src/ui/status-page-data';
 import { findPause } from '../../src/store/pauses.repository';
 import { listEvents } from '../../src/store/events.repository';
+import { LIVE_REFRESH_MS } from '../../src/ui/status-page-data';
 import { KIND_APPS, toStateBody } from '../support/argocd-fixtures';
 import { failDelivery } from '../support/deliveries';
 import { DIALECTS } from '../support/dialects';
@@ -242,21 +242,56 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     expect(page).toContain('1 failed');
   });
 
-  it('when a new app arrives, then its row shows at the next refresh, and the store-wide count (reused for FIGURES_TTL_MS) catches up after it', async () => {
+  it('when a new app arrives, then its row and the app count show at the next refresh', async () => {
     await rollback('app-a', 1);
     const agent = await signIn(h);
     expect((await agent.get('/ui/overview/live')).text).toContain('1 apps');
     await rollback('app-b', 2);
     const soon = (await agent.get('/ui/overview/live')).text;
     expect(soon).toContain('>app-b</a>');
-    expect(soon).toContain('1 apps');
-    clock.advance(FIGURES_TTL_MS);
-    expect((await agent.get('/ui/overview/live')).text).toContain('2 apps');
+    expect(soon).toContain('2 apps');
   });
 
   it('when the API pauses and replays, then the actions are recorded too, by the admin token', async () => {
     await request(h.app).post('/v1/apps/podinfo-prod/pause').set(admin).send({ reason: 'incident', by: 'ben' });
     expect(await listActions(h.store.db, 'podinfo-prod', 10)).toEqual([expect.objectContaining({ action: 'pause', by: 'ben', reason: 'incident', via: 'api' })]);
+  });
+});
+
+describe('the live part of the overview (ETag and 304)', () => {
+  let h: Harness;
+  const clock = createManualClock(Date.now());
+  beforeEach(async () => {
+    h = await createHarness({ worker: false, clock });
+  });
+  afterEach(() => h.close());
+
+  it('when nothing changed, then the live part answers 304 with no body; a rollback, a new page or time passing answer 200 with a new tag', async () => {
+    await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ app: 'app-a', failed_revision: failedRevision(1) }));
+    const agent = await signIn(h);
+    const first = await agent.get('/ui/overview/live');
+    expect(first.status).toBe(200);
+    const tag = String(first.headers.etag);
+    expect(tag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+
+    const same = await agent.get('/ui/overview/live').set('If-None-Match', tag);
+    expect(same.status).toBe(304);
+    expect(same.text).toBe('');
+    expect(same.headers.etag).toBe(tag);
+    // Signed out, a known tag still gets 401, not 304.
+    expect((await request(h.app).get('/ui/overview/live').set('If-None-Match', tag)).status).toBe(401);
+
+    await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ app: 'app-b', failed_revision: failedRevision(2) }));
+    const changed = await agent.get('/ui/overview/live').set('If-None-Match', tag);
+    expect(changed.status).toBe(200);
+    expect(changed.text).toContain('>app-b</a>');
+    const next = String(changed.headers.etag);
+    expect(next).not.toBe(tag);
+
+    expect((await agent.get('/ui/overview/live?page=2').set('If-None-Match', next)).status).toBe(200);
+    expect((await agent.get('/ui/overview/live').set('If-None-Match', next)).status).toBe(304);
+    clock.advance(LIVE_REFRESH_MS);
+    expect((await agent.get('/ui/overview/live').set('If-None-Match', next)).status).toBe(200);
   });
 });
 

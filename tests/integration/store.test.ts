@@ -142,6 +142,22 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     });
   });
 
+  it('when this process or another commits a write, then the change stamp changes (on SQLite it stays while nothing is written)', async () => {
+    const other = another();
+    await other.migrate();
+    const before = await store.changeStamp();
+    if (dialect === 'sqlite') {
+      // PostgreSQL's stamp is the cluster's snapshot: other suites' writes move it too.
+      await store.db.selectFrom('events').selectAll().execute();
+      expect(await store.changeStamp()).toBe(before);
+    }
+    await insertEvent(other.db, event('queued'), 1);
+    const afterTheirs = await store.changeStamp();
+    expect(afterTheirs).not.toBe(before);
+    await insertEvent(store.db, event('queued', 'other-app'), 2);
+    expect(await store.changeStamp()).not.toBe(afterTheirs);
+  });
+
   if (dialect === 'postgres') {
     it('when another schema of the database already has the migration tables, then two replicas still migrate this one together', async () => {
       // Kysely looked for its migration tables in every schema: it found these and skipped its own.

@@ -5,7 +5,8 @@ import { AppError } from '../../errors';
 import { listEvents } from '../../store/events.repository';
 import { findPause, type AppPause } from '../../store/pauses.repository';
 import { pauseByHand, resumeByHand } from '../../rollback/actions-by-hand';
-import { listAppNames, listReports } from '../../store/reports.repository';
+import { listAppNames } from '../../store/apps.repository';
+import { listReports } from '../../store/reports.repository';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps';
 

@@ -11,6 +11,7 @@ import * as acceptPath from './2026-12-05T12-00-accept-path';
 import * as revisionStates from './2026-12-06T02-00-revision-states';
 import * as restorePlans from './2026-12-06T08-00-restore-plans';
 import * as retention from './2026-12-06T09-00-retention';
+import * as apps from './2026-12-06T20-00-apps';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-06T02-00-revision-states': revisionStates,
   '2026-12-06T08-00-restore-plans': restorePlans,
   '2026-12-06T09-00-retention': retention,
+  '2026-12-06T20-00-apps': apps,
 };

@@ -166,13 +166,34 @@ export async function findEvent(db: Db, id: string): Promise<{ event: RollbackEv
   return { event: toRollbackEvent(row), attempts: attempts.map(toDeliveryAttempt) };
 }
 
-export async function listEvents(db: Db, filter: { app?: string; status?: EventStatus; outcome?: Outcome; limit: number; offset?: number }): Promise<RollbackEvent[]> {
+/** Where a page of events ends: the next page starts after this event (newest first: older ones). */
+export interface EventCursor {
+  createdAt: number;
+  id: string;
+}
+
+/**
+ * Events newest first (time, then id), filtered; `before` pages by cursor (keyset), so a page deep in the
+ * history reads what the first does.
+ */
+export async function listEvents(db: Db, filter: { app?: string; status?: EventStatus; outcome?: Outcome; limit: number; before?: EventCursor }): Promise<RollbackEvent[]> {
   let query = db.selectFrom('events').selectAll();
   if (filter.app !== undefined) query = query.where('app', '=', filter.app);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset ?? 0).execute();
+  const before = filter.before;
+  if (before !== undefined) {
+    // A range on the indexed time, then the tie-break on id among events of the same millisecond.
+    query = query.where('created_at', '<=', before.createdAt).where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb('id', '<', before.id)]));
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
   return rows.map(toRollbackEvent);
+}
+
+/** When the event `id` was created, if the store has it. */
+export async function findEventTime(db: Db, id: string): Promise<number | undefined> {
+  const row = await db.selectFrom('events').select('created_at').where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : Number(row.created_at);
 }
 
 /**

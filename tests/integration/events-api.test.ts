@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/logger';
-import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, failedRevision, seedBody, type Harness } from '../support/harness';
+import { DIALECTS } from '../support/dialects';
+import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, seedBody, type Harness } from '../support/harness';
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const webhook = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -45,6 +46,8 @@ describe('events API and probes', () => {
     ['limit=501', /limit/],
     ['limit=ten', /limit: expected a whole number/],
     ['status=lost', /status/],
+    ['before=42', /before: expected an event id/],
+    ['before=00000000-0000-4000-8000-000000000000', /before: no such event/],
   ])('when the list query has %s, then 422 INVALID_PAYLOAD names it', async (query, message) => {
     const res = await request(h.app).get(`/v1/events?${query}`).set(admin);
     expect(res.status).toBe(422);
@@ -114,5 +117,70 @@ describe('events API and probes', () => {
     expect(ready.body.error.code).toBe('SHUTTING_DOWN');
     expect((await request(stopping).get('/healthz')).status).toBe(200);
     expect((await request(h.app).get('/readyz')).status).toBe(200);
+  });
+});
+
+describe.each(DIALECTS)('paging GET /v1/events by cursor on %s', (_dialect, createDatabase) => {
+  let h: Harness;
+  const clock = createManualClock(Date.now());
+  beforeEach(async () => {
+    h = await createHarness({ worker: false, clock, database: await createDatabase() });
+  });
+  afterEach(() => h.close());
+
+  interface Page {
+    events: Array<{ id: string; app: string }>;
+    next: string | null;
+  }
+  const walk = async (path: string) => {
+    const pages: Page[] = [];
+    for (let url: string | null = path; url !== null; ) {
+      const res = await request(h.app).get(url).set(admin);
+      expect(res.status).toBe(200);
+      const page = res.body as Page;
+      // The Link header names the same next page.
+      expect(res.headers.link).toBe(page.next === null ? undefined : `<${page.next}>; rel="next"`);
+      pages.push(page);
+      url = page.next;
+    }
+    return pages;
+  };
+
+  it('when events share a millisecond and span many, then following next visits every one once, newest first, with the filter kept', async () => {
+    const posted: Array<{ id: string; app: string }> = [];
+    for (let i = 1; i <= 8; i += 1) {
+      // At most three per app (the loop guard's default).
+      const app = [2, 5, 8].includes(i) ? 'alpha' : `app-${i}`;
+      const res = await request(h.app).post('/').set(webhook).send(seedBody({ app, failed_revision: failedRevision(i) }));
+      expect(res.status).toBe(202);
+      posted.push({ id: res.body.id as string, app });
+      // Three events in one millisecond, then time moves on.
+      if (i % 3 === 0) clock.advance(1);
+    }
+    const newestFirst = [...posted].reverse();
+
+    const pages = await walk('/v1/events?limit=3');
+    expect(pages.map((p) => p.events.length)).toEqual([3, 3, 2]);
+    expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(newestFirst.map((e) => e.id));
+    expect(pages[0]!.next).toBe(`/v1/events?limit=3&before=${newestFirst[2]!.id}`);
+
+    const alpha = await walk('/v1/events?app=alpha&limit=3');
+    expect(alpha.flatMap((p) => p.events.map((e) => e.id))).toEqual(newestFirst.filter((e) => e.app === 'alpha').map((e) => e.id));
+    expect(alpha[0]!.next).toMatch(/^\/v1\/events\?app=alpha&limit=3&before=/);
+    // A page that ends exactly at the last event has a next page, which is empty and ends the walk.
+    expect(alpha.map((p) => p.events.length)).toEqual([3, 0]);
+  });
+
+  it('when the cursor event is gone (retention), then the page starts at the time in its UUIDv7 id', async () => {
+    const ids: string[] = [];
+    for (let i = 1; i <= 3; i += 1) {
+      ids.push((await request(h.app).post('/').set(webhook).send(seedBody({ failed_revision: failedRevision(i) }))).body.id as string);
+      clock.advance(1000);
+    }
+    // A UUIDv7 made now (later than every event): the page holds them all.
+    const later = `${(Date.now() + 60_000).toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-000000000000`;
+    const res = await request(h.app).get(`/v1/events?before=${later}`).set(admin);
+    expect(res.status).toBe(200);
+    expect((res.body as Page).events.map((e) => e.id)).toEqual([...ids].reverse());
   });
 });

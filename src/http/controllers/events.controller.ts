@@ -4,7 +4,7 @@ import type { DeliveryAttempt, OutcomeHistoryEntry, RollbackEvent } from '../../
 import { AppError } from '../../errors';
 import { EVENT_STATUSES, OUTCOMES } from '../../domain/rollback-event';
 import { findReport, listOutcomeHistory } from '../../store/outcome-follows.repository';
-import { findEvent, listEvents } from '../../store/events.repository';
+import { findEvent, findEventTime, listEvents } from '../../store/events.repository';
 import { replayByHand } from '../../rollback/actions-by-hand';
 import type { AppDeps } from '../app-deps';
 
@@ -70,6 +70,8 @@ const listQuery = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1).max(500))
     .default(50),
+  /** The last event of the previous page: this page holds the events listed after it (older ones). */
+  before: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected an event id (the last id of the previous page)').optional(),
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -79,15 +81,35 @@ function requireEventId(id: unknown): string {
   return id;
 }
 
+const stringsOf = (filter: Record<string, string | number | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(filter).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])));
+
+/** When a UUIDv7 was made (its first 48 bits, milliseconds), or undefined for another kind of UUID. */
+function uuidV7Time(id: string): number | undefined {
+  return id[14] === '7' ? Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16) : undefined;
+}
+
 export function createEventsController({ config, store, clock, onEventStored }: AppDeps) {
+  /** The cursor of a page: its event's time, or, for an event retention has since deleted, the time in its UUIDv7 id. */
+  const cursorOf = async (id: string) => {
+    const createdAt = (await findEventTime(store.db, id)) ?? uuidV7Time(id);
+    if (createdAt === undefined) throw new AppError('INVALID_PAYLOAD', 'before: no such event, and not a UUIDv7 id to page from');
+    return { createdAt, id };
+  };
+
   const list: RequestHandler = async (req, res) => {
     const query = listQuery.safeParse(req.query);
     if (!query.success) {
       const issue = query.error.issues[0]!;
       throw new AppError('INVALID_PAYLOAD', `${issue.path.join('.')}: ${issue.message}`);
     }
-    const events = await listEvents(store.db, query.data);
-    res.json({ events: events.map(toEventView) });
+    const { before, ...filter } = query.data;
+    const events = await listEvents(store.db, { ...filter, before: before === undefined ? undefined : await cursorOf(before) });
+    const last = events[events.length - 1];
+    // A full page may have a next one: the same query after its last event.
+    const next = events.length === filter.limit && last ? `/v1/events?${new URLSearchParams({ ...stringsOf(filter), before: last.id }).toString()}` : null;
+    if (next) res.links({ next });
+    res.json({ events: events.map(toEventView), next });
   };
 
   const get: RequestHandler = async (req, res) => {

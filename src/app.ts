@@ -12,7 +12,7 @@ export type { AppDeps };
 
 /** Builds the Express app from its parts; never listens (src/main.ts does). */
 export function createApp(given: AppDeps): Express {
-  const deps: AppDeps = { ...given, metrics: given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel }) };
+  const deps: AppDeps = { ...given, metrics: given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel, maxApps: given.config.metrics.maxApps }) };
   const app = express();
   // Nobody needs these on a JSON webhook API, and they cost time on the hot path.
   app.disable('x-powered-by');

@@ -65,7 +65,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
 }
 
 async function serve(config: Config, logger: Logger, clock: Clock, store: Store, options: ServiceOptions): Promise<RunningService> {
-  const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel });
+  const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel, maxApps: config.metrics.maxApps });
   // One client, so one GitHub App token cache, for the workers and the wiring check alike.
   const github = options.github === null ? undefined : (options.github ?? githubAccessFor(config));
   const wiring =

@@ -125,6 +125,7 @@ const envSchema = z
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
     METRICS_PUBLIC: booleanFlag,
     METRICS_APP_LABEL: booleanFlag,
+    METRICS_MAX_APPS: integer(1, 100_000, 500),
     UI_COOKIE_SECURE: booleanFlag,
     UI_SESSION_HOURS: integer(1, 720, 12),
     TRUST_PROXY: z
@@ -263,7 +264,7 @@ export interface Config {
    * GET /metrics: guarded by `token` (METRICS_TOKEN, else ADMIN_TOKEN); `token` undefined means public
    * (METRICS_PUBLIC=true with no METRICS_TOKEN).
    */
-  readonly metrics: { readonly token: string | undefined; readonly appLabel: boolean };
+  readonly metrics: { readonly token: string | undefined; readonly appLabel: boolean; readonly maxApps: number };
   /** Where people are told; no url, no messages. */
   readonly notify: { readonly url: string | undefined; readonly format: 'slack' | 'json' };
   readonly delivery: {
@@ -378,6 +379,7 @@ export function loadConfig(
     metrics: {
       token: e.METRICS_TOKEN ?? (e.METRICS_PUBLIC ? undefined : (e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN)),
       appLabel: e.METRICS_APP_LABEL,
+      maxApps: e.METRICS_MAX_APPS,
     },
     delivery: {
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,

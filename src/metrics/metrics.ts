@@ -8,7 +8,9 @@ import { countEventsByStatus, countOpenOutcomes, countOutcomes, countPendingNoti
 /**
  * The service's Prometheus metrics (prom-client), one registry per process. Counters and histograms
  * are updated where things happen; the store figures are gauges read at scrape time with a few
- * aggregate queries. Labels stay low-cardinality: no app label unless METRICS_APP_LABEL=true.
+ * aggregate queries. Labels stay low-cardinality: no app label unless METRICS_APP_LABEL=true, and then
+ * at most `maxApps` apps get series of their own (the first seen since the process started); the others
+ * are counted under app="_other" and rollback_metrics_apps_capped says so.
  */
 export interface Metrics {
   readonly registry: Registry;
@@ -24,15 +26,37 @@ export interface Metrics {
   countNotification(result: 'sent' | 'retry' | 'failed'): void;
   /** A worker's lease was taken over before it completed; its result was dropped. */
   countLeaseLost(work: 'delivery' | 'outcome' | 'notification'): void;
+  /** A followed rollback reached `outcome` (each change counted once, by the replica that recorded it). */
+  countOutcome(outcome: string): void;
   /** One retention run: rows deleted per table, how long it took, its longest transaction. */
   countRetention(deleted: Partial<Record<string, number>>, seconds: number, longestBatchSeconds: number): void;
 }
 
-export function createMetrics(options: { store: Store; clock: Clock; appLabel: boolean }): Metrics {
-  const { store, clock, appLabel } = options;
+/** The app label of the apps past METRICS_MAX_APPS. */
+export const OTHER_APPS = '_other';
+
+export function createMetrics(options: { store: Store; clock: Clock; appLabel: boolean; maxApps: number }): Metrics {
+  const { store, clock, appLabel, maxApps } = options;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const withApp = (labels: string[]) => (appLabel ? [...labels, 'app'] : labels);
+  // The apps with series of their own; the series of an app stay once made (a counter must not vanish).
+  const labelled = new Set<string>();
+  const capped = new Gauge({
+    name: 'rollback_metrics_apps_capped',
+    help: 'METRICS_APP_LABEL: 1 when more apps than METRICS_MAX_APPS were seen and the later ones are counted as app _other, else 0',
+    registers: [registry],
+  });
+  capped.set(0);
+  const appValue = (app: string): string => {
+    if (app === '' || labelled.has(app)) return app;
+    if (labelled.size < maxApps) {
+      labelled.add(app);
+      return app;
+    }
+    capped.set(1);
+    return OTHER_APPS;
+  };
 
   const webhooks = new Counter({
     name: 'rollback_webhooks_received_total',
@@ -143,6 +167,12 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     },
   });
 
+  const outcomesReached = new Counter({
+    name: 'rollback_outcomes_reached_total',
+    help: 'Outcomes reached by followed rollbacks, by outcome (a counter: unlike rollback_outcomes, retention does not lower it)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const retentionDeleted = new Counter({
     name: 'rollback_retention_deleted_total',
     help: 'Rows deleted by retention (RETENTION_DAYS), by table',
@@ -163,12 +193,15 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
       retentionRuns.inc();
       retentionLongest.set(longestBatchSeconds);
     },
+    countOutcome(outcome) {
+      outcomesReached.inc({ outcome });
+    },
     countWebhook(outcome, app, seconds) {
-      webhooks.inc(appLabel ? { outcome, app: app ?? '' } : { outcome });
+      webhooks.inc(appLabel ? { outcome, app: appValue(app ?? '') } : { outcome });
       webhookDuration.observe({ outcome }, seconds);
     },
     countDelivery(result, seconds, app) {
-      attempts.inc(appLabel ? { result, app } : { result });
+      attempts.inc(appLabel ? { result, app: appValue(app) } : { result });
       if (seconds !== undefined) dispatchDuration.observe(seconds);
     },
     observeGitHubAnswer(answer) {

@@ -193,6 +193,7 @@ export class OutcomeWorker extends PollingLoop {
       return;
     }
     for (const change of decision.changes) {
+      this.options.metrics?.countOutcome(change.outcome);
       const level = ['run_missing', 'restore_failed', 'unverified'].includes(change.outcome) ? 'error' : 'info';
       log[level]({ outcome: change.outcome, url: change.url ?? undefined }, `outcome ${change.outcome}: ${change.reason}`);
     }

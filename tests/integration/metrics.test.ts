@@ -69,4 +69,26 @@ describe('GET /metrics (Prometheus)', () => {
     expect(res.status).toBe(200);
     expect(sample(res.text, 'rollback_webhooks_received_total', 'outcome="accepted",app="podinfo-prod"')).toBe(1);
   });
+
+  it('when more apps than METRICS_MAX_APPS send webhooks, then per-app series stop at the cap, the rest count under app="_other", and a gauge says so', async () => {
+    h = await createHarness({ worker: false, env: { METRICS_PUBLIC: 'true', METRICS_APP_LABEL: 'true', METRICS_MAX_APPS: '3' } });
+    const scrape = async () => (await request(h.app).get('/metrics')).text;
+    const appsIn = (text: string) => new Set(text.split('\n').filter((l) => l.startsWith('rollback_webhooks_received_total{')).map((l) => /app="([^"]*)"/.exec(l)?.[1]));
+    for (let i = 1; i <= 3; i += 1) await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ app: `app-${i}`, failed_revision: failedRevision(i) }));
+    const atCap = await scrape();
+    expect(appsIn(atCap)).toEqual(new Set(['app-1', 'app-2', 'app-3']));
+    expect(sample(atCap, 'rollback_metrics_apps_capped')).toBe(0);
+
+    for (let i = 4; i <= 9; i += 1) await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ app: `app-${i}`, failed_revision: failedRevision(i) }));
+    // An app with series keeps them past the cap.
+    await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ app: 'app-2', failed_revision: failedRevision(10) }));
+    const past = await scrape();
+    expect(appsIn(past)).toEqual(new Set(['app-1', 'app-2', 'app-3', '_other']));
+    expect(sample(past, 'rollback_webhooks_received_total', 'outcome="accepted",app="_other"')).toBe(6);
+    expect(sample(past, 'rollback_webhooks_received_total', 'outcome="accepted",app="app-2"')).toBe(2);
+    expect(sample(past, 'rollback_metrics_apps_capped')).toBe(1);
+    // The README's alert rules sum without the app label: the total is every webhook.
+    const total = past.split('\n').filter((l) => l.startsWith('rollback_webhooks_received_total{outcome="accepted"')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(total).toBe(10);
+  });
 });

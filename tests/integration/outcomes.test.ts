@@ -163,6 +163,10 @@ describe('rollback outcomes and notifications', () => {
     // The outcome worker logs after its commit, so the notifier may have sent before the line is written.
     const line = await harness.waitForLog((entry) => entry.eventId === id && entry.outcome === 'restore_failed', 'the restore_failed outcome');
     expect(line.level).toBe(50);
+    // Counted before that line: the README's alert rule reads this counter (retention cannot lower it).
+    const metrics = (await request(harness.app).get('/metrics').set(admin)).text;
+    expect(metrics).toContain('rollback_outcomes_reached_total{outcome="restore_failed"} 1\n');
+    expect(metrics).not.toContain('rollback_outcomes_reached_total{outcome="verified"}');
   });
 
   it('when no run appears within RUN_LOOKUP_SECONDS, then run_missing says what to check', async () => {

@@ -40,7 +40,7 @@ describe('GitHub wiring checked at start', () => {
     const logs = new LogCapture();
     const logger = createLogger('info', logs);
     const clock = createScaledClock(1);
-    const metrics = createMetrics({ store, clock, appLabel: false });
+    const metrics = createMetrics({ store, clock, appLabel: false, maxApps: 500 });
     const client = createGitHubClient({ apiUrl: github.url, tokens: patTokens(github.url, GITHUB_TOKEN), timeoutMs: 2000 });
     const recent = () => listRecentRepositories(store.db, 0);
     const wiring = new WiringMonitor(client, configuredRepositories(config), logger, metrics, 60_000, clock, recent);

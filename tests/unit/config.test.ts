@@ -30,7 +30,7 @@ describe('loadConfig', () => {
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
       outcomes: { pollMs: 10_000, pollMaxMs: 120_000, runLookupMs: 600_000, verifyTimeoutMs: 1_800_000, maxRedispatch: 2, branch: 'main' },
       notify: { url: undefined, format: 'slack' },
-      metrics: { token: 'webhook-token-0123456789', appLabel: false },
+      metrics: { token: 'webhook-token-0123456789', appLabel: false, maxApps: 500 },
     });
   });
 

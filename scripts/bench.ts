@@ -29,6 +29,7 @@ import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../tests/support/harness';
 // The service's environment as the e2e suites build it (stand-in GitHub, loopback, pacing 0, info logs).
 import { serviceEnv } from '../tests/support/service-process';
 import { fillHistory } from './bench/history';
+import { benchGrowth, createGrowthDatabase, GROWTH_APPS, GROWTH_EVENTS, type GrowthResult } from './bench/growth';
 import { benchStatusPage, type StatusPageResult } from './bench/status-page';
 
 const ROOT = resolve(__dirname, '..');
@@ -334,6 +335,26 @@ async function main(): Promise<void> {
 
   const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
   const statusPage = async () => benchStatusPage({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions() });
+  const growth = async (): Promise<GrowthResult[]> => {
+    const results = [await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: `sqlite:${join(work, 'growth.db')}` })];
+    if (WITH_POSTGRES) {
+      const database = await createGrowthDatabase(POSTGRES_URL);
+      try {
+        results.push(await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: database.url }));
+      } finally {
+        await database.drop();
+      }
+    }
+    printGrowth(results);
+    return results;
+  };
+  if (process.env.BENCH_ONLY === 'growth') {
+    const results = await growth();
+    writeResult({ at: new Date().toISOString(), machine: machine(), growth: results });
+    await github.stop();
+    rmSync(work, { recursive: true, force: true });
+    return;
+  }
   if (process.env.BENCH_ONLY === 'ui') {
     const ui = await statusPage();
     const overview = ui.pages[0]!;
@@ -432,6 +453,7 @@ async function main(): Promise<void> {
     }
   }
   const ui: StatusPageResult = await statusPage();
+  const grown = process.env.BENCH_GROWTH === '0' ? [] : await growth();
   await github.stop();
 
   const by = (name: string) => rows.find((r) => r.server === name)!;
@@ -455,6 +477,7 @@ async function main(): Promise<void> {
     [`req/s at 32 with ${HISTORY_EVENTS} events stored >= 0.9x empty store`]: history !== undefined && history.overEmpty >= 0.9 && history.at32.errors + history.at32.non2xx === 0,
     [`start to ready with ${HISTORY_EVENTS} events stored <= 500 ms`]: history !== undefined && history.startToReadyMs <= 500,
     [`status page overview (${ui.apps} apps, ${ui.events} events) p50 < 200 ms`]: ui.pages[0]!.p50Ms < 200,
+    ...growthTargets(grown),
   };
 
   const pad = (s: string, n: number) => s.padEnd(n);
@@ -503,14 +526,10 @@ async function main(): Promise<void> {
   console.log(`ours/webhook ${ratios.oursOverWebhookAt32.toFixed(2)}x, ours/bare ${ratios.oursOverBareAt32.toFixed(2)}x at 32 connections`);
   for (const [name, ok] of Object.entries(targets)) console.log(`  ${ok ? 'met   ' : 'MISSED'} ${name}`);
 
-  const resultsDir = join(ROOT, 'bench', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const file = join(resultsDir, `${stamp}.json`);
   const strip = (r: LoadResult) => ({ ...r, ids: undefined });
   const result = {
     at: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    machine: machine(),
     load: { requestsAt32: REQUESTS, requestsAt2: REQUESTS_2, requestsAt1: REQUESTS_1, apps: APPS, wrkThreads: WRK_THREADS, body: 'Argo CD Degraded state body (shape C), unique failed revision per request' },
     rows: rows.map((r) => ({ ...r, at32: strip(r.at32), at2: strip(r.at2), at1: strip(r.at1) })),
     ratios,
@@ -518,11 +537,65 @@ async function main(): Promise<void> {
     restart,
     history: history && { ...history, at32: strip(history.at32) },
     statusPage: ui,
+    growth: grown,
     targets,
   };
+  writeResult(result);
+  rmSync(work, { recursive: true, force: true });
+}
+
+function machine() {
+  return { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version };
+}
+
+/** Writes one run's figures to bench/results/<time>.json. */
+function writeResult(result: object): void {
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwritten to ${file.slice(ROOT.length + 1)}`);
-  rmSync(work, { recursive: true, force: true });
+}
+
+/** Issue 21's targets, per dialect measured. */
+function growthTargets(results: GrowthResult[]): Record<string, boolean> {
+  const targets: Record<string, boolean> = {};
+  for (const r of results) {
+    const at = `${r.dialect}, ${r.apps} apps, ${r.events} events`;
+    targets[`overview p50 <= 50 ms and max <= 200 ms (${at})`] = r.overviewPage1.p50Ms <= 50 && r.overviewPage1.maxMs <= 200;
+    targets[`app list page 200 <= 100 ms (${at})`] = r.overviewPage200.maxMs <= 100;
+    targets[`an idle open tab costs <= 2 ms CPU/s (${at})`] = r.idleTabCpuMsPerSecond - r.idleCpuMsPerSecond <= 2;
+    targets[`/v1/events page 200 p50 <= 1.5x page 1 (${at})`] = r.eventsPage200.p50Ms <= 1.5 * r.eventsPage1.p50Ms;
+    targets[`retention's longest transaction <= 50 ms (${at})`] = r.retention.longestBatchMs <= 50;
+  }
+  return targets;
+}
+
+function printGrowth(results: GrowthResult[]): void {
+  const ms = (t: { p50Ms: number; maxMs: number }) => `${t.p50Ms.toFixed(1)} / ${t.maxMs.toFixed(1)}`;
+  const rows: Array<[string, (r: GrowthResult) => string]> = [
+    ['events, apps', (r) => `${r.events}, ${r.apps}`],
+    ['fill through the store (s)', (r) => r.fillSeconds.toFixed(0)],
+    ['DB bytes per event', (r) => r.bytesPerEvent.toFixed(0)],
+    ['start to ready (ms)', (r) => r.startToReadyMs.toFixed(0)],
+    ['overview page 1, p50 / max (ms)', (r) => ms(r.overviewPage1)],
+    ['overview page 200, p50 / max (ms)', (r) => ms(r.overviewPage200)],
+    ['live part 200, p50 / max (ms)', (r) => ms(r.live200)],
+    ['live part 304, p50 / max (ms)', (r) => ms(r.live304)],
+    ['idle service, CPU ms/s', (r) => r.idleCpuMsPerSecond.toFixed(1)],
+    ['idle + one open tab, CPU ms/s', (r) => `${r.idleTabCpuMsPerSecond.toFixed(1)} (${r.tab304} polls 304)`],
+    ['/v1/events page 1, p50 / max (ms)', (r) => ms(r.eventsPage1)],
+    ['/v1/events page 200, p50 / max (ms)', (r) => ms(r.eventsPage200)],
+    ['/metrics series (with an app label)', (r) => `${r.metricsSeries} (${r.metricsAppSeries})`],
+    ['retention run (s)', (r) => (r.retention.ms / 1000).toFixed(1)],
+    ['retention longest transaction (ms)', (r) => r.retention.longestBatchMs.toFixed(1)],
+    ['events deleted, left', (r) => `${r.retention.deleted.events ?? 0}, ${r.retention.eventsAfter}`],
+    ['DB bytes per event left', (r) => r.retention.bytesPerEventAfter.toFixed(0)],
+  ];
+  console.log(`\ngrowth: ${GROWTH_EVENTS} events over ${GROWTH_APPS} apps`);
+  console.log(`| | ${results.map((r) => r.dialect).join(' | ')} |\n|---|${results.map(() => '---').join('|')}|`);
+  for (const [name, value] of rows) console.log(`| ${name} | ${results.map(value).join(' | ')} |`);
+  for (const [name, ok] of Object.entries(growthTargets(results))) console.log(`  ${ok ? 'met   ' : 'MISSED'} ${name}`);
 }
 
 main().catch((error: unknown) => {

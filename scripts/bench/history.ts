@@ -15,7 +15,14 @@ import { insertReport } from '../../src/store/reports.repository';
 const YEAR_MS = 365 * 24 * 3_600_000;
 const PER_TRANSACTION = 2000;
 
-export async function fillHistory(databaseUrl: string, events: number, apps: number): Promise<{ seconds: number }> {
+export interface FillOptions {
+  /** Transactions in flight at once (PostgreSQL takes several; SQLite has one writer). */
+  concurrency?: number;
+  /** Called at most every 10 s with the events written so far. */
+  progress?: (done: number) => void;
+}
+
+export async function fillHistory(databaseUrl: string, events: number, apps: number, options: FillOptions = {}): Promise<{ seconds: number }> {
   const started = Date.now();
   const store = openStore(databaseUrl);
   await store.migrate();
@@ -23,10 +30,13 @@ export async function fillHistory(databaseUrl: string, events: number, apps: num
   const step = (YEAR_MS - 24 * 3_600_000) / Math.max(events, 1);
   const healthy = new Map<string, string>();
   const rev = (n: number, kind: string) => `${kind}${n.toString(16).padStart(39, '0')}`;
-  for (let n = 0; n < events; n += PER_TRANSACTION) {
-    await store.transaction(async (trx) => {
+  const width = String(apps - 1).length;
+  let done = 0;
+  let saidAt = Date.now();
+  const chunk = (n: number) =>
+    store.transaction(async (trx) => {
       for (let i = n; i < Math.min(n + PER_TRANSACTION, events); i++) {
-        const app = `bench-app-${String(i % apps).padStart(3, '0')}`;
+        const app = `bench-app-${String(i % apps).padStart(Math.max(3, width), '0')}`;
         const at = Math.floor(first + i * step);
         if (!healthy.has(app) || i % (apps * 10) < apps) {
           healthy.set(app, rev(i, 'a'));
@@ -56,7 +66,18 @@ export async function fillHistory(databaseUrl: string, events: number, apps: num
         await openDelivery(trx, id, { state: 'dry_run', now: at, newEvent: true });
       }
     });
-  }
+  const starts = Array.from({ length: Math.ceil(events / PER_TRANSACTION) }, (_, k) => k * PER_TRANSACTION);
+  const lanes = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, async () => {
+    for (let n = starts.shift(); n !== undefined; n = starts.shift()) {
+      await chunk(n);
+      done += Math.min(PER_TRANSACTION, events - n);
+      if (options.progress && Date.now() - saidAt >= 10_000) {
+        saidAt = Date.now();
+        options.progress(done);
+      }
+    }
+  });
+  await Promise.all(lanes);
   await store.close();
   return { seconds: (Date.now() - started) / 1000 };
 }

@@ -26,6 +26,8 @@ export interface RetentionReport {
   batches: number;
   ms: number;
   longestBatchMs: number;
+  /** What the longest transaction did: a table's batch, or giving pages back (reclaim). */
+  longestBatchOf: string;
   /** Pages SQLite gave back to the file system afterwards. */
   pagesFreed: number;
 }
@@ -39,9 +41,16 @@ interface Run {
 }
 
 const MIN_BATCH = 10;
+const FIRST_BATCH = 50;
 const MAX_BATCH = 2000;
 /** Pages one incremental vacuum gives back (4 KiB each: 2 MiB a transaction, a few ms). */
 const RECLAIM_PAGES = 512;
+
+function noteLongest(report: RetentionReport, ms: number, of: string): void {
+  if (ms <= report.longestBatchMs) return;
+  report.longestBatchMs = ms;
+  report.longestBatchOf = of;
+}
 
 /**
  * Deletes what is old and finished (src/store/retention.repository.ts), a batch per step, each batch its
@@ -51,7 +60,8 @@ const RECLAIM_PAGES = 512;
 export class RetentionWorker extends PollingLoop {
   private run: Run | undefined;
   private nextRunAt: number;
-  private batch = 200;
+  /** Each table's batch size: their rows cost differently (an event takes its history with it). */
+  private readonly batch = new Map<string, number>();
   private readonly intervalMs: number;
   private readonly maxBatchMs: number;
 
@@ -67,7 +77,7 @@ export class RetentionWorker extends PollingLoop {
     if (!this.run) {
       const now = this.clock.now();
       if (now < this.nextRunAt) return this.nextRunAt;
-      this.run = { table: 0, cursor: undefined, cutoff: now - this.options.days * DAY_MS, started: performance.now(), report: { deleted: {}, batches: 0, ms: 0, longestBatchMs: 0, pagesFreed: 0 } };
+      this.run = { table: 0, cursor: undefined, cutoff: now - this.options.days * DAY_MS, started: performance.now(), report: { deleted: {}, batches: 0, ms: 0, longestBatchMs: 0, longestBatchOf: '', pagesFreed: 0 } };
     }
     const finished = await this.stepRun(this.run);
     if (!finished) return 'worked';
@@ -78,7 +88,7 @@ export class RetentionWorker extends PollingLoop {
 
   /** A whole run now, batch after batch (tests, and `npm run check`-style tools). */
   async runOnce(): Promise<RetentionReport> {
-    const run: Run = { table: 0, cursor: undefined, cutoff: this.clock.now() - this.options.days * DAY_MS, started: performance.now(), report: { deleted: {}, batches: 0, ms: 0, longestBatchMs: 0, pagesFreed: 0 } };
+    const run: Run = { table: 0, cursor: undefined, cutoff: this.clock.now() - this.options.days * DAY_MS, started: performance.now(), report: { deleted: {}, batches: 0, ms: 0, longestBatchMs: 0, longestBatchOf: '', pagesFreed: 0 } };
     while (!(await this.stepRun(run)));
     return run.report;
   }
@@ -87,14 +97,15 @@ export class RetentionWorker extends PollingLoop {
   private async stepRun(run: Run): Promise<boolean> {
     const table = RETENTION_TABLES[run.table]!;
     const started = performance.now();
-    const result = await trimBatch(this.options.store, table, run.cutoff, run.cursor, this.batch);
+    const size = this.batch.get(table) ?? FIRST_BATCH;
+    const result = await trimBatch(this.options.store, table, run.cutoff, run.cursor, size);
     const took = performance.now() - started;
     run.report.batches += 1;
-    run.report.longestBatchMs = Math.max(run.report.longestBatchMs, took);
+    noteLongest(run.report, took, table);
     for (const [name, n] of Object.entries(result.deleted)) run.report.deleted[name] = (run.report.deleted[name] ?? 0) + (n ?? 0);
     // Aim at half the bound: a batch that took too long shrinks the next one, a quick one grows it.
     const target = this.maxBatchMs / 2;
-    this.batch = Math.round(Math.min(MAX_BATCH, Math.max(MIN_BATCH, this.batch * Math.min(2, Math.max(0.25, target / Math.max(took, 0.1))))));
+    this.batch.set(table, Math.round(Math.min(MAX_BATCH, Math.max(MIN_BATCH, size * Math.min(2, Math.max(0.25, target / Math.max(took, 0.1)))))));
     run.cursor = result.next;
     if (result.next) return false;
     run.table += 1;
@@ -104,15 +115,15 @@ export class RetentionWorker extends PollingLoop {
       const startedReclaim = performance.now();
       const freed = await this.options.store.reclaimSpace(RECLAIM_PAGES);
       run.report.batches += 1;
-      run.report.longestBatchMs = Math.max(run.report.longestBatchMs, performance.now() - startedReclaim);
+      noteLongest(run.report, performance.now() - startedReclaim, 'reclaim');
       run.report.pagesFreed += freed;
       if (freed < RECLAIM_PAGES) break;
     }
     run.report.ms = performance.now() - run.started;
-    const { deleted, batches, ms, longestBatchMs, pagesFreed } = run.report;
+    const { deleted, batches, ms, longestBatchMs, longestBatchOf, pagesFreed } = run.report;
     this.options.metrics?.countRetention(deleted, ms / 1000, longestBatchMs / 1000);
     this.logger.info(
-      { deleted, batches, ms: Math.round(ms), longestBatchMs: Math.round(longestBatchMs * 10) / 10, pagesFreed, retentionDays: this.options.days },
+      { deleted, batches, ms: Math.round(ms), longestBatchMs: Math.round(longestBatchMs * 10) / 10, longestBatchOf, pagesFreed, retentionDays: this.options.days },
       `retention: deleted what was finished and older than ${this.options.days} days`,
     );
     return true;

@@ -86,9 +86,21 @@ async function trimEvents(trx: Db, cutoff: number, cursor: RetentionCursor | und
 
 async function trimHealthReports(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
   const rows = await oldRows<{ app: string; revision: string }>(trx, 'health_reports', 'reported_at', ['app', 'revision'], cutoff, cursor, limit);
-  // The reports of each app's newest healthy revisions stay, whatever their age.
+  // The reports of each app's newest healthy revisions stay, whatever their age. Only a revision that was
+  // ever healthy can be one of them: those are looked up at once, then the ledger of their apps alone.
   const kept = new Set<string>();
-  for (const app of new Set(rows.map((r) => r.app))) {
+  const everHealthy =
+    rows.length === 0
+      ? []
+      : await trx
+          .selectFrom('revision_states')
+          .select(['app', 'revision'])
+          .where('app', 'in', [...new Set(rows.map((r) => r.app))])
+          .where('revision', 'in', [...new Set(rows.map((r) => r.revision))])
+          .where('newest_healthy_at', 'is not', null)
+          .execute();
+  const pairs = new Set(everHealthy.map((r) => `${r.app}\n${r.revision}`));
+  for (const app of new Set(rows.filter((r) => pairs.has(`${r.app}\n${r.revision}`)).map((r) => r.app))) {
     const ledger = await trx
       .selectFrom('revision_states')
       .select('revision')

@@ -1,0 +1,271 @@
+/**
+ * Growth (issue 21): a year of rollbacks over 10,000 apps in the store, and what the service then costs.
+ * Fills SQLite and PostgreSQL through the service's own repositories (scripts/bench/history.ts), starts
+ * the built service on each (its own process, RETENTION_DAYS=0 so its own job stays out of the timings,
+ * METRICS_APP_LABEL=true) and measures, sequentially over loopback:
+ *   - DB bytes per event, start to ready;
+ *   - the overview at page 1 and page 200 of the app list, its live part (200, and 304 with If-None-Match);
+ *   - GET /v1/events at page 1 and at page 200 (199 cursors followed first);
+ *   - the CPU one open tab costs while nothing happens (the live part polled every second with its ETag,
+ *     as public/ui.js does), against the idle service alone;
+ *   - /metrics in series after webhooks from 1,000 distinct apps (METRICS_MAX_APPS=500 caps them);
+ * then, with the service stopped, one retention run (RETENTION_DAYS=90) in this process: its time, its
+ * longest transaction (on SQLite, the write lock's longest hold) and the bytes left per event.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { systemClock } from '../../src/clock';
+import { createLogger } from '../../src/logger';
+import { RetentionWorker } from '../../src/retention/retention-worker';
+import { openStore } from '../../src/store/database';
+import { ADMIN_TOKEN, WEBHOOK_TOKEN } from '../../tests/support/harness';
+import { serviceEnv } from '../../tests/support/service-process';
+import { fillHistory } from './history';
+
+export const GROWTH_EVENTS = Number(process.env.BENCH_GROWTH_EVENTS ?? 1_000_000);
+export const GROWTH_APPS = 10_000;
+const RUNS = 20;
+const IDLE_SECONDS = 30;
+
+export interface Timing {
+  p50Ms: number;
+  maxMs: number;
+}
+
+export interface GrowthResult {
+  dialect: 'sqlite' | 'postgres';
+  events: number;
+  apps: number;
+  fillSeconds: number;
+  bytesPerEvent: number;
+  startToReadyMs: number;
+  overviewPage1: Timing;
+  overviewPage200: Timing;
+  live200: Timing;
+  live304: Timing;
+  eventsPage1: Timing;
+  eventsPage200: Timing;
+  /** CPU of the service per second of wall time: idle, and idle with one open tab polling its live part. */
+  idleCpuMsPerSecond: number;
+  idleTabCpuMsPerSecond: number;
+  /** Answers of the tab's polls while nothing happened: how many were 304. */
+  tab304: string;
+  metricsSeries: number;
+  metricsAppSeries: number;
+  retention: { ms: number; longestBatchMs: number; batches: number; deleted: Partial<Record<string, number>>; bytesPerEventAfter: number; eventsAfter: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (runs: number[], p: number) => [...runs].sort((a, b) => a - b)[Math.min(runs.length - 1, Math.floor(runs.length * p))]!;
+
+/** utime + stime of a process, in milliseconds (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function timed(url: string, headers: Record<string, string>, expected = 200): Promise<{ ms: number; res: Response; text: string }> {
+  const started = process.hrtime.bigint();
+  const res = await fetch(url, { headers, redirect: 'manual' });
+  const text = await res.text();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (res.status !== expected) throw new Error(`${url}: ${res.status} (expected ${expected}) ${text.slice(0, 200)}`);
+  return { ms, res, text };
+}
+
+async function timing(url: string, headers: Record<string, string>, expected = 200): Promise<Timing> {
+  for (let i = 0; i < 3; i += 1) await timed(url, headers, expected);
+  const runs: number[] = [];
+  for (let i = 0; i < RUNS; i += 1) runs.push((await timed(url, headers, expected)).ms);
+  return { p50Ms: percentile(runs, 0.5), maxMs: Math.max(...runs) };
+}
+
+async function storeBytes(url: string): Promise<number> {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    const size = (f: string) => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
+    return size(file) + size(`${file}-wal`);
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>('select pg_database_size(current_database()) as n')).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+async function countStoredEvents(url: string): Promise<number> {
+  const store = openStore(url);
+  try {
+    const row = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A fresh PostgreSQL database for one run, and how to drop it. */
+export async function createGrowthDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `rollback_growth_${process.pid}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: baseUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`drop database if exists ${name}`);
+  await admin(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+export async function benchGrowth(options: { root: string; work: string; githubUrl: string; port: number; nodeOptions: string; databaseUrl: string }): Promise<GrowthResult> {
+  const { databaseUrl } = options;
+  const dialect = databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+  const say = (line: string) => console.log(`growth (${dialect}): ${line}`);
+  say(`filling ${GROWTH_EVENTS} events over ${GROWTH_APPS} apps through the store`);
+  const { seconds: fillSeconds } = await fillHistory(databaseUrl, GROWTH_EVENTS, GROWTH_APPS, {
+    concurrency: dialect === 'postgres' ? 6 : 1,
+    progress: (done) => say(`filled ${done} of ${GROWTH_EVENTS} events`),
+  });
+  const bytesPerEvent = (await storeBytes(databaseUrl)) / GROWTH_EVENTS;
+  say(`filled in ${fillSeconds.toFixed(0)} s, ${bytesPerEvent.toFixed(0)} bytes per event`);
+
+  const env = serviceEnv(options.githubUrl, databaseUrl, {
+    ADMIN_TOKEN,
+    PORT: String(options.port),
+    NODE_ENV: 'production',
+    NODE_OPTIONS: options.nodeOptions,
+    LOG_LEVEL: 'warn',
+    RETENTION_DAYS: '0',
+    METRICS_APP_LABEL: 'true',
+    DRY_RUN: 'true',
+  });
+  const base = `http://127.0.0.1:${options.port}`;
+  const spawnedAt = process.hrtime.bigint();
+  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], { cwd: options.root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  try {
+    let startToReadyMs = 0;
+    for (const deadline = Date.now() + 60_000; ; await sleep(2)) {
+      if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error('the service did not become ready within 60 s');
+      if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) {
+        startToReadyMs = Number(process.hrtime.bigint() - spawnedAt) / 1e6;
+        break;
+      }
+    }
+    say(`ready in ${startToReadyMs.toFixed(0)} ms`);
+    const login = await fetch(`${base}/ui/login`, { method: 'POST', body: new URLSearchParams({ name: 'bench', token: ADMIN_TOKEN }), redirect: 'manual' });
+    const cookie = { Cookie: (login.headers.get('set-cookie') ?? '').split(';')[0]! };
+    if (login.status !== 303) throw new Error(`sign-in failed: ${login.status}`);
+    const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+    const overviewPage1 = await timing(`${base}/ui/`, cookie);
+    const overviewPage200 = await timing(`${base}/ui/?page=200`, cookie);
+    const live200 = await timing(`${base}/ui/overview/live`, cookie);
+    const tag = (await timed(`${base}/ui/overview/live`, cookie)).res.headers.get('etag') ?? '';
+    const live304 = await timing(`${base}/ui/overview/live`, { ...cookie, 'If-None-Match': tag }, 304);
+    say(`overview p50 ${overviewPage1.p50Ms.toFixed(1)} ms (max ${overviewPage1.maxMs.toFixed(1)}), page 200 p50 ${overviewPage200.p50Ms.toFixed(1)} ms, live 200 ${live200.p50Ms.toFixed(1)} ms, 304 ${live304.p50Ms.toFixed(2)} ms`);
+
+    const eventsPage1 = await timing(`${base}/v1/events`, admin);
+    let next = '/v1/events';
+    for (let page = 1; page < 200; page += 1) next = ((await (await fetch(base + next, { headers: admin })).json()) as { next: string }).next;
+    const eventsPage200 = await timing(base + next, admin);
+    say(`/v1/events page 1 p50 ${eventsPage1.p50Ms.toFixed(1)} ms, page 200 p50 ${eventsPage200.p50Ms.toFixed(1)} ms`);
+
+    // Nothing happens: the service alone (before and after), and with one tab polling as public/ui.js does.
+    const pid = child.pid!;
+    const idleFor = async () => {
+      const before = cpuMs(pid);
+      await sleep(IDLE_SECONDS * 1000);
+      return (cpuMs(pid) - before) / IDLE_SECONDS;
+    };
+    await sleep(3000);
+    const idleBefore = await idleFor();
+    let etag = (await timed(`${base}/ui/overview/live`, cookie)).res.headers.get('etag') ?? '';
+    const answers: number[] = [];
+    const before = cpuMs(pid);
+    const started = Date.now();
+    for (let tick = 1; tick <= IDLE_SECONDS; tick += 1) {
+      const res = await fetch(`${base}/ui/overview/live`, { headers: { ...cookie, 'If-None-Match': etag } });
+      await res.text();
+      answers.push(res.status);
+      etag = res.headers.get('etag') ?? etag;
+      await sleep(started + tick * 1000 - Date.now());
+    }
+    const idleTabCpuMsPerSecond = (cpuMs(pid) - before) / IDLE_SECONDS;
+    const idleCpuMsPerSecond = (idleBefore + (await idleFor())) / 2;
+    const tab304 = `${answers.filter((s) => s === 304).length} of ${answers.length}`;
+    say(`idle: ${idleCpuMsPerSecond.toFixed(1)} ms CPU/s; with one open tab ${idleTabCpuMsPerSecond.toFixed(1)} ms CPU/s (${tab304} polls answered 304)`);
+
+    // 1,000 apps send a Healthy report each: with the app label on, the cap holds their series.
+    for (let a = 0; a < 1000; a += 1) {
+      const res = await fetch(`${base}/v1/webhooks/argocd`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ app: `bench-app-${String(a).padStart(String(GROWTH_APPS - 1).length, '0')}`, status: 'Healthy', revision: `c${a.toString(16).padStart(39, '0')}` }),
+      });
+      await res.text();
+    }
+    const metrics = await (await fetch(`${base}/metrics`, { headers: admin })).text();
+    const series = metrics.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const metricsSeries = series.length;
+    const metricsAppSeries = series.filter((l) => l.includes('app="')).length;
+    say(`/metrics: ${metricsSeries} series, ${metricsAppSeries} with an app label`);
+
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+
+    // One retention run, as the service's job runs it (everything older than 90 days and finished).
+    const store = openStore(databaseUrl);
+    await store.migrate();
+    const worker = new RetentionWorker({ store, clock: systemClock, logger: createLogger('silent'), days: 90 });
+    const report = await worker.runOnce();
+    await store.close();
+    const eventsAfter = await countStoredEvents(databaseUrl);
+    const bytesPerEventAfter = (await storeBytes(databaseUrl)) / Math.max(eventsAfter, 1);
+    say(`retention: ${(report.ms / 1000).toFixed(1)} s, longest transaction ${report.longestBatchMs.toFixed(1)} ms (${report.longestBatchOf}) over ${report.batches} batches; ${eventsAfter} events left, ${bytesPerEventAfter.toFixed(0)} bytes per event`);
+
+    return {
+      dialect,
+      events: GROWTH_EVENTS,
+      apps: GROWTH_APPS,
+      fillSeconds,
+      bytesPerEvent,
+      startToReadyMs,
+      overviewPage1,
+      overviewPage200,
+      live200,
+      live304,
+      eventsPage1,
+      eventsPage200,
+      idleCpuMsPerSecond,
+      idleTabCpuMsPerSecond,
+      tab304,
+      metricsSeries,
+      metricsAppSeries,
+      retention: { ms: report.ms, longestBatchMs: report.longestBatchMs, batches: report.batches, deleted: report.deleted, bytesPerEventAfter, eventsAfter },
+    };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    if (dialect === 'sqlite') rmSync(join(options.work, 'growth.db'), { force: true });
+  }
+}

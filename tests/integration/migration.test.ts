@@ -1,6 +1,7 @@
 import { Migrator, sql } from 'kysely';
 import type { RevisionReport } from '../../src/domain/rollback-policy';
 import { summarizeRevision } from '../../src/domain/revision-summary';
+import { countAppNames, listAppNames } from '../../src/store/apps.repository';
 import { openStore, type Store } from '../../src/store/database';
 import { summarizeDelivery, summarizeFollow } from '../../src/store/events.repository';
 import { migrations } from '../../src/store/migrations';
@@ -168,5 +169,36 @@ describe.each(DIALECTS)('migrating to the revision summaries on %s', (dialect, c
       expect(state.newest_healthy_at === null ? null : Number(state.newest_healthy_at)).toBe(summary.find((r) => r.status === 'Healthy')?.reportedAt ?? null);
       expect(state.id_length).toBe(40);
     }
+  });
+});
+
+/** An installation from before the apps table: every app it knew is listed after the upgrade. */
+describe.each(DIALECTS)('migrating to the apps table on %s', (dialect, createDatabase) => {
+  let database: TestDatabase;
+  let store: Store;
+  beforeEach(async () => {
+    database = await createDatabase();
+    store = openStore(database.url);
+    await migrateTo(store, dialect, '2026-12-06T09-00-retention');
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('when apps are known only by a report, an event or a pause, then each gets its row, first seen at its earliest trace', async () => {
+    await sql`insert into health_reports (id, app, revision, status, source, event_id, reported_at) values ('r1', 'reported', ${'a'.repeat(40)}, 'Healthy', 'health_report', null, 300), ('r2', 'both', ${'b'.repeat(40)}, 'Healthy', 'health_report', null, 500)`.execute(store.db);
+    await sql`insert into events (id, app, failed_revision, healthy_revision, target_owner, target_repo, event_type, dispatch_body, status, attempts, created_at, updated_at)
+              values ('e1', 'both', ${'c'.repeat(40)}, ${'b'.repeat(40)}, 'acme', 'gitops', 'argo-degraded', '{}', 'delivered', 1, 400, 400)`.execute(store.db);
+    await sql`insert into app_pauses (app, reason, paused_by, paused_at) values ('paused-only', 'incident', 'ana', 700)`.execute(store.db);
+    await store.migrate();
+    const rows = await store.db.selectFrom('apps').selectAll().orderBy('app').execute();
+    expect(rows.map((r) => ({ app: r.app, first_seen_at: Number(r.first_seen_at) }))).toEqual([
+      { app: 'both', first_seen_at: 400 },
+      { app: 'paused-only', first_seen_at: 700 },
+      { app: 'reported', first_seen_at: 300 },
+    ]);
+    expect(await countAppNames(store.db)).toBe(3);
+    expect(await listAppNames(store.db, 2, 1)).toEqual(['paused-only', 'reported']);
   });
 });

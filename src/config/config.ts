@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
+import { BOOLEAN_HINT, parseBoolean } from './boolean';
 import { parseRoutesFile, resolveRoute, valuesPathProblem, type Route, type RouteRule } from './routes';
 
 /** Environment variables whose values must never be echoed back in an error. */
@@ -32,11 +33,9 @@ const seconds = (max: number, fallback: number, min = 0) =>
 
 const booleanFlag = z
   .string()
-  .trim()
-  .toLowerCase()
   .default('false')
-  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'expected true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+  .refine((v) => parseBoolean(v) !== undefined, { message: BOOLEAN_HINT })
+  .transform((v) => parseBoolean(v) === true);
 
 const optionalString = z
   .string()

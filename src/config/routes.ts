@@ -1,6 +1,7 @@
 import picomatch from 'picomatch';
 import type * as Yaml from 'yaml';
 import { z } from 'zod';
+import { BOOLEAN_HINT, parseBoolean } from './boolean';
 
 /** Where one app's rollbacks go and how they are guarded. */
 export interface Route {
@@ -46,7 +47,11 @@ const ruleSchema = z.strictObject({
   event_type: z.string().min(1).max(100, 'expected 1 to 100 characters').optional(),
   values_paths: z.array(VALUES_PATH).min(1, 'expected at least one path').optional(),
   source_index: z.number().int().min(0, 'expected a whole number from 0').optional(),
-  dry_run: z.boolean().optional(),
+  dry_run: z
+    .unknown()
+    .refine((v) => parseBoolean(v) !== undefined, { message: BOOLEAN_HINT })
+    .transform((v) => parseBoolean(v) === true)
+    .optional(),
   rollback_max_per_window: z.number().int().min(1, 'expected a whole number from 1').optional(),
   rollback_window_minutes: z.number().int().min(1, 'expected a whole number of minutes from 1').optional(),
   rollback_healthy_grace_seconds: z.number().min(0, 'expected a number of seconds from 0 (0 turns it off)').optional(),

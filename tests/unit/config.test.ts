@@ -13,6 +13,29 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
   throw new Error('expected loadConfig to throw');
 }
 
+describe('yes/no settings, read one way everywhere', () => {
+  it.each([
+    ['true', true], ['TRUE', true], ['1', true], ['yes', true], ['Yes', true], ['on', true], [' ON ', true],
+    ['false', false], ['False', false], ['0', false], ['no', false], ['NO', false], ['off', false], ['Off', false],
+  ])('when DRY_RUN=%j, then dry run is %s, and a route file reads the word the same way', (word, expected) => {
+    expect(loadConfig({ ...minimal, DRY_RUN: word }).dryRun).toBe(expected);
+    expect(loadConfig({ ...minimal, METRICS_APP_LABEL: word }).metrics.appLabel).toBe(expected);
+    const routed = loadConfig({ ...minimal, ROUTES_FILE: '/routes.yaml' }, () => `routes:\n  - app: a\n    dry_run: "${word}"\n`);
+    expect(routeFor(routed, 'a').dryRun).toBe(expected);
+  });
+
+  it.each(['maybe', 'y', '2', 'enabled'])('when DRY_RUN=%j, then it is refused with every accepted word named', (word) => {
+    expect(problemsOf({ ...minimal, DRY_RUN: word })).toEqual([`DRY_RUN: expected true/false, 1/0, yes/no or on/off (got "${word}")`]);
+    let problems: string[] = [];
+    try {
+      loadConfig({ ...minimal, ROUTES_FILE: '/routes.yaml' }, () => `routes:\n  - app: a\n    dry_run: ${word}\n`);
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([expect.stringMatching(/dry_run: expected true\/false, 1\/0, yes\/no or on\/off$/)]);
+  });
+});
+
 describe('loadConfig', () => {
   it('when only the required variables are set, then the documented defaults apply', () => {
     const config = loadConfig(minimal);

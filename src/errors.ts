@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   ROLLBACK_SUPPRESSED: { status: 409, message: 'rollback refused by the loop guard' },
   INVALID_STATE: { status: 409, message: 'the event is not in a state that allows this' },
   NOT_FOUND: { status: 404, message: 'not found' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'the webhook takes POST only' },
   RATE_LIMITED: { status: 429, message: 'too many requests' },
   STORE_UNAVAILABLE: { status: 503, message: 'the event store is unavailable; nothing was stored, retry later' },
   GITHUB_NOT_READY: { status: 503, message: 'the GitHub wiring check fails and READY_REQUIRES_GITHUB=true; see GET /v1/status' },

@@ -62,12 +62,17 @@ export function createRouter(deps: AppDeps): Router {
           validate: false,
         })
       : [];
-  const webhookAuth = requireToken(config.auth.webhookToken);
-  const adminAuth = requireToken(config.auth.adminToken);
+  const webhookAuth = requireToken(config.auth.webhookToken, 'webhook');
+  const adminAuth = requireToken(config.auth.adminToken, 'admin');
   const events = createEventsController(deps);
 
   // The rate limit counts only authenticated webhooks: a flood with a wrong token cannot spend Argo CD's quota.
   router.post(['/', '/v1/webhooks/argocd'], observeWebhook(deps), warnUntrustedForwardedFor(deps), webhookAuth, ingressLimit, requireJsonContentType, parseJsonBody, createWebhookController(deps));
+  // Any other method on the webhook path: say what it takes and where to look instead.
+  router.all(['/', '/v1/webhooks/argocd'], (req, res, next) => {
+    res.set('Allow', 'POST');
+    next(new AppError('METHOD_NOT_ALLOWED', `${req.method} ${req.path}: the webhook takes POST only (Argo CD Notifications posts here); GET /healthz says whether the service is up, /ui/ is the status page`));
+  });
   router.get('/v1/events', adminAuth, events.list);
   router.get('/v1/events/:id', adminAuth, events.get);
   router.post('/v1/events/:id/replay', adminAuth, events.replay);
@@ -77,7 +82,7 @@ export function createRouter(deps: AppDeps): Router {
   router.get('/v1/apps/:app', adminAuth, apps.get);
   router.post('/v1/apps/:app/pause', adminAuth, requireJsonContentType, parseJsonBody, apps.pause);
   router.post('/v1/apps/:app/resume', adminAuth, requireJsonContentType, parseJsonBody, apps.resume);
-  const metricsAuth: RequestHandler = config.metrics.token === undefined ? (_req, _res, next) => next() : requireToken(config.metrics.token);
+  const metricsAuth: RequestHandler = config.metrics.token === undefined ? (_req, _res, next) => next() : requireToken(config.metrics.token, 'metrics');
   router.get('/metrics', metricsAuth, async (_req, res) => {
     const registry = deps.metrics!.registry;
     res.set('Content-Type', registry.contentType).send(await registry.metrics());

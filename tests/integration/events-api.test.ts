@@ -89,11 +89,39 @@ describe('events API and probes', () => {
       const res = await request(h.app)[method](path).set(webhook);
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toBeDefined();
+      // It names the token the endpoint takes, and nothing of the one sent.
+      expect(res.body.error.message).toBe('wrong token: this endpoint takes the admin token (ADMIN_TOKEN; the same as WEBHOOK_TOKEN when ADMIN_TOKEN is not set)');
     }
   });
 
-  it('when the admin token is sent as the webhook token, then the webhook refuses it', async () => {
-    expect((await request(h.app).post('/').set(admin).send(seedBody())).status).toBe(401);
+  it('when the admin token is sent as the webhook token, then the webhook refuses it and says it takes the webhook token', async () => {
+    const res = await request(h.app).post('/').set(admin).send(seedBody());
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toBe('wrong token: this is the webhook: it takes the webhook token (WEBHOOK_TOKEN), not the admin token');
+    expect(JSON.stringify(res.body)).not.toContain(ADMIN_TOKEN);
+  });
+
+  it.each(['token', 'access_token', 'api_key'])('when a token comes as ?%s=, then 401 says the query string is never read, and the value is in no answer or log line', async (name) => {
+    for (const [method, path, token] of [['post', '/v1/webhooks/argocd', WEBHOOK_TOKEN], ['get', '/v1/events', ADMIN_TOKEN]] as const) {
+      const res = await request(h.app)[method](`${path}?${name}=${token}`).send(seedBody());
+      expect(res.status).toBe(401);
+      expect(res.body.error.message).toMatch(new RegExp(`^a token in the query string \\(${name}=\\) is never read`));
+      expect(JSON.stringify(res.body)).not.toContain(token);
+    }
+    expect(h.logs.text()).not.toContain(WEBHOOK_TOKEN);
+    expect(h.logs.text()).not.toContain(ADMIN_TOKEN);
+  });
+
+  it.each([
+    ['get', '/v1/webhooks/argocd'],
+    ['put', '/v1/webhooks/argocd'],
+    ['get', '/'],
+    ['delete', '/'],
+  ] as const)('when %s %s, then 405 with Allow: POST and where to look instead', async (method, path) => {
+    const res = await request(h.app)[method](path).set(webhook);
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.body.error).toEqual({ code: 'METHOD_NOT_ALLOWED', message: expect.stringMatching(/the webhook takes POST only .*GET \/healthz/) });
   });
 
   it('when the process is up, then /healthz answers 200 without a token', async () => {

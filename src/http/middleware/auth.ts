@@ -36,14 +36,31 @@ export function tokenMatcher(expected: string): (presented: readonly string[]) =
   };
 }
 
-/** Requires the expected token. Tokens in the query string are deliberately ignored: URLs end up in proxy and access logs. */
-export function requireToken(expected: string): RequestHandler {
+/** Which token an endpoint takes, as its refusal names it (never anything of the value sent). */
+export type TokenKind = 'webhook' | 'admin' | 'metrics';
+const TAKES: Record<TokenKind, string> = {
+  webhook: 'this is the webhook: it takes the webhook token (WEBHOOK_TOKEN), not the admin token',
+  admin: 'this endpoint takes the admin token (ADMIN_TOKEN; the same as WEBHOOK_TOKEN when ADMIN_TOKEN is not set)',
+  metrics: 'this endpoint takes the metrics token (METRICS_TOKEN, else ADMIN_TOKEN)',
+};
+/** Query parameters that look like a credential. */
+const QUERY_TOKEN = /^(?:token|access_token|api_key|apikey|key|webhook_token|admin_token)$/i;
+
+/**
+ * Requires the expected token, from a header. A token in the query string is refused by name: URLs end up
+ * in proxy and access logs, so the service never reads one.
+ */
+export function requireToken(expected: string, kind: TokenKind): RequestHandler {
   const matches = tokenMatcher(expected);
   return (req, _res, next) => {
     const header = req.headers['x-webhook-token'];
     const tokens = presentedTokens(req.headers.authorization, Array.isArray(header) ? header[0] : header);
     if (matches(tokens)) return next();
-    next(new AppError('UNAUTHORIZED', tokens.length === 0 ? 'no token: send Authorization: Bearer <token>, Basic auth, or X-Webhook-Token' : 'wrong token'));
+    const inQuery = Object.keys(req.query).find((name) => QUERY_TOKEN.test(name));
+    if (inQuery !== undefined) {
+      return next(new AppError('UNAUTHORIZED', `a token in the query string (${inQuery}=) is never read, because URLs are logged: send it as Authorization: Bearer <token>, Basic auth, or X-Webhook-Token, and change it if it was real`));
+    }
+    next(new AppError('UNAUTHORIZED', tokens.length === 0 ? `no token: send Authorization: Bearer <token>, Basic auth, or X-Webhook-Token; ${TAKES[kind]}` : `wrong token: ${TAKES[kind]}`));
   };
 }
 

@@ -27,6 +27,29 @@ const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 /** Where the sign-in form may send people back to: a page of this UI, nothing else. */
 const NEXT_PAGE = /^\/ui\/(?:[A-Za-z0-9._~%-]+(?:\/[A-Za-z0-9._~%-]+)*)?(?:\?[A-Za-z0-9=&._%-]*)?$/;
 
+/**
+ * Where to go after signing in: a page under /ui/, as the browser will resolve it (`%2e%2e` is `..` to a
+ * URL parser, so /ui/%2e%2e/evil is /evil), else the overview.
+ */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || !NEXT_PAGE.test(value)) return '/ui/';
+  const resolved = new URL(value, 'http://service.invalid');
+  return resolved.pathname.startsWith('/ui/') ? `${resolved.pathname}${resolved.search}` : '/ui/';
+}
+
+/**
+ * Whether a form's Origin is this service: scheme, host and port, as the browser reached it. Behind a proxy
+ * that ends TLS the scheme is its X-Forwarded-Proto, trusted or not: a page elsewhere cannot make a browser
+ * send that header with a form, so it cannot help a forged post.
+ */
+function sameOrigin(origin: string, req: Request): boolean {
+  const host = req.get('host');
+  const forwarded = req.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+  const scheme = forwarded === 'https' || forwarded === 'http' ? forwarded : req.protocol;
+  if (!URL.canParse(origin) || host === undefined || !URL.canParse(`${scheme}://${host}`)) return false;
+  return new URL(origin).origin === new URL(`${scheme}://${host}`).origin;
+}
+
 function html(res: Response, status: number, view: VNode, doctype = true): void {
   // Pages show the app's state and the session's form token: never cached, never framed.
   res
@@ -99,14 +122,14 @@ export function createUiRouter(deps: AppDeps): Router {
   const sameSite: RequestHandler = (req, res, next) => {
     const body = req.body as Record<string, unknown> | undefined;
     const origin = req.headers.origin;
-    const fromHere = origin === undefined || origin === 'null' || (URL.canParse(origin) && new URL(origin).host === req.headers.host);
+    const fromHere = origin === undefined || origin === 'null' || sameOrigin(origin, req);
     if (fromHere && csrfMatches(session(res), body?._csrf)) return next();
     req.log.warn({ component: 'ui', path: req.path, origin }, 'status page form refused: missing or wrong form token, or another origin');
     html(res, 403, <ErrorPage status={403} message="This form was not sent from this page (its token is missing or stale). Reload the page and try again." session={session(res)} />);
   };
 
   router.get('/ui/login', (req, res) => {
-    const next = typeof req.query.next === 'string' && NEXT_PAGE.test(req.query.next) ? req.query.next : '/ui/';
+    const next = safeNext(req.query.next);
     html(res, 200, <LoginPage next={next} />);
   });
 
@@ -122,7 +145,7 @@ export function createUiRouter(deps: AppDeps): Router {
 
   router.post('/ui/login', loginLimit, form, (req, res) => {
     const body = req.body as Record<string, unknown>;
-    const next = typeof body.next === 'string' && NEXT_PAGE.test(body.next) ? body.next : '/ui/';
+    const next = safeNext(body.next);
     const name = text(body.name, 100);
     const token = typeof body.token === 'string' ? body.token : '';
     if (!name) return html(res, 400, <LoginPage next={next} error="Say who you are: your name is recorded with what you do." />);

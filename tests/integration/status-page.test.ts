@@ -192,6 +192,34 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     expect(await listActions(h.store.db, 'podinfo-prod', 10)).toEqual([]);
   });
 
+  it('when a form names its Origin, then scheme, host and port must all be this service', async () => {
+    const agent = await signIn(h);
+    const csrf = csrfOf((await agent.get('/ui/')).text);
+    const pause = (origin: string) => agent.post('/ui/apps/podinfo-prod/pause').set('Host', 'rollback.example:8080').set('Origin', origin).type('form').send({ _csrf: csrf, reason: 'incident', confirm: 'yes' });
+    for (const other of ['https://rollback.example:8080', 'http://rollback.example:9090', 'http://rollback.example', 'http://evil.example:8080']) {
+      expect((await pause(other)).status).toBe(403);
+    }
+    expect(await findPause(h.store.db, 'podinfo-prod')).toBeUndefined();
+    expect((await pause('http://rollback.example:8080')).status).toBe(303);
+    expect(await findPause(h.store.db, 'podinfo-prod')).toMatchObject({ reason: 'incident' });
+    // Behind an ingress that ends TLS: the browser's origin is https on the default port.
+    const resume = await agent.post('/ui/apps/podinfo-prod/resume').set('Host', 'rollback.example').set('X-Forwarded-Proto', 'https').set('Origin', 'https://rollback.example').type('form').send({ _csrf: csrf, reason: 'over', confirm: 'yes' });
+    expect(resume.status).toBe(303);
+    expect(await findPause(h.store.db, 'podinfo-prod')).toBeUndefined();
+  });
+
+  it.each([
+    ['/ui/%2e%2e/%2e%2e/evil', '/ui/'],
+    ['/ui/%2E%2E/evil', '/ui/'],
+    ['/ui/apps/%2e%2e/%2e%2e/%2e%2e/x', '/ui/'],
+    ['/ui/apps/x/%2e%2e/y', '/ui/apps/y'],
+    ['/ui/apps/podinfo-prod?page=2', '/ui/apps/podinfo-prod?page=2'],
+  ])('when the sign-in form is asked to go to %s, then it goes to %s, under /ui/ once resolved', async (next, location) => {
+    const res = await request(h.app).post('/ui/login').type('form').send({ name: 'Ana', token: ADMIN_TOKEN, next });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(location);
+  });
+
   it('when a dry-run event is replayed from its page, then it is recorded again with who and why; a queued one offers no replay', async () => {
     const queued = await rollback('podinfo-prod', 1);
     const agent = await signIn(h, 'Ana Ops');

@@ -10,6 +10,9 @@ import { AppError } from './errors';
 
 export type { AppDeps };
 
+/** Header lines a request may carry: browsers send about 20, proxies add a few. */
+export const MAX_HEADER_LINES = 200;
+
 /** Builds the Express app from its parts; never listens (src/main.ts does). */
 export function createApp(given: AppDeps): Express {
   const deps: AppDeps = { ...given, metrics: given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel, maxApps: given.config.metrics.maxApps }) };
@@ -23,6 +26,8 @@ export function createApp(given: AppDeps): Express {
   app.use(createRequestLogger(deps.logger));
   // No CORS here: OPTIONS is answered like any unknown route, after nothing, before nothing.
   app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new AppError('NOT_FOUND', `no route for OPTIONS ${req.path}`) : undefined));
+  // Every header line is read (the listener drops none: see startService); past MAX_HEADER_LINES, 431.
+  app.use((req, _res, next) => next(req.rawHeaders.length / 2 > MAX_HEADER_LINES ? new AppError('TOO_MANY_HEADERS', `${req.rawHeaders.length / 2} header lines; the service reads at most ${MAX_HEADER_LINES}`) : undefined));
   // The status page (its own CSP, cookie session and HTML errors), then the JSON API.
   app.use(createUiRouter(deps));
   app.use(createRouter(deps));

@@ -7,6 +7,7 @@ export const ERROR_CATALOGUE = {
   INVALID_JSON: { status: 400, message: 'the body is not valid JSON' },
   BAD_REQUEST: { status: 400, message: 'the request could not be read (its path, encoding or framing)' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the body is larger than 64 KB' },
+  TOO_MANY_HEADERS: { status: 431, message: 'more header lines than the service reads' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send application/json (or no Content-Type)' },
   INVALID_PAYLOAD: { status: 422, message: 'the payload does not match the expected shape' },
   NO_HEALTHY_REVISION: { status: 422, message: 'no healthy revision to roll back to' },

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createApp } from './app';
+import { continueAfterAuth } from './http/middleware/auth';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config/config';
 import { githubAccessFor, type GitHubAccess } from './github/github-client';
@@ -91,6 +92,10 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = config.http;
   const server: Server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, connectionsCheckingInterval: 1000 }, app);
   server.maxConnections = maxConnections;
+  // Node keeps the first 2,000 raw header entries and drops the rest silently; read them all (16 KB in all
+  // at most, Node's own bound) so the app answers 431 past MAX_HEADER_LINES instead of guessing.
+  server.maxHeadersCount = 0;
+  server.on('checkContinue', continueAfterAuth([config.auth.webhookToken, config.auth.adminToken, ...(config.metrics.token ? [config.metrics.token] : [])], app));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => {

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { AppError } from '../../errors';
 
@@ -61,6 +62,21 @@ export function requireToken(expected: string, kind: TokenKind): RequestHandler 
       return next(new AppError('UNAUTHORIZED', `a token in the query string (${inQuery}=) is never read, because URLs are logged: send it as Authorization: Bearer <token>, Basic auth, or X-Webhook-Token, and change it if it was real`));
     }
     next(new AppError('UNAUTHORIZED', tokens.length === 0 ? `no token: send Authorization: Bearer <token>, Basic auth, or X-Webhook-Token; ${TAKES[kind]}` : `wrong token: ${TAKES[kind]}`));
+  };
+}
+
+/**
+ * The listener's answer to `Expect: 100-continue` (Node's 'checkContinue'): "100 Continue" only for a
+ * request that presents one of the service's tokens; any other goes straight to the app, which refuses it
+ * (401) before its body is sent.
+ */
+export function continueAfterAuth(tokens: readonly string[], app: (req: IncomingMessage, res: ServerResponse) => void) {
+  const matchers = tokens.map((t) => tokenMatcher(t));
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const header = req.headers['x-webhook-token'];
+    const presented = presentedTokens(req.headers.authorization, Array.isArray(header) ? header[0] : header);
+    if (presented.length > 0 && matchers.some((matches) => matches(presented))) res.writeContinue();
+    app(req, res);
   };
 }
 

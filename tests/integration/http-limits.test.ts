@@ -1,0 +1,76 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/logger';
+import { startService, type RunningService } from '../../src/service';
+import { createSqliteDatabase, type TestDatabase } from '../support/dialects';
+import { ADMIN_TOKEN, WEBHOOK_TOKEN, seedBody } from '../support/harness';
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** Interim answers before the final one (100 Continue). */
+  informational: number[];
+}
+
+/** One request on its own connection to the real listener, with exactly these header lines. */
+function send(url: string, path: string, headers: Array<[string, string]>, body: string | undefined, waitForContinue = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const informational: number[] = [];
+    const req = httpRequest(`${url}${path}`, { method: 'POST', agent: false });
+    for (const [name, value] of headers) req.appendHeader(name, value);
+    req.on('information', (info) => informational.push(info.statusCode));
+    req.on('continue', () => req.end(body));
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, informational }));
+    });
+    req.on('error', reject);
+    if (waitForContinue) req.flushHeaders();
+    else req.end(body);
+  });
+}
+
+describe('the listener: Expect: 100-continue and header lines', () => {
+  let database: TestDatabase;
+  let service: RunningService;
+  beforeAll(async () => {
+    database = createSqliteDatabase();
+    const config = loadConfig({ REPO_OWNER: 'acme', REPO_NAME: 'gitops', DRY_RUN: 'true', WEBHOOK_TOKEN, ADMIN_TOKEN, DATABASE_URL: database.url, HOST: '127.0.0.1', PORT: '0' });
+    service = await startService(config, createLogger('silent'), { workers: false });
+  });
+  afterAll(async () => {
+    await service.stop();
+    await database.drop();
+  });
+
+  const body = JSON.stringify(seedBody());
+  const json: Array<[string, string]> = [['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]];
+
+  it('when a client asks to continue without a right token, then no 100 Continue: 401 at once; with the webhook token, 100 then 202', async () => {
+    const refused = await send(service.url, '/v1/webhooks/argocd', [...json, ['Expect', '100-continue'], ['Authorization', 'Bearer not-the-token-0123456789']], body, true);
+    expect(refused.informational).toEqual([]);
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+
+    const accepted = await send(service.url, '/v1/webhooks/argocd', [...json, ['Expect', '100-continue'], ['Authorization', `Bearer ${WEBHOOK_TOKEN}`]], body, true);
+    expect(accepted.informational).toEqual([100]);
+    expect(accepted.status).toBe(202);
+  });
+
+  it.each([201, 1100])('when a request carries %i header lines, then 431 TOO_MANY_HEADERS, not a misleading "empty body"', async (lines) => {
+    // Node's client adds Host and Connection to the three lines here.
+    const padding: Array<[string, string]> = Array.from({ length: lines - 5 }, (_, i) => [`x-${i}`, 'v']);
+    const res = await send(service.url, '/v1/webhooks/argocd', [...json, ['Authorization', `Bearer ${WEBHOOK_TOKEN}`], ...padding], body);
+    expect(res.status).toBe(431);
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'TOO_MANY_HEADERS', message: `${lines} header lines; the service reads at most 200` } });
+  });
+
+  it('when a request carries 200 header lines, then it is read as usual', async () => {
+    const padding: Array<[string, string]> = Array.from({ length: 195 }, (_, i) => [`x-${i}`, 'v']);
+    const res = await send(service.url, '/v1/webhooks/argocd', [...json, ['Authorization', `Bearer ${WEBHOOK_TOKEN}`], ...padding], JSON.stringify(seedBody({ failed_revision: 'b'.repeat(40) })));
+    expect(res.status).toBe(202);
+  });
+});

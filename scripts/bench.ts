@@ -30,7 +30,7 @@ import { GITHUB_TOKEN, WEBHOOK_TOKEN } from '../tests/support/harness';
 import { serviceEnv } from '../tests/support/service-process';
 import { fillHistory } from './bench/history';
 import { benchGrowth, createGrowthDatabase, GROWTH_APPS, GROWTH_EVENTS, type GrowthResult } from './bench/growth';
-import { benchStatusPage, type StatusPageResult } from './bench/status-page';
+import { benchStatusPage, UI_APPS, type StatusPageResult } from './bench/status-page';
 
 const ROOT = resolve(__dirname, '..');
 const APPS = 500;
@@ -66,6 +66,38 @@ interface Target {
 
 const work = mkdtempSync(join(tmpdir(), 'rollback-bench-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Never silent for long, never leaves a mess: what the run is doing is printed at least every 10 s; an
+ * interrupted run (Ctrl+C, SIGTERM) stops what it started, writes what it measured so far and removes its
+ * temporary folder (which holds stores of hundreds of MB).
+ */
+const progress = { step: 'starting', since: Date.now() };
+function track(child: ChildProcess): void {
+  track(child);
+}
+function step(name: string): void {
+  progress.step = name;
+  progress.since = Date.now();
+  console.log(`bench: ${name}`);
+}
+setInterval(() => console.log(`bench: still ${progress.step} (${Math.round((Date.now() - progress.since) / 1000)} s)`), 10_000).unref();
+/** What the run has measured so far, written as it is if the run is interrupted. */
+const partial: Record<string, unknown> = {};
+/** Processes and databases to stop or drop if the run is interrupted. */
+const children = new Set<ChildProcess>();
+const cleanups = new Set<() => Promise<void>>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`bench: ${signal} during ${progress.step}: writing what was measured, removing ${work}`);
+    for (const child of children) child.kill('SIGTERM');
+    void Promise.allSettled([...cleanups].map((cleanup) => cleanup())).finally(() => {
+      writeResult({ at: new Date().toISOString(), machine: machine(), interrupted: `${signal} during ${progress.step}`, ...partial });
+      rmSync(work, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
 
 function ensureTool(command: string, debianPackage: string): void {
   try {
@@ -108,6 +140,8 @@ async function launch(target: Target): Promise<{ child: ChildProcess; port: numb
   const port = await freePort();
   const spawnedAt = process.hrtime.bigint();
   const child = target.start(port);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const startToReadyMs = await waitReady(child, `http://127.0.0.1:${port}${target.readyPath}`, spawnedAt);
   return { child, port, startToReadyMs };
 }
@@ -262,12 +296,14 @@ interface Row {
 }
 
 async function measure(target: Target, bodyFile: string, label = target.name): Promise<{ row: Row; child: ChildProcess; port: number }> {
+  step(`measuring ${label}: ${REQUESTS} requests at 32 connections, ${REQUESTS_2} at 2, ${REQUESTS_1} at 1`);
   const { child, port, startToReadyMs } = await launch(target);
   const at32 = await load(port, target.path, 32, REQUESTS, bodyFile);
   const at2 = await load(port, target.path, 2, REQUESTS_2, bodyFile);
   const at1 = await load(port, target.path, 1, REQUESTS_1, bodyFile);
   const row: Row = { server: label, startToReadyMs, at32, at2, at1 };
   if (label.startsWith('ours')) row.rssMiB = rssMiB(child.pid!);
+  partial.rows = [...((partial.rows as Row[] | undefined) ?? []), { ...row, at32: { ...at32, ids: undefined }, at2: { ...at2, ids: undefined }, at1: { ...at1, ids: undefined } }];
   console.log(
     `${label}: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms), ${at2.reqPerSec.toFixed(0)} req/s at 2 (p99 ${at2.p99Ms.toFixed(2)} ms), ${at1.reqPerSec.toFixed(0)} req/s at 1 (p99 ${at1.p99Ms.toFixed(2)} ms)${row.rssMiB ? `, RSS ${row.rssMiB.toFixed(0)} MiB` : ''}`,
   );
@@ -334,14 +370,25 @@ async function main(): Promise<void> {
   writeFileSync(bodyFile, JSON.stringify(toStateBody(app)).replaceAll(REV_9, '__REV__'));
 
   const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops'] }).start();
-  const statusPage = async () => benchStatusPage({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions() });
+  const statusPage = async () => {
+    step(`the status page with ${UI_APPS} apps`);
+    const result = await benchStatusPage({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), track });
+    partial.statusPage = result;
+    return result;
+  };
   const growth = async (): Promise<GrowthResult[]> => {
-    const results = [await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: `sqlite:${join(work, 'growth.db')}` })];
+    step(`growth on SQLite: ${GROWTH_EVENTS} events over ${GROWTH_APPS} apps`);
+    const results = [await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: `sqlite:${join(work, 'growth.db')}`, track })];
+    partial.growth = results;
     if (WITH_POSTGRES) {
+      step(`growth on PostgreSQL: ${GROWTH_EVENTS} events over ${GROWTH_APPS} apps`);
       const database = await createGrowthDatabase(POSTGRES_URL);
+      const drop = () => database.drop();
+      cleanups.add(drop);
       try {
-        results.push(await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: database.url }));
+        results.push(await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: database.url, track }));
       } finally {
+        cleanups.delete(drop);
         await database.drop();
       }
     }
@@ -387,6 +434,7 @@ async function main(): Promise<void> {
   // The drain on its own, at pace 0: the same store, restarted without the shipped pacing.
   const deliveredAtLoadEnd = github.accepted().length;
   await stop(child);
+  step('draining what was accepted, at pace 0');
   const drainer = await launch(ours(`sqlite:${dbFile}`, github.url, logFile, 'drain'));
   const drainStart = Date.now();
   // Until everything is delivered, or nothing moved for a minute (a stuck queue): a fixed deadline
@@ -422,7 +470,10 @@ async function main(): Promise<void> {
   console.log(`restart with ${restart.storedEvents} events stored: ready in ${restart.startToReadyMs.toFixed(0)} ms`);
   await stop(restarted.child);
 
+  partial.drain = drain;
+  step(`the accept path with ${HISTORY_EVENTS} events stored`);
   const history = await measureHistory(github.url, bodyFile, logFile, oursRow.at32.reqPerSec);
+  partial.history = history && { ...history, at32: { ...history.at32, ids: undefined } };
 
   // BENCH_ONLY=ours: measure ours alone (while working on it); the ratios need the full run.
   if (process.env.BENCH_ONLY === 'ours') {

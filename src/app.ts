@@ -7,6 +7,8 @@ import { createRouter } from './http/router';
 import { createUiRouter } from './ui/ui-router';
 import { createMetrics } from './metrics/metrics';
 import { AppError } from './errors';
+import type { FailureGuard } from './http/middleware/auth';
+import { AUTH_FAILURES_PER_MINUTE, createAuthFailureBudget } from './http/middleware/auth-failures';
 
 export type { AppDeps };
 
@@ -15,7 +17,20 @@ export const MAX_HEADER_LINES = 200;
 
 /** Builds the Express app from its parts; never listens (src/main.ts does). */
 export function createApp(given: AppDeps): Express {
-  const deps: AppDeps = { ...given, metrics: given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel, maxApps: given.config.metrics.maxApps }) };
+  const metrics = given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel, maxApps: given.config.metrics.maxApps });
+  const authGuard: FailureGuard = given.authGuard ?? {
+    budget: createAuthFailureBudget(),
+    clock: given.clock,
+    onExhausted(req, address) {
+      metrics.countAuthFailures('exhausted');
+      given.logger.warn(
+        { component: 'http', address, path: req.path },
+        `more than ${AUTH_FAILURES_PER_MINUTE} failed authentications a minute from ${address}: it gets 429 until its minute is over (other addresses are not slowed)`,
+      );
+    },
+    onBlocked: () => metrics.countAuthFailures('blocked'),
+  };
+  const deps: AppDeps = { ...given, metrics, authGuard };
   const app = express();
   // Nobody needs these on a JSON webhook API, and they cost time on the hot path.
   app.disable('x-powered-by');

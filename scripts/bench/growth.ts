@@ -132,7 +132,7 @@ export async function createGrowthDatabase(baseUrl: string): Promise<{ url: stri
   return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
 }
 
-export async function benchGrowth(options: { root: string; work: string; githubUrl: string; port: number; nodeOptions: string; databaseUrl: string }): Promise<GrowthResult> {
+export async function benchGrowth(options: { root: string; work: string; githubUrl: string; port: number; nodeOptions: string; databaseUrl: string; track?: (child: ChildProcess) => void }): Promise<GrowthResult> {
   const { databaseUrl } = options;
   const dialect = databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres';
   const say = (line: string) => console.log(`growth (${dialect}): ${line}`);
@@ -157,6 +157,7 @@ export async function benchGrowth(options: { root: string; work: string; githubU
   const base = `http://127.0.0.1:${options.port}`;
   const spawnedAt = process.hrtime.bigint();
   const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], { cwd: options.root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  options.track?.(child);
   try {
     let startToReadyMs = 0;
     for (const deadline = Date.now() + 60_000; ; await sleep(2)) {

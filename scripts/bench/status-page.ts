@@ -87,7 +87,7 @@ async function timed(url: string, cookie: string): Promise<{ ms: number; bytes: 
   return { ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: Buffer.byteLength(text) };
 }
 
-export async function benchStatusPage(options: { root: string; work: string; githubUrl: string; port: number; nodeOptions: string }): Promise<StatusPageResult> {
+export async function benchStatusPage(options: { root: string; work: string; githubUrl: string; port: number; nodeOptions: string; track?: (child: ChildProcess) => void }): Promise<StatusPageResult> {
   const databaseFile = join(options.work, 'status-page.db');
   const filledAt = Date.now();
   const { someEventId } = await fill(databaseFile);
@@ -97,6 +97,7 @@ export async function benchStatusPage(options: { root: string; work: string; git
     env: { PATH: process.env.PATH ?? '', ...serviceEnv(options.githubUrl, `sqlite:${databaseFile}`, { ADMIN_TOKEN, PORT: String(options.port), NODE_ENV: 'production', NODE_OPTIONS: options.nodeOptions, LOG_LEVEL: 'warn' }) },
     stdio: 'ignore',
   });
+  options.track?.(child);
   const base = `http://127.0.0.1:${options.port}`;
   try {
     for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 20))) {

@@ -118,6 +118,7 @@ const envSchema = z
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000, 30_000),
     HTTP_KEEPALIVE_TIMEOUT_MS: integer(100, 600_000, 5_000),
     HTTP_MAX_CONNECTIONS: integer(1, 1_000_000, 1000),
+    HTTP_MAX_CONNECTIONS_PER_CLIENT: integer(0, 1_000_000, 100),
     // Each check is two GitHub reads per repository outside the dispatch slot: at least a minute apart,
     // so it never competes with the dispatches for the token's budget (0 meant back to back).
     GITHUB_CHECK_INTERVAL_SECONDS: seconds(86_400, 300, 60),
@@ -238,6 +239,8 @@ export interface Config {
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
     readonly maxConnections: number;
+    /** Connections one client address may hold at once (0: no cap of its own). */
+    readonly maxConnectionsPerClient: number;
   };
   /** The status page's sign-in: the session cookie's lifetime, and Secure on plain HTTP too (behind a TLS proxy). */
   readonly ui: { readonly cookieSecure: boolean; readonly sessionMs: number };
@@ -358,6 +361,7 @@ export function loadConfig(
       requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
       keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerClient: e.HTTP_MAX_CONNECTIONS_PER_CLIENT,
     },
     ui: { cookieSecure: e.UI_COOKIE_SECURE, sessionMs: e.UI_SESSION_HOURS * 3_600_000 },
     databaseUrl: e.DATABASE_URL,

@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import type { Config } from '../config/config';
 import type { WiringCheck } from '../github/wiring-check';
 import type { Metrics } from '../metrics/metrics';
+import type { FailureGuard } from './middleware/auth';
 import type { Store } from '../store/database';
 
 /** Everything the HTTP app needs; tests swap any of it. */
@@ -25,6 +26,8 @@ export interface AppDeps {
     /** A rollback was stored for this repository ("owner/repo"): checked at once if it was not yet. */
     noteRepository?(repository: string): void;
   };
+  /** The failed-authentication budget per client address; createApp makes one when none is given. */
+  authGuard?: FailureGuard;
   /** True once SIGTERM arrived: /readyz turns 503 at once so no new traffic is sent here. */
   isStopping?: () => boolean;
 }

@@ -62,8 +62,8 @@ export function createRouter(deps: AppDeps): Router {
           validate: false,
         })
       : [];
-  const webhookAuth = requireToken(config.auth.webhookToken, 'webhook');
-  const adminAuth = requireToken(config.auth.adminToken, 'admin');
+  const webhookAuth = requireToken(config.auth.webhookToken, 'webhook', deps.authGuard);
+  const adminAuth = requireToken(config.auth.adminToken, 'admin', deps.authGuard);
   const events = createEventsController(deps);
 
   // The rate limit counts only authenticated webhooks: a flood with a wrong token cannot spend Argo CD's quota.
@@ -82,7 +82,7 @@ export function createRouter(deps: AppDeps): Router {
   router.get('/v1/apps/:app', adminAuth, apps.get);
   router.post('/v1/apps/:app/pause', adminAuth, requireJsonContentType, parseJsonBody, apps.pause);
   router.post('/v1/apps/:app/resume', adminAuth, requireJsonContentType, parseJsonBody, apps.resume);
-  const metricsAuth: RequestHandler = config.metrics.token === undefined ? (_req, _res, next) => next() : requireToken(config.metrics.token, 'metrics');
+  const metricsAuth: RequestHandler = config.metrics.token === undefined ? (_req, _res, next) => next() : requireToken(config.metrics.token, 'metrics', deps.authGuard);
   router.get('/metrics', metricsAuth, async (_req, res) => {
     const registry = deps.metrics!.registry;
     res.set('Content-Type', registry.contentType).send(await registry.metrics());

@@ -26,6 +26,8 @@ export interface Metrics {
   countNotification(result: 'sent' | 'retry' | 'failed'): void;
   /** A worker's lease was taken over before it completed; its result was dropped. */
   countLeaseLost(work: 'delivery' | 'outcome' | 'notification'): void;
+  /** The failed-authentication budget: an address used it up (exhausted), a request refused with 429 for it (blocked). */
+  countAuthFailures(what: 'exhausted' | 'blocked'): void;
   /** A followed rollback reached `outcome` (each change counted once, by the replica that recorded it). */
   countOutcome(outcome: string): void;
   /** One retention run: rows deleted per table, how long it took, its longest transaction. */
@@ -167,6 +169,12 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
     },
   });
 
+  const authBudget = new Counter({
+    name: 'rollback_auth_budget_total',
+    help: 'The failed-authentication budget per client address: exhausted (an address went over 20 failures a minute), blocked (a request answered 429 for it)',
+    labelNames: ['event'],
+    registers: [registry],
+  });
   const outcomesReached = new Counter({
     name: 'rollback_outcomes_reached_total',
     help: 'Outcomes reached by followed rollbacks, by outcome (a counter: unlike rollback_outcomes, retention does not lower it)',
@@ -192,6 +200,9 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
       for (const [table, n] of Object.entries(deleted)) if (n) retentionDeleted.inc({ table }, n);
       retentionRuns.inc();
       retentionLongest.set(longestBatchSeconds);
+    },
+    countAuthFailures(what) {
+      authBudget.inc({ event: what });
     },
     countOutcome(outcome) {
       outcomesReached.inc({ outcome });

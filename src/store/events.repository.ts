@@ -183,8 +183,8 @@ export async function listEvents(db: Db, filter: { app?: string; status?: EventS
   if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
   const before = filter.before;
   if (before !== undefined) {
-    // A range on the indexed time, then the tie-break on id among events of the same millisecond.
-    query = query.where('created_at', '<=', before.createdAt).where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb('id', '<', before.id)]));
+    // A row value (time, id): a range scan of the time index from the cursor on both engines.
+    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.createdAt, before.id)));
   }
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
   return rows.map(toRollbackEvent);

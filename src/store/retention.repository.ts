@@ -42,7 +42,9 @@ type TimeColumn = 'created_at' | 'reported_at' | 'at';
 async function oldRows<Extra>(trx: Db, table: RetentionTable, column: TimeColumn, extra: readonly string[], cutoff: number, cursor: RetentionCursor | undefined, limit: number) {
   const time = sql.ref(column);
   const columns = sql.join([sql`id`, sql`${time} as at`, ...extra.map((c) => sql.ref(c))]);
-  const later = cursor === undefined ? sql`` : sql`and (${time} > ${cursor.at} or (${time} = ${cursor.at} and id > ${cursor.id}))`;
+  // A row value: both engines range-scan the time index from the cursor (the same condition written with
+  // OR made SQLite sort every older row on each batch: 319 ms a batch at 1,000,000 events, 1.8 ms so).
+  const later = cursor === undefined ? sql`` : sql`and (${time}, id) > (${cursor.at}, ${cursor.id})`;
   const { rows } = await sql<Extra & { id: string; at: number | string }>`select ${columns} from ${sql.table(table)} where ${time} < ${cutoff} ${later} order by ${time}, id limit ${limit}`.execute(trx);
   return rows;
 }

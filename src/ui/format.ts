@@ -52,3 +52,8 @@ export function toneOf(value: string | null | undefined): Tone {
       return 'quiet';
   }
 }
+
+/** "1 app", "2 apps", "0 apps": a count with its noun in the right number. */
+export function counted(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -1,17 +1,17 @@
 import { resolve } from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import { PACKAGE_ROOT } from '../package-root';
 import { AppError } from '../errors';
 import type { AppDeps } from '../http/app-deps';
-import { tokenMatcher } from '../http/middleware/auth';
+import { overBudget, spendFailure, tokenMatcher } from '../http/middleware/auth';
 import { pauseByHand, replayByHand, resumeByHand } from '../rollback/actions-by-hand';
 import { isStoreUnavailable } from '../store/store-error';
 import { SESSION_COOKIE, csrfMatches, newSession, readSession, sessionSecret, type Session } from './session';
+import { PageContext, type PageFacts } from './views/page-context';
 import { createOverviewLoader, loadApp, loadRollback, overviewTag } from './status-page-data';
 import { AppPage } from './views/app-page';
 import { LoginPage } from './views/login';
@@ -50,7 +50,7 @@ function sameOrigin(origin: string, req: Request): boolean {
   return new URL(origin).origin === new URL(`${scheme}://${host}`).origin;
 }
 
-function html(res: Response, status: number, view: VNode, doctype = true): void {
+function sendHtml(res: Response, status: number, view: VNode, doctype: boolean): void {
   // Pages show the app's state and the session's form token: never cached, never framed.
   res
     .status(status)
@@ -76,6 +76,8 @@ export function createUiRouter(deps: AppDeps): Router {
   const adminMatches = tokenMatcher(config.auth.adminToken);
   const loadOverview = createOverviewLoader(config, store, wiring);
   const session = (res: Response) => res.locals.session as Session;
+  const facts: PageFacts = { dryRun: config.dryRun, dryRunRoutes: config.dryRun ? [] : config.routes.filter((r) => r.dryRun === true).map((r) => r.app) };
+  const html = (res: Response, status: number, view: VNode, doctype = true) => sendHtml(res, status, <PageContext.Provider value={facts}>{view}</PageContext.Provider>, doctype);
 
   router.use(
     '/ui',
@@ -133,23 +135,18 @@ export function createUiRouter(deps: AppDeps): Router {
     html(res, 200, <LoginPage next={next} />);
   });
 
-  // Ten tries a minute per client: the admin token cannot be guessed through the form.
-  const loginLimit = rateLimit({
-    windowMs: 60_000,
-    limit: 10,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    validate: false,
-    handler: (_req, res) => html(res, 429, <LoginPage next="/ui/" error="Too many sign-in attempts from here; wait a minute." />),
-  });
-
-  router.post('/ui/login', loginLimit, form, (req, res) => {
+  // The form spends from the same failed-authentication budget as every route that takes a token: only a
+  // wrong token counts, so the owner who signs in now and then is never locked out.
+  router.post('/ui/login', form, (req, res) => {
     const body = req.body as Record<string, unknown>;
     const next = safeNext(body.next);
+    const blocked = overBudget(req, res, deps.authGuard);
+    if (blocked) return html(res, 429, <LoginPage next={next} error={`Too many wrong tokens from this address: ${blocked.message.replace(/^.*; /, '')}.`} />);
     const name = text(body.name, 100);
     const token = typeof body.token === 'string' ? body.token : '';
     if (!name) return html(res, 400, <LoginPage next={next} error="Say who you are: your name is recorded with what you do." />);
     if (!adminMatches([token])) {
+      spendFailure(req, deps.authGuard);
       req.log.warn({ component: 'ui', name }, 'status page sign-in refused: wrong admin token');
       return html(res, 401, <LoginPage next={next} name={name} error="Wrong token." />);
     }

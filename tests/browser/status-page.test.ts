@@ -172,6 +172,18 @@ describe('the status page in Chromium', () => {
     await page.screenshot({ path: join(DOCS, 'ui-overview.png'), fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
 
+    // On a phone (390 px): no page scrolls sideways; wide tables scroll inside their box.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, path] of [['overview', '/ui/'], ['app', '/ui/apps/podinfo-prod'], ['rollback', `/ui/events/${accepted.id}`]] as const) {
+      await page.goto(`${service.url}${path}`);
+      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+      expect({ name, ...widths }).toEqual({ name, page: 390, viewport: 390 });
+      await page.screenshot({ path: join(DOCS, `ui-${name}-390.png`), fullPage: true });
+      expect(await seriousViolations(page)).toEqual([]);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${service.url}/ui/`);
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${service.url}/ui/login`);
     expect(await seriousViolations(page)).toEqual([]);

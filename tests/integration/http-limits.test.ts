@@ -1,9 +1,11 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { get as httpGet, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { startService, type RunningService } from '../../src/service';
 import { createSqliteDatabase, type TestDatabase } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, seedBody } from '../support/harness';
+import { until } from '../support/until';
 
 interface Answer {
   status: number;
@@ -72,5 +74,35 @@ describe('the listener: Expect: 100-continue and header lines', () => {
     const padding: Array<[string, string]> = Array.from({ length: 195 }, (_, i) => [`x-${i}`, 'v']);
     const res = await send(service.url, '/v1/webhooks/argocd', [...json, ['Authorization', `Bearer ${WEBHOOK_TOKEN}`], ...padding], JSON.stringify(seedBody({ failed_revision: 'b'.repeat(40) })));
     expect(res.status).toBe(202);
+  });
+
+  it('when one address holds 1,100 idle connections, then it keeps 100, the rest are closed at once, and a probe from another address is answered', async () => {
+    const { port } = new URL(service.url);
+    const sockets: Socket[] = [];
+    let connected = 0;
+    let closed = 0;
+    for (let i = 0; i < 1100; i += 1) {
+      const socket = connect({ host: '127.0.0.1', port: Number(port) });
+      sockets.push(socket);
+      socket.on('connect', () => (connected += 1));
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closed += 1));
+    }
+    // Every one connected; the service closes those past the cap at once, and only those.
+    await until(() => Promise.resolve(connected === 1100 && closed >= 1000), 'every socket connected and the ones past the cap closed');
+    const outcomes = sockets.map((socket) => (socket.destroyed ? 'closed' : 'held'));
+    try {
+      expect(outcomes.filter((o) => o === 'held')).toHaveLength(100);
+      // Another address on the loopback network: the probe gets its answer.
+      const probe = await new Promise<number>((resolve, reject) => {
+        httpGet(`${service.url}/healthz`, { localAddress: '127.0.0.2', agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+      expect(probe).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
   });
 });

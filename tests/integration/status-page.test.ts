@@ -266,18 +266,18 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     await rollback('other-app', 2);
     clock.advance(6 * 60_000);
     const page = (await agent.get('/ui/')).text;
-    expect(page).toContain('1 events not yet delivered');
+    expect(page).toContain('1 event not yet delivered');
     expect(page).toContain('1 failed');
   });
 
   it('when a new app arrives, then its row and the app count show at the next refresh', async () => {
     await rollback('app-a', 1);
     const agent = await signIn(h);
-    expect((await agent.get('/ui/overview/live')).text).toContain('1 apps');
+    expect((await agent.get('/ui/overview/live')).text).toContain('1 app ·');
     await rollback('app-b', 2);
     const soon = (await agent.get('/ui/overview/live')).text;
     expect(soon).toContain('>app-b</a>');
-    expect(soon).toContain('2 apps');
+    expect(soon).toContain('2 apps ·');
   });
 
   it('when the API pauses and replays, then the actions are recorded too, by the admin token', async () => {
@@ -320,6 +320,27 @@ describe('the live part of the overview (ETag and 304)', () => {
     expect((await agent.get('/ui/overview/live').set('If-None-Match', next)).status).toBe(304);
     clock.advance(LIVE_REFRESH_MS);
     expect((await agent.get('/ui/overview/live').set('If-None-Match', next)).status).toBe(200);
+  });
+});
+
+describe('the dry-run banner', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('when DRY_RUN is on, then every page says so; when off, none does', async () => {
+    h = await createHarness({ worker: false, env: { DRY_RUN: 'on' } });
+    await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody());
+    const agent = await signIn(h);
+    const id = (await listEvents(h.store.db, { limit: 1 }))[0]!.id;
+    for (const path of ['/ui/', '/ui/apps/podinfo-prod', `/ui/events/${id}`]) {
+      expect((await agent.get(path)).text).toContain('<strong>Dry run:</strong> rollbacks are decided, recorded and logged, and nothing is sent to GitHub');
+    }
+    await h.close();
+    h = await createHarness({ worker: false });
+    expect((await (await signIn(h)).get('/ui/')).text).not.toContain('Dry run');
   });
 });
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import SQLite from 'better-sqlite3';
 import request from 'supertest';
 import { findEvent, listEvents } from '../../src/store/events.repository';
-import { FAILED, HEALTHY, WEBHOOK_TOKEN, createHarness, failedRevision, seedBody, type Harness } from '../support/harness';
+import { ADMIN_TOKEN, FAILED, HEALTHY, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, seedBody, type Harness } from '../support/harness';
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
 
@@ -316,5 +316,55 @@ describe('hostile input', () => {
     const res = await request(h.app).options('/');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('guessing a token is stopped, without locking out the owner (one budget per address)', () => {
+  let h: Harness;
+  const clock = createManualClock(Date.now());
+  beforeEach(async () => {
+    // TRUST_PROXY=1: each X-Forwarded-For is its own client address.
+    h = await createHarness({ worker: false, clock, env: { TRUST_PROXY: '1' } });
+  });
+  afterEach(() => h.close());
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+  const events = (address: string, headers: Record<string, string>) => request(h.app).get('/v1/events').set('X-Forwarded-For', address).set(headers);
+  const metric = async (event: string) => {
+    const text = (await request(h.app).get('/metrics').set('X-Forwarded-For', '198.51.100.1').set(admin)).text;
+    return Number(/rollback_auth_budget_total\{event="(\w+)"\} (\d+)/g.exec(text.split('\n').find((l) => l.includes(`event="${event}"`)) ?? '')?.[2] ?? 0);
+  };
+
+  it('when one address sends 25 wrong admin tokens, then 20 get 401 and the rest 429 with Retry-After, even its right token; another address is not slowed; a minute later it may try again', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i += 1) statuses.push((await events('203.0.113.9', { Authorization: `Bearer guess-${i}-0123456789` })).status);
+    expect(statuses).toEqual([...Array<number>(20).fill(401), ...Array<number>(5).fill(429)]);
+    const blocked = await events('203.0.113.9', admin);
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error).toEqual({ code: 'RATE_LIMITED', message: expect.stringMatching(/^more than 20 failed authentications a minute from this address; try again in \d+ s$/) });
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect((await events('203.0.113.10', admin)).status).toBe(200);
+    // Said once for the address, counted in a metric.
+    expect(h.logs.entries.filter((e) => e.address === '203.0.113.9' && String(e.msg).startsWith('more than 20 failed authentications a minute'))).toHaveLength(1);
+    expect(await metric('exhausted')).toBe(1);
+    expect(await metric('blocked')).toBe(6);
+    clock.advance(60_000);
+    expect((await events('203.0.113.9', admin)).status).toBe(200);
+  });
+
+  it('when wrong tokens come through the sign-in form, the webhook and the API from one address, then they spend one budget', async () => {
+    for (let i = 0; i < 10; i += 1) expect((await request(h.app).post('/ui/login').set('X-Forwarded-For', '203.0.113.7').type('form').send({ name: 'eve', token: `guess-${i}` })).status).toBe(401);
+    for (let i = 0; i < 5; i += 1) expect((await request(h.app).post('/v1/webhooks/argocd').set('X-Forwarded-For', '203.0.113.7').set('Authorization', `Bearer guess-${i}`).send(seedBody())).status).toBe(401);
+    for (let i = 0; i < 5; i += 1) expect((await events('203.0.113.7', { 'X-Webhook-Token': `guess-${i}` })).status).toBe(401);
+    const form = await request(h.app).post('/ui/login').set('X-Forwarded-For', '203.0.113.7').type('form').send({ name: 'ana', token: ADMIN_TOKEN });
+    expect(form.status).toBe(429);
+    expect(form.text).toMatch(/Too many wrong tokens from this address: try again in \d+ s\./);
+    expect((await request(h.app).post('/v1/webhooks/argocd').set('X-Forwarded-For', '203.0.113.7').set(auth).send(seedBody())).status).toBe(429);
+  });
+
+  it('when the owner signs in 30 times in a minute, or a client sends no token at all, then nothing is spent', async () => {
+    for (let i = 0; i < 30; i += 1) expect((await request(h.app).post('/ui/login').set('X-Forwarded-For', '203.0.113.5').type('form').send({ name: 'ana', token: ADMIN_TOKEN })).status).toBe(303);
+    for (let i = 0; i < 30; i += 1) expect((await events('203.0.113.6', {})).status).toBe(401);
+    expect((await events('203.0.113.6', admin)).status).toBe(200);
   });
 });

@@ -5,6 +5,7 @@ import { CONFIG_VARIABLES } from '../../src/config/config';
 import { loadNotificationsConfig, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
 import { singleSource, toStateBody } from '../support/argocd-fixtures';
 import { RUN_TOKEN, evaluate, loadWorkflow } from '../support/workflow-runner';
+import { anchorOf, tableOfContents, withTableOfContents } from '../../scripts/readme-toc';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -197,5 +198,28 @@ describe('shipped deploy files', () => {
     it('when a step runs shell, then no ${{ }} expression is inside run: (the tag goes through env)', () => {
       for (const step of steps.filter((s) => s.run !== undefined)) expect(step.run).not.toContain('${{');
     });
+  });
+});
+
+describe('the README', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+  it('when a section is added or renamed, then its table of contents follows (npm run docs:toc)', () => {
+    expect(withTableOfContents(readme)).toBe(readme);
+    expect(tableOfContents(readme).split('\n').length).toBeGreaterThan(10);
+  });
+
+  it('when a section links another, then that anchor is a heading of the README', () => {
+    const anchors = new Set(readme.split('\n').flatMap((line) => (/^#{1,4} (.+)$/.exec(line)?.[1] ? [anchorOf(/^#{1,4} (.+)$/.exec(line)![1]!)] : [])));
+    const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+    expect(links.filter((link) => !anchors.has(link))).toEqual([]);
+  });
+
+  it.each([
+    ['Getting a Title', 'getting-a-title'],
+    ['Status page (`/ui/`)', 'status-page-ui'],
+    ['Outcomes: what became of each rollback', 'outcomes-what-became-of-each-rollback'],
+  ])('when the heading is %j, then its anchor is %j (as GitHub makes it)', (heading, anchor) => {
+    expect(anchorOf(heading)).toBe(anchor);
   });
 });

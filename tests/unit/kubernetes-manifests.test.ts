@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES } from '../../src/config/config';
 import { parseRoutesFile } from '../../src/config/routes';
-import { OVERLAYS, renderOverlay } from '../../scripts/check-kubernetes';
+import { OVERLAYS, PLACEHOLDER_IMAGE, placeholderImages, renderOverlay } from '../../scripts/check-kubernetes';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -39,6 +39,12 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered', (overlay) => {
     for (const object of objects) expect(object.metadata.namespace).toBe('argocd');
     const [image] = (parse(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'base', 'kustomization.yaml'), 'utf8')) as { images: Array<{ newName: string; newTag: string }> }).images;
     expect(container.image).toBe(`${image!.newName}:${image!.newTag}`);
+  });
+
+  it('when the image is still the placeholder, then check:kubernetes names it; once set, it does not', () => {
+    const { yaml } = renderOverlay(overlay);
+    expect(placeholderImages(yaml)).toEqual([`Deployment container ${String(container.name)}: image ${PLACEHOLDER_IMAGE}:set-your-version`]);
+    expect(placeholderImages(yaml.replaceAll(PLACEHOLDER_IMAGE, 'ghcr.io/your-org/gitops-rollback-webhook'))).toEqual([]);
   });
 
   it('when the settings are read, then each is a variable the service knows, ADMIN_TOKEN is required, and the routes file is where it is mounted', () => {

@@ -1,4 +1,4 @@
-import { pageOf, relativeTime, shortRevision, toneOf } from '../../src/ui/format';
+import { counted, pageOf, relativeTime, shortRevision, toneOf } from '../../src/ui/format';
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
 
@@ -61,5 +61,21 @@ describe('toneOf', () => {
     [null, 'quiet'],
   ])('when the value is %s, then the badge is %s', (value, tone) => {
     expect(toneOf(value)).toBe(tone);
+  });
+});
+
+describe('counted', () => {
+  it.each([
+    [0, 'app', '0 apps'],
+    [1, 'app', '1 app'],
+    [2, 'app', '2 apps'],
+    [1, 'event', '1 event'],
+    [10_000, 'app', '10000 apps'],
+  ])('when %i %s, then %j', (n, word, expected) => {
+    expect(counted(n, word)).toBe(expected);
+  });
+
+  it('when the plural is irregular, then it is given', () => {
+    expect(counted(3, 'entry', 'entries')).toBe('3 entries');
   });
 });

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Clock } from '../../clock';
+import { AUTH_FAILURES_PER_MINUTE, type AuthFailureBudget } from './auth-failures';
 import { AppError } from '../../errors';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
@@ -47,17 +49,52 @@ const TAKES: Record<TokenKind, string> = {
 /** Query parameters that look like a credential. */
 const QUERY_TOKEN = /^(?:token|access_token|api_key|apikey|key|webhook_token|admin_token)$/i;
 
+/** The failed-authentication budget a route spends from (src/http/middleware/auth-failures.ts). */
+export interface FailureGuard {
+  budget: AuthFailureBudget;
+  clock: Clock;
+  /** This failure used up `address`'s budget: said once per address per minute. */
+  onExhausted(req: Request, address: string): void;
+  /** A request refused with 429 because its address is over budget. */
+  onBlocked(): void;
+}
+
+export const clientAddress = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** 429 with Retry-After when the request's address has used up its budget, else undefined. */
+export function overBudget(req: Request, res: Response, guard: FailureGuard | undefined): AppError | undefined {
+  if (!guard) return undefined;
+  const waitMs = guard.budget.waitMs(clientAddress(req), guard.clock.now());
+  if (waitMs <= 0) return undefined;
+  guard.onBlocked();
+  const seconds = Math.ceil(waitMs / 1000);
+  res.set('Retry-After', String(seconds));
+  return new AppError('RATE_LIMITED', `more than ${AUTH_FAILURES_PER_MINUTE} failed authentications a minute from this address; try again in ${seconds} s`);
+}
+
+/** Spends one failure of the request's address. */
+export function spendFailure(req: Request, guard: FailureGuard | undefined): void {
+  if (!guard) return;
+  const address = clientAddress(req);
+  if (guard.budget.fail(address, guard.clock.now())) guard.onExhausted(req, address);
+}
+
 /**
  * Requires the expected token, from a header. A token in the query string is refused by name: URLs end up
- * in proxy and access logs, so the service never reads one.
+ * in proxy and access logs, so the service never reads one. Each refusal spends from the address's
+ * failure budget; an address over it gets 429 before its token is looked at.
  */
-export function requireToken(expected: string, kind: TokenKind): RequestHandler {
+export function requireToken(expected: string, kind: TokenKind, guard?: FailureGuard): RequestHandler {
   const matches = tokenMatcher(expected);
-  return (req, _res, next) => {
+  return (req, res, next) => {
+    const blocked = overBudget(req, res, guard);
+    if (blocked) return next(blocked);
     const header = req.headers['x-webhook-token'];
     const tokens = presentedTokens(req.headers.authorization, Array.isArray(header) ? header[0] : header);
     if (matches(tokens)) return next();
     const inQuery = Object.keys(req.query).find((name) => QUERY_TOKEN.test(name));
+    // A request with no token at all guesses nothing: only a wrong one spends.
+    if (tokens.length > 0 || inQuery !== undefined) spendFailure(req, guard);
     if (inQuery !== undefined) {
       return next(new AppError('UNAUTHORIZED', `a token in the query string (${inQuery}=) is never read, because URLs are logged: send it as Authorization: Bearer <token>, Basic auth, or X-Webhook-Token, and change it if it was real`));
     }

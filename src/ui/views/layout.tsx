@@ -1,9 +1,12 @@
 import type { ComponentChildren } from 'preact';
 import type { Session } from '../session';
+import { useContext } from 'preact/hooks';
 import { Csrf } from './parts';
+import { PageContext } from './page-context';
 
 /** The page around every view: one stylesheet and one script, both served by the service (public/). */
 export function Layout({ title, session, children }: { title: string; session?: Session; children: ComponentChildren }) {
+  const facts = useContext(PageContext);
   return (
     <html lang="en">
       <head>
@@ -27,7 +30,19 @@ export function Layout({ title, session, children }: { title: string; session?: 
             </form>
           )}
         </header>
-        <main>{children}</main>
+        <main>
+          {facts.dryRun && (
+            <div class="banner warn" role="status">
+              <strong>Dry run:</strong> rollbacks are decided, recorded and logged, and nothing is sent to GitHub (<code>DRY_RUN</code> is on).
+            </div>
+          )}
+          {facts.dryRunRoutes.length > 0 && (
+            <div class="banner warn" role="status">
+              <strong>Dry run for some apps:</strong> routes {facts.dryRunRoutes.join(', ')} record rollbacks without sending them to GitHub.
+            </div>
+          )}
+          {children}
+        </main>
       </body>
     </html>
   );

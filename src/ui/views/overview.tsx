@@ -1,5 +1,6 @@
 import type { Session } from '../session';
 import type { OverviewData } from '../status-page-data';
+import { counted } from '../format';
 import { Layout } from './layout';
 import { Badge, Pager, Rev, Table, When, appHref, eventHref } from './parts';
 
@@ -22,7 +23,7 @@ export function OverviewLive({ data }: { data: OverviewData }) {
       )}
       {banners.undelivered && (
         <div class="banner warn" role="alert">
-          <strong>{banners.undelivered.count} events not yet delivered</strong>
+          <strong>{counted(banners.undelivered.count, 'event')} not yet delivered</strong>
           {banners.undelivered.oldestAt !== undefined && (
             <>
               , the oldest since <When at={banners.undelivered.oldestAt} now={now} />
@@ -33,7 +34,7 @@ export function OverviewLive({ data }: { data: OverviewData }) {
       )}
       {banners.refusedNotifications && (
         <div class="banner bad" role="alert">
-          <strong>{banners.refusedNotifications.count} notifications refused by the receiver</strong> (marked failed; later ones were sent): check NOTIFY_URL and NOTIFY_FORMAT.
+          <strong>{counted(banners.refusedNotifications.count, 'notification')} refused by the receiver</strong> (marked failed; later ones were sent): check NOTIFY_URL and NOTIFY_FORMAT.
           <ul>
             {banners.refusedNotifications.newest.map((n) => (
               <li key={n.id}>
@@ -44,7 +45,7 @@ export function OverviewLive({ data }: { data: OverviewData }) {
         </div>
       )}
       <p class="muted">
-        {data.totalApps} apps · updated <When at={now} now={now} />
+        {counted(data.totalApps, 'app')} · updated <When at={now} now={now} />
       </p>
       <Table columns={['App', 'Health', 'Paused', 'Last rollback', 'Outcome', 'In loop-guard window']}>
         {data.apps.map((row) => (

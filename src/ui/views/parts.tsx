@@ -56,18 +56,21 @@ export function Section({ title, children }: { title: string; children: Componen
 /** A table with a header row of column names; the rows are the children. */
 export function Table({ columns, children }: { columns: readonly string[]; children: ComponentChildren }) {
   return (
-    <table>
-      <thead>
-        <tr>
-          {columns.map((name) => (
-            <th key={name} scope="col">
-              {name}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>{children}</tbody>
-    </table>
+    // On a phone the table scrolls inside its box, never the page (tabindex: a keyboard can scroll it too).
+    <div class="scroll" tabIndex={0}>
+      <table>
+        <thead>
+          <tr>
+            {columns.map((name) => (
+              <th key={name} scope="col">
+                {name}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
   );
 }
 

@@ -71,7 +71,7 @@ describe.each(DIALECTS)('notifications on %s', (_dialect, createDatabase) => {
     const agent = request.agent(h.app);
     await agent.post('/ui/login').type('form').send({ name: 'Ana Ops', token: ADMIN_TOKEN, next: '/ui/' });
     const overview = (await agent.get('/ui/')).text;
-    expect(overview).toContain('1 notifications refused by the receiver');
+    expect(overview).toContain('1 notification refused by the receiver');
     expect(overview).toContain('the receiver answered 400');
   });
 

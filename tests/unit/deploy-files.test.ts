@@ -210,7 +210,9 @@ describe('the README', () => {
   });
 
   it('when a section links another, then that anchor is a heading of the README', () => {
-    const anchors = new Set(readme.split('\n').flatMap((line) => (/^#{1,4} (.+)$/.exec(line)?.[1] ? [anchorOf(/^#{1,4} (.+)$/.exec(line)![1]!)] : [])));
+    const headings = readme.split('\n').flatMap((line) => (/^#{1,4} (.+)$/.exec(line)?.[1] ? [anchorOf(/^#{1,4} (.+)$/.exec(line)![1]!)] : []));
+    // And explicit anchors (<a id="…">) in the text.
+    const anchors = new Set([...headings, ...[...readme.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]!)]);
     const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
     expect(links.filter((link) => !anchors.has(link))).toEqual([]);
   });

@@ -131,7 +131,8 @@ export function RollbackPage({ data, session }: { data: RollbackData; session: S
         </form>
       )}
       <Section title={data.dryRun || event.status === 'dry_run' ? 'Dispatch body (would be sent)' : 'Dispatch body sent to GitHub'}>
-        <pre>{data.dispatch}</pre>
+        {/* Scrolls inside its box on a phone: focusable, so a keyboard can scroll it too. */}
+        <pre tabIndex={0}>{data.dispatch}</pre>
       </Section>
       <Section title="Delivery attempts">
         {data.attempts.length === 0 ? (

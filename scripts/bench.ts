@@ -74,7 +74,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const progress = { step: 'starting', since: Date.now() };
 function track(child: ChildProcess): void {
-  track(child);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
 }
 function step(name: string): void {
   progress.step = name;
@@ -140,8 +141,7 @@ async function launch(target: Target): Promise<{ child: ChildProcess; port: numb
   const port = await freePort();
   const spawnedAt = process.hrtime.bigint();
   const child = target.start(port);
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  track(child);
   const startToReadyMs = await waitReady(child, `http://127.0.0.1:${port}${target.readyPath}`, spawnedAt);
   return { child, port, startToReadyMs };
 }

@@ -3,10 +3,11 @@
  * GitHub (with a stand-in for GitHub Actions that runs the shipped workflow's script on a real local
  * git repository), a stand-in notification receiver, and the service on embedded SQLite
  * (./data/demo.db). Sends what Argo CD's shipped template sends for a Degraded app (the service works
- * out what to restore from the Application's sources: no route, no VALUES_PATHS) and follows the
- * rollback to its outcome:
- * dispatched → workflow run → restore commit → Argo CD reports Healthy → verified, printing each step
- * and every message the receiver got. Then keeps serving until Ctrl-C.
+ * out what to restore from the Application's sources: no route needed) and follows the rollback to its
+ * outcome: dispatched → workflow run → restore commit → Argo CD reports Healthy → verified, printing each
+ * step and every message the receiver got. Then keeps serving until Ctrl-C, with curls to try whose
+ * revisions are the local repository's own; a stand-in for Argo CD syncs each rollback they start and
+ * reports it Healthy, so each ends verified too (tests/e2e/demo.test.ts runs them).
  */
 import { rmSync } from 'node:fs';
 import { loadConfig } from '../src/config/config';
@@ -15,7 +16,7 @@ import { startService } from '../src/service';
 import { ActionsStandIn } from '../tests/support/actions-stand-in';
 import { FakeGitHub } from '../tests/support/fake-github';
 import { REV_7, REV_8, REV_9, singleSource, toStateBody } from '../tests/support/argocd-fixtures';
-import { GitOpsRepo } from '../tests/support/gitops-repo';
+import { GitOpsRepo, PROD } from '../tests/support/gitops-repo';
 import { NotifyReceiver } from '../tests/support/notify-receiver';
 
 const GITHUB_TOKEN = 'demo-github-token-not-a-secret';
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
     HOST: '127.0.0.1',
     PORT: process.env.PORT ?? '8080',
     DATABASE_URL: `sqlite:${DB_PATH}`,
+    // For notifications without the Application's sources (the curls below, shapes A and B).
+    VALUES_PATHS: PROD,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     NOTIFY_URL: receiver.url,
     // Scaled down for the demo: look every 200 ms instead of every 10 s.
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
   // local repository's real commits.
   const real: Record<string, string> = { [REV_7]: repo.commits.early, [REV_8]: repo.commits.healthy, [REV_9]: repo.commits.failed };
   const webhook = JSON.parse(JSON.stringify(toStateBody(singleSource())).replace(/[0-9a-f]{40}/g, (sha) => real[sha] ?? sha)) as unknown;
-  console.log("2. Argo CD posts what the shipped template renders for the Degraded app (its sources included; no paths configured):");
+  console.log("2. Argo CD posts what the shipped template renders for the Degraded app (its sources included: what to restore comes from them):");
   console.log(`   POST ${service.url}/v1/webhooks/argocd\n${indent(JSON.stringify(webhook, null, 2))}`);
   const accepted = await fetch(`${service.url}/v1/webhooks/argocd`, {
     method: 'POST',
@@ -116,22 +119,42 @@ async function main(): Promise<void> {
    admin token ${WEBHOOK_TOKEN} (a demo value; ADMIN_TOKEN defaults to WEBHOOK_TOKEN).
    Or try (Ctrl-C to stop):
 
+   # the seed contract (shape A): roll app shop back from the bad release to the early one
    curl -s -X POST ${service.url}/v1/webhooks/argocd \\
      -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\
-     -d '{"event_type":"argo-degraded","client_payload":{"app":"podinfo-prod","failed_revision":"a41d7c0","healthy_revision":"3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2"}}'
+     -d '{"event_type":"argo-degraded","client_payload":{"app":"shop","failed_revision":"${repo.commits.failed}","healthy_revision":"${repo.commits.early}"}}'
    # a health report (shape B): Healthy feeds the ledger, Degraded rolls back to the newest healthy revision
    curl -s -X POST ${service.url}/ -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\
-     -d '{"app":"web","status":"Healthy","revision":"3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2"}'
+     -d '{"app":"web","status":"Healthy","revision":"${repo.commits.early}"}'
    curl -s -X POST ${service.url}/ -H 'Authorization: Bearer ${WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\
-     -d '{"app":"web","status":"Degraded","revision":"9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51"}'
+     -d '{"app":"web","status":"Degraded","revision":"${repo.commits.failed}"}'
    curl -s ${service.url}/v1/apps/web -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'
    curl -s ${service.url}/v1/events -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'
    curl -s ${service.url}/v1/events/${answer.id} -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'
-   curl -s -X POST ${service.url}/v1/events/${answer.id}/replay -H 'Authorization: Bearer ${WEBHOOK_TOKEN}'
    curl -s ${service.url}/readyz
+
+   The stand-in Argo CD below syncs each restore commit and reports it Healthy, as yours would.
 `);
 
+  // Argo CD's part for the rollbacks the curls start: it syncs each restore commit and reports it Healthy,
+  // so each one ends verified, as the first did.
+  const reported = new Set<string>([answer.id]);
+  const argocd = setInterval(() => {
+    void (async () => {
+      const { events } = (await (await fetch(`${service.url}/v1/events?outcome=restored`, { headers: auth })).json()) as { events: Array<{ id: string; app: string; restore_commit: string | null }> };
+      for (const event of events) {
+        if (reported.has(event.id)) continue;
+        reported.add(event.id);
+        // A run that found nothing to change made no commit: Argo CD reports what main already is.
+        const healthy = { app: event.app, status: 'Healthy', revision: event.restore_commit ?? repo.mainHead() };
+        await fetch(`${service.url}/v1/webhooks/argocd`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(healthy) });
+        console.log(`   (Argo CD stand-in) ${event.app} synced ${healthy.revision.slice(0, 12)} and reported it Healthy: rollback ${event.id} is verified`);
+      }
+    })().catch(() => undefined);
+  }, 500);
+
   const shutdown = () => {
+    clearInterval(argocd);
     console.log('\nStopping…');
     void service
       .stop()

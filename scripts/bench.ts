@@ -83,6 +83,10 @@ function step(name: string): void {
   console.log(`bench: ${name}`);
 }
 setInterval(() => console.log(`bench: still ${progress.step} (${Math.round((Date.now() - progress.since) / 1000)} s)`), 10_000).unref();
+/** Removes the temporary folder, retrying while a stopped server's last writes land in it. */
+function removeWork(): void {
+  rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+}
 /** What the run has measured so far, written as it is if the run is interrupted. */
 const partial: Record<string, unknown> = {};
 /** Processes and databases to stop or drop if the run is interrupted. */
@@ -94,7 +98,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     for (const child of children) child.kill('SIGTERM');
     void Promise.allSettled([...cleanups].map((cleanup) => cleanup())).finally(() => {
       writeResult({ at: new Date().toISOString(), machine: machine(), interrupted: `${signal} during ${progress.step}`, ...partial });
-      rmSync(work, { recursive: true, force: true });
+      removeWork();
       process.exit(130);
     });
   });
@@ -399,7 +403,7 @@ async function main(): Promise<void> {
     const results = await growth();
     writeResult({ at: new Date().toISOString(), machine: machine(), growth: results });
     await github.stop();
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
     return;
   }
   if (process.env.BENCH_ONLY === 'ui') {
@@ -407,7 +411,7 @@ async function main(): Promise<void> {
     const overview = ui.pages[0]!;
     console.log(`  ${overview.p50Ms < 200 ? 'met   ' : 'MISSED'} status page overview (${ui.apps} apps, ${ui.events} events) < 200 ms: p50 ${overview.p50Ms.toFixed(1)} ms`);
     await github.stop();
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
     return;
   }
   const dbFile = join(work, 'rollback.db');
@@ -421,7 +425,7 @@ async function main(): Promise<void> {
     console.log(`empty store: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms), RSS ${rss.toFixed(0)} MiB`);
     await measureHistory(github.url, bodyFile, logFile, at32.reqPerSec);
     await github.stop();
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
     return;
   }
   const rows: Row[] = [];
@@ -478,7 +482,7 @@ async function main(): Promise<void> {
   // BENCH_ONLY=ours: measure ours alone (while working on it); the ratios need the full run.
   if (process.env.BENCH_ONLY === 'ours') {
     await github.stop();
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
     return;
   }
   for (const target of [webhookTarget(), bareTarget()]) {
@@ -592,7 +596,7 @@ async function main(): Promise<void> {
     targets,
   };
   writeResult(result);
-  rmSync(work, { recursive: true, force: true });
+  removeWork();
 }
 
 function machine() {
@@ -651,6 +655,7 @@ function printGrowth(results: GrowthResult[]): void {
 
 main().catch((error: unknown) => {
   console.error(error);
-  rmSync(work, { recursive: true, force: true });
+  for (const child of children) child.kill('SIGTERM');
+  removeWork();
   process.exit(1);
 });

@@ -159,6 +159,11 @@ describe('the status page in Chromium', () => {
     await page.screenshot({ path: join(DOCS, 'ui-app.png'), fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
 
+    // The overview as an operator sees it (before the hostile app below joins it).
+    await page.goto(`${service.url}/ui/`);
+    await page.getByRole('link', { name: 'podinfo-prod' }).waitFor();
+    await page.screenshot({ path: join(DOCS, 'ui-overview.png'), fullPage: true });
+
     // Attacker-influenced text is shown as text: no element, no script, no dialog.
     const hostile = await fetch(`${service.url}/v1/apps/${encodeURIComponent(HOSTILE)}/pause`, {
       method: 'POST',
@@ -169,7 +174,6 @@ describe('the status page in Chromium', () => {
     await page.goto(`${service.url}/ui/`);
     await page.getByRole('link', { name: HOSTILE }).waitFor();
     expect(await page.locator('main img, main script, main b').count()).toBe(0);
-    await page.screenshot({ path: join(DOCS, 'ui-overview.png'), fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
 
     // On a phone (390 px): no page scrolls sideways; wide tables scroll inside their box.

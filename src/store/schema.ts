@@ -10,6 +10,7 @@ import type { NotificationsTable } from './notifications.table';
 import type { OutcomeFollowsTable } from './outcome-follows.table';
 import type { OutcomeHistoryTable } from './outcome-history.table';
 import type { RevisionStatesTable } from './revision-states.table';
+import type { UiSessionsTable } from './ui-sessions.table';
 
 /** Every table, as Kysely sees it (one *.table.ts each). */
 export interface Database {
@@ -25,4 +26,5 @@ export interface Database {
   app_pauses: AppPausesTable;
   apps: AppsTable;
   admin_actions: AdminActionsTable;
+  ui_sessions: UiSessionsTable;
 }

@@ -4,6 +4,8 @@ import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 export const SESSION_COOKIE = 'rollback_ui_session';
 
 export interface Session {
+  /** The session's id in the store (ui_sessions): signing out ends it there, for every replica. */
+  id: string;
   /** Who signed in (asked at sign-in; recorded with every action). */
   name: string;
   /** The token every form posts back (the cross-site request guard beside SameSite=Strict). */
@@ -21,15 +23,15 @@ export function sessionSecret(adminToken: string): string {
 }
 
 export function newSession(name: string, now: number, ttlMs: number): Session {
-  return { name, csrf: randomBytes(32).toString('base64url'), expires: now + ttlMs };
+  return { id: randomBytes(32).toString('base64url'), name, csrf: randomBytes(32).toString('base64url'), expires: now + ttlMs };
 }
 
-/** The session a signed cookie holds, or undefined when it is missing, malformed or expired. */
+/** The session a signed cookie holds, or undefined when it is missing, malformed or expired (the store says whether it was ended). */
 export function readSession(value: unknown, now: number): Session | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { name, csrf, expires } = value as Record<string, unknown>;
-  if (typeof name !== 'string' || typeof csrf !== 'string' || typeof expires !== 'number') return undefined;
-  return expires > now ? { name, csrf, expires } : undefined;
+  const { id, name, csrf, expires } = value as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof name !== 'string' || typeof csrf !== 'string' || typeof expires !== 'number') return undefined;
+  return expires > now ? { id, name, csrf, expires } : undefined;
 }
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();

@@ -12,6 +12,7 @@ import { pauseByHand, replayByHand, resumeByHand } from '../rollback/actions-by-
 import { isStoreUnavailable } from '../store/store-error';
 import { SESSION_COOKIE, csrfMatches, newSession, readSession, sessionSecret, type Session } from './session';
 import { PageContext, type PageFacts } from './views/page-context';
+import { endAllSessions, endSession, sessionStands, startSession } from '../store/ui-sessions.repository';
 import { createOverviewLoader, loadApp, loadRollback, overviewTag } from './status-page-data';
 import { AppPage } from './views/app-page';
 import { LoginPage } from './views/login';
@@ -102,9 +103,11 @@ export function createUiRouter(deps: AppDeps): Router {
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
 
   /** Pages need a session: without one, GETs go to the sign-in form and come back; the live fragment says 401. */
-  const signedIn: RequestHandler = (req, res, next) => {
-    const current = readSession((req.signedCookies as Record<string, unknown>)[SESSION_COOKIE], clock.now());
-    if (current) {
+  const signedIn: RequestHandler = async (req, res, next) => {
+    const now = clock.now();
+    const current = readSession((req.signedCookies as Record<string, unknown>)[SESSION_COOKIE], now);
+    // The signature says who; the store says whether the session still stands (signed out, everywhere).
+    if (current && (await sessionStands(store.db, current.id, now))) {
       res.locals.session = current;
       return next();
     }
@@ -137,7 +140,7 @@ export function createUiRouter(deps: AppDeps): Router {
 
   // The form spends from the same failed-authentication budget as every route that takes a token: only a
   // wrong token counts, so the owner who signs in now and then is never locked out.
-  router.post('/ui/login', form, (req, res) => {
+  router.post('/ui/login', form, async (req, res) => {
     const body = req.body as Record<string, unknown>;
     const next = safeNext(body.next);
     const blocked = overBudget(req, res, deps.authGuard);
@@ -150,7 +153,9 @@ export function createUiRouter(deps: AppDeps): Router {
       req.log.warn({ component: 'ui', name }, 'status page sign-in refused: wrong admin token');
       return html(res, 401, <LoginPage next={next} name={name} error="Wrong token." />);
     }
-    res.cookie(SESSION_COOKIE, newSession(name, clock.now(), config.ui.sessionMs), {
+    const started = newSession(name, clock.now(), config.ui.sessionMs);
+    await store.transaction((trx) => startSession(trx, started, clock.now()));
+    res.cookie(SESSION_COOKIE, started, {
       signed: true,
       httpOnly: true,
       sameSite: 'strict',
@@ -162,9 +167,19 @@ export function createUiRouter(deps: AppDeps): Router {
     res.redirect(303, next);
   });
 
-  router.post('/ui/logout', signedIn, form, sameSite, (req, res) => {
+  // Sign-out ends the session in the store: a copy of the cookie opens nothing after it, on any replica.
+  router.post('/ui/logout', signedIn, form, sameSite, async (req, res) => {
+    await store.transaction((trx) => endSession(trx, session(res).id, clock.now()));
     res.clearCookie(SESSION_COOKIE, { path: '/ui' });
     req.log.info({ component: 'ui', name: session(res).name }, 'status page sign-out');
+    res.redirect(303, '/ui/login');
+  });
+
+  // Every session ends, this one too (a lost laptop, a shared screen).
+  router.post('/ui/logout-everywhere', signedIn, form, sameSite, async (req, res) => {
+    const ended = await store.transaction((trx) => endAllSessions(trx, clock.now()));
+    res.clearCookie(SESSION_COOKIE, { path: '/ui' });
+    req.log.info({ component: 'ui', name: session(res).name, ended }, 'status page: every session signed out');
     res.redirect(303, '/ui/login');
   });
 

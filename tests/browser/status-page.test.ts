@@ -188,7 +188,7 @@ describe('the status page in Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(`${service.url}/ui/`);
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL(`${service.url}/ui/login`);
     expect(await seriousViolations(page)).toEqual([]);
     await page.goto(`${service.url}/ui/`);

@@ -1,7 +1,9 @@
+import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/logger';
 import { listActions } from '../../src/store/admin-actions.repository';
+import { openStore, type Store } from '../../src/store/database';
 import { findPause } from '../../src/store/pauses.repository';
 import { listEvents } from '../../src/store/events.repository';
 import { LIVE_REFRESH_MS } from '../../src/ui/status-page-data';
@@ -78,6 +80,55 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     // Past its lifetime the same cookie is refused even if a browser kept it.
     clock.advance(2 * 3_600_000 + 1000);
     expect((await request(h.app).get('/ui/').set('Cookie', genuine)).status).toBe(303);
+  });
+
+  describe('sessions in the store', () => {
+    const cookieOf = async (app: Express, name = 'Ana') => {
+      const res = await request(app).post('/ui/login').type('form').send({ name, token: ADMIN_TOKEN, next: '/ui/' });
+      expect(res.status).toBe(303);
+      return String(res.headers['set-cookie']).split(';')[0]!;
+    };
+    const open = (app: Express, cookie: string) => request(app).get('/ui/').set('Cookie', cookie);
+    const post = async (app: Express, cookie: string, path: string) => {
+      const csrf = csrfOf((await open(app, cookie)).text);
+      return request(app).post(path).set('Cookie', cookie).type('form').send({ _csrf: csrf });
+    };
+    /** Another replica on the same database (its own connections), or this one after a restart. */
+    const replica = () => {
+      const store = openStore(h.config.databaseUrl);
+      stores.push(store);
+      return createApp({ config: h.config, logger: createLogger('silent'), store, clock });
+    };
+    const stores: Store[] = [];
+    afterEach(async () => {
+      for (const s of stores.splice(0)) await s.close();
+    });
+
+    it('when a user signs out, then a copy of the cookie taken before opens nothing, on this replica and on another', async () => {
+      const other = replica();
+      const cookie = await cookieOf(h.app);
+      expect((await open(h.app, cookie)).status).toBe(200);
+      // Sessions live in the store: another replica (or this one restarted) knows it.
+      expect((await open(other, cookie)).status).toBe(200);
+      const out = await post(h.app, cookie, '/ui/logout');
+      expect(out.status).toBe(303);
+      expect(out.headers.location).toBe('/ui/login');
+      expect((await open(h.app, cookie)).status).toBe(303);
+      expect((await open(other, cookie)).status).toBe(303);
+      expect((await request(other).get('/ui/overview/live').set('Cookie', cookie)).status).toBe(401);
+    });
+
+    it('when someone signs out everywhere, then every open session ends, on every replica, and a new sign-in works', async () => {
+      const other = replica();
+      const ana = await cookieOf(h.app, 'Ana');
+      const ben = await cookieOf(other, 'Ben');
+      expect((await post(other, ben, '/ui/logout-everywhere')).status).toBe(303);
+      for (const app of [h.app, other]) {
+        expect((await open(app, ana)).status).toBe(303);
+        expect((await open(app, ben)).status).toBe(303);
+      }
+      expect((await open(h.app, await cookieOf(h.app, 'Cleo'))).status).toBe(200);
+    });
   });
 
   it('when the sign-in form names a page elsewhere, then it goes to the overview instead', async () => {

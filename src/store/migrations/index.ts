@@ -12,6 +12,7 @@ import * as revisionStates from './2026-12-06T02-00-revision-states';
 import * as restorePlans from './2026-12-06T08-00-restore-plans';
 import * as retention from './2026-12-06T09-00-retention';
 import * as apps from './2026-12-06T20-00-apps';
+import * as uiSessions from './2026-12-06T21-00-ui-sessions';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-06T08-00-restore-plans': restorePlans,
   '2026-12-06T09-00-retention': retention,
   '2026-12-06T20-00-apps': apps,
+  '2026-12-06T21-00-ui-sessions': uiSessions,
 };

@@ -29,6 +29,12 @@ export function Layout({ title, session, children }: { title: string; session?: 
               <button type="submit">Sign out</button>
             </form>
           )}
+          {session && (
+            <form method="post" action="/ui/logout-everywhere" class="signout">
+              <Csrf token={session.csrf} />
+              <button type="submit">Sign out everywhere</button>
+            </form>
+          )}
         </header>
         <main>
           {facts.dryRun && (

@@ -7,6 +7,7 @@ import type { Database } from './schema';
 import { migrations } from './migrations';
 import { Checkpointer } from './checkpointer';
 import { WalSync } from './wal-sync';
+import { StoreHealth, type StoreProblem } from './store-error';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -34,6 +35,8 @@ export interface Store {
    * starts and when it commits). It may also change when nothing did; it never stays when something did.
    */
   changeStamp(): Promise<string>;
+  /** The store's current problem (disk full, read-only, busy, connection lost…), while it lasts. */
+  problem(): StoreProblem | undefined;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /**
@@ -65,8 +68,22 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
 }
 
 function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction' | 'reclaimSpace' | 'changeStamp'> & { afterMigrate?: () => void }): Store {
-  const { afterMigrate, ...parts } = rest;
+  const { afterMigrate, transaction, ...parts } = rest;
+  // Every write's answer: a spell of unavailable errors is kept by name (its first error) until a write succeeds.
+  const health = new StoreHealth();
   return {
+    problem: () => health.current(),
+    transaction: <T>(work: (trx: Transaction<Database>) => Promise<T>) =>
+      transaction(work).then(
+        (value) => {
+          health.succeeded();
+          return value;
+        },
+        (error: unknown) => {
+          health.failed(error);
+          throw error;
+        },
+      ),
     db,
     dialect,
     async migrate() {
@@ -84,7 +101,12 @@ function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store
       afterMigrate?.();
     },
     async ping() {
-      await sql`select 1`.execute(db);
+      try {
+        await sql`select 1`.execute(db);
+      } catch (error) {
+        health.failed(error);
+        throw error;
+      }
     },
     ...parts,
   };
@@ -250,6 +272,7 @@ function groupCommit(
   /** Runs the group; resolves to its callers' answers once committed (not yet durable). */
   async function runGroup(group: Unit[]): Promise<Array<() => void> | undefined> {
     const outcomes: Array<() => void> = [];
+    let cause: unknown;
     try {
       await db.transaction().execute(async (trx) => {
         for (const unit of group) {
@@ -259,14 +282,22 @@ function groupCommit(
             await sql`release savepoint unit`.execute(trx);
             outcomes.push(() => unit.resolve(value));
           } catch (error) {
-            await sql`rollback to savepoint unit`.execute(trx);
-            await sql`release savepoint unit`.execute(trx);
+            try {
+              await sql`rollback to savepoint unit`.execute(trx);
+              await sql`release savepoint unit`.execute(trx);
+            } catch {
+              // SQLite ended the whole transaction itself (a full disk, an I/O error): the unit's error is the
+              // cause, not the missing savepoint.
+              cause ??= error;
+              throw error;
+            }
             outcomes.push(() => unit.reject(error));
           }
         }
       });
     } catch (error) {
-      for (const unit of group) unit.reject(error);
+      // Kysely's rollback after such an error fails too ("no transaction is active"): answer the first error.
+      for (const unit of group) unit.reject(cause ?? error);
       return undefined;
     }
     return outcomes;

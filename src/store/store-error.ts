@@ -36,3 +36,80 @@ export function isStoreUnavailable(error: unknown): boolean {
   }
   return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
 }
+
+/** What kind of store problem an error is, by name, for the log, /v1/status and the status page. */
+export type StoreProblemKind = 'disk_full' | 'read_only' | 'busy' | 'connection_lost' | 'io_error' | 'unavailable';
+
+const PROBLEM_LABELS: Record<StoreProblemKind, string> = {
+  disk_full: 'disk full',
+  read_only: 'read-only',
+  busy: 'busy (locked by another writer)',
+  connection_lost: 'connection lost',
+  io_error: 'I/O error',
+  unavailable: 'unavailable',
+};
+
+/** The named kind of a store-unavailable error (see isStoreUnavailable), or undefined for any other error. */
+export function storeProblemOf(error: unknown): { kind: StoreProblemKind; label: string } | undefined {
+  if (!isStoreUnavailable(error)) return undefined;
+  const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : '';
+  const kind: StoreProblemKind =
+    /^SQLITE_FULL/.test(code) || code === '53100'
+      ? 'disk_full'
+      : /^SQLITE_READONLY/.test(code) || code === '25006'
+        ? 'read_only'
+        : /^SQLITE_(BUSY|LOCKED)/.test(code) || ['40001', '40P01', '55P03'].includes(code)
+          ? 'busy'
+          : /^SQLITE_IOERR/.test(code) || /^58/.test(code)
+            ? 'io_error'
+            : SOCKET_CODES.has(code) || /^08/.test(code) || /^57P0[1-3]$/.test(code) || (error instanceof Error && CONNECTION_MESSAGES.test(error.message))
+              ? 'connection_lost'
+              : 'unavailable';
+  return { kind, label: PROBLEM_LABELS[kind] };
+}
+
+/** A spell of store errors: what it is, the first error of it (not what failed after it), since when, how many. */
+export interface StoreProblem {
+  kind: StoreProblemKind;
+  label: string;
+  first: string;
+  since: number;
+  lastAt: number;
+  count: number;
+}
+
+/** A spell is over once a write succeeded and none failed for this long (a read-only poll may succeed on a full disk). */
+export const STORE_PROBLEM_QUIET_MS = 60_000;
+
+/**
+ * Follows the store's answers: a spell starts at the first unavailable error, counts the ones after it,
+ * and ends once a transaction succeeded and STORE_PROBLEM_QUIET_MS passed without another failure.
+ */
+export class StoreHealth {
+  private spell: StoreProblem | undefined;
+  private succeededAt = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  current(): StoreProblem | undefined {
+    if (this.spell && this.succeededAt >= this.spell.lastAt && this.now() - this.spell.lastAt >= STORE_PROBLEM_QUIET_MS) this.spell = undefined;
+    return this.spell;
+  }
+
+  succeeded(): void {
+    this.succeededAt = this.now();
+  }
+
+  failed(error: unknown): void {
+    const problem = storeProblemOf(error);
+    if (!problem) return;
+    const now = this.now();
+    if (this.spell) {
+      this.spell.count += 1;
+      this.spell.lastAt = now;
+      return;
+    }
+    const message = error instanceof Error ? `${'code' in error && typeof error.code === 'string' ? `${error.code}: ` : ''}${error.message}` : String(error);
+    this.spell = { ...problem, first: message.slice(0, 300), since: now, lastAt: now, count: 1 };
+  }
+}

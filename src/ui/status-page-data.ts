@@ -7,6 +7,7 @@ import type { WiringCheck } from '../github/wiring-check';
 import type { AppDeps } from '../http/app-deps';
 import { listActions, type RecordedAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
+import type { StoreProblem } from '../store/store-error';
 import { countRollbacksSince, findEvent, listEvents } from '../store/events.repository';
 import { findReport, listOutcomeHistory } from '../store/outcome-follows.repository';
 import { countFailedNotifications, listFailedNotifications, type FailedNotification } from '../store/notifications.repository';
@@ -44,6 +45,8 @@ export interface Banners {
   undelivered: { count: number; oldestAt: number | undefined; failed: number } | undefined;
   /** Messages the notification receiver refused for good: how many, and the newest few. */
   refusedNotifications: { count: number; newest: FailedNotification[] } | undefined;
+  /** The store's writes fail (disk full, read-only, busy, connection lost): since when, its first error. */
+  store: StoreProblem | undefined;
 }
 
 export interface OverviewData {
@@ -89,6 +92,7 @@ export function createOverviewLoader(config: Config, store: Store, wiring: Wirin
       wiring: check && !check.ok ? check.checks.filter((c) => !c.ok) : undefined,
       undelivered: piling ? { count: undelivered, oldestAt, failed } : undefined,
       refusedNotifications: refusedNotifications > 0 ? { count: refusedNotifications, newest: await listFailedNotifications(store.db, { limit: 3 }) } : undefined,
+      store: store.problem(),
     };
     return { now, apps, page, pages, totalApps, banners };
   };
@@ -105,7 +109,8 @@ export const LIVE_REFRESH_MS = 60_000;
  */
 export async function overviewTag(store: Store, wiring: Wiring | undefined, requestedPage: unknown, now: number): Promise<string> {
   const check = wiring?.current();
-  const parts = [await store.changeStamp(), check ? `${check.checkedAt}:${check.ok}` : '-', typeof requestedPage === 'string' ? requestedPage : '', Math.floor(now / LIVE_REFRESH_MS)];
+  const problem = store.problem();
+  const parts = [await store.changeStamp(), problem ? `${problem.kind}:${problem.count}` : '-', check ? `${check.checkedAt}:${check.ok}` : '-', typeof requestedPage === 'string' ? requestedPage : '', Math.floor(now / LIVE_REFRESH_MS)];
   return `"${createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 27)}"`;
 }
 

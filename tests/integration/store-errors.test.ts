@@ -89,5 +89,33 @@ describe.each(DIALECTS)('store errors on %s', (dialect, createDatabase) => {
       expect(await countEvents()).toBe(0);
       expect((await request(h.app).post('/v1/webhooks/argocd').set(auth).send(seedBody())).status).toBe(202);
     });
+
+    it('when the disk is full, then 503, every log line says "disk full" with SQLite\'s own error (never the failed rollback after it), and /v1/status and the status page show it', async () => {
+      expect((await request(h.app).post('/v1/webhooks/argocd').set(auth).send(seedBody({ failed_revision: failedRevision(1) }))).status).toBe(202);
+      // The file may not grow by a page: what a full disk does to SQLite (SQLITE_FULL).
+      const pages = Number((await sql<{ page_count: number }>`pragma page_count`.execute(h.store.db)).rows[0]!.page_count);
+      await sql.raw(`pragma max_page_count = ${pages}`).execute(h.store.db);
+      const bulky = (n: number) => seedBody({ failed_revision: failedRevision(n), note: 'x'.repeat(30_000) });
+      const answers = [];
+      for (let n = 2; n <= 6; n += 1) answers.push(await request(h.app).post('/v1/webhooks/argocd').set(auth).send(bulky(n)));
+      expect(answers.map((a) => a.status)).toEqual([503, 503, 503, 503, 503]);
+      const lines = h.logs.entries.filter((e) => e.code === 'STORE_UNAVAILABLE');
+      expect(lines).toHaveLength(5);
+      for (const line of lines) {
+        expect(line).toMatchObject({ level: 50, storeProblem: 'disk_full', msg: 'the event store is unavailable; nothing was stored, retry later (disk full)', err: expect.objectContaining({ code: 'SQLITE_FULL' }) });
+      }
+      expect(h.logs.text()).not.toContain('cannot rollback');
+      expect(await countEvents()).toBe(1);
+
+      const status = (await request(h.app).get('/v1/status').set(admin)).body as { store_problem: Record<string, unknown> };
+      expect(status.store_problem).toMatchObject({ kind: 'disk_full', label: 'disk full', first_error: expect.stringMatching(/^SQLITE_FULL: database or disk is full/), count: 5 });
+      const agent = request.agent(h.app);
+      await agent.post('/ui/login').type('form').send({ name: 'Ana', token: ADMIN_TOKEN, next: '/ui/' });
+      expect((await agent.get('/ui/')).text).toContain('<strong>The store is failing: disk full.</strong>');
+
+      // Space again: the next webhook is stored.
+      await sql.raw('pragma max_page_count = 1073741823').execute(h.store.db);
+      expect((await request(h.app).post('/v1/webhooks/argocd').set(auth).send(bulky(7))).status).toBe(202);
+    });
   }
 });

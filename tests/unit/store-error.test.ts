@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { isStoreUnavailable } from '../../src/store/store-error';
+import { STORE_PROBLEM_QUIET_MS, StoreHealth, isStoreUnavailable, storeProblemOf } from '../../src/store/store-error';
 
 const sqlite = (code: string) => new SQLite.SqliteError(`sqlite said ${code}`, code);
 const postgres = (code: string) => Object.assign(new pg.DatabaseError(`postgres said ${code}`, 0, 'error'), { code });
@@ -46,5 +46,55 @@ describe('isStoreUnavailable', () => {
     ['not an error', 'boom', false],
   ])('%s → %s', (_name, error, unavailable) => {
     expect(isStoreUnavailable(error)).toBe(unavailable);
+  });
+});
+
+describe('storeProblemOf: an outage by name', () => {
+  it.each([
+    ['SQLite disk full', sqlite('SQLITE_FULL'), 'disk_full', 'disk full'],
+    ['PostgreSQL disk full', postgres('53100'), 'disk_full', 'disk full'],
+    ['SQLite read-only file', sqlite('SQLITE_READONLY'), 'read_only', 'read-only'],
+    ['SQLite read-only database moved (extended)', sqlite('SQLITE_READONLY_DBMOVED'), 'read_only', 'read-only'],
+    ['PostgreSQL read-only transaction (a standby)', postgres('25006'), 'read_only', 'read-only'],
+    ['SQLite busy', sqlite('SQLITE_BUSY'), 'busy', 'busy (locked by another writer)'],
+    ['PostgreSQL deadlock', postgres('40P01'), 'busy', 'busy (locked by another writer)'],
+    ['SQLite I/O error on fsync', sqlite('SQLITE_IOERR_FSYNC'), 'io_error', 'I/O error'],
+    ['PostgreSQL connection failure', postgres('08006'), 'connection_lost', 'connection lost'],
+    ['a refused socket', socket('ECONNREFUSED'), 'connection_lost', 'connection lost'],
+    ['pg pool: terminated', new Error('Connection terminated unexpectedly'), 'connection_lost', 'connection lost'],
+    ['PostgreSQL out of memory', postgres('53200'), 'unavailable', 'unavailable'],
+  ])('when %s, then %s', (_name, error, kind, label) => {
+    expect(storeProblemOf(error)).toEqual({ kind, label });
+  });
+
+  it.each([
+    ['a unique violation', sqlite('SQLITE_CONSTRAINT_UNIQUE')],
+    ['a SQL bug', sqlite('SQLITE_ERROR')],
+    ['a TypeError', new TypeError('x is undefined')],
+  ])('when %s, then it is no store problem (a bug)', (_name, error) => {
+    expect(storeProblemOf(error)).toBeUndefined();
+  });
+});
+
+describe('StoreHealth: a spell of store errors', () => {
+  it('when writes fail, then the first error is kept with the count; a success ends the spell only after a quiet minute', () => {
+    let now = 1000;
+    const health = new StoreHealth(() => now);
+    expect(health.current()).toBeUndefined();
+    health.failed(sqlite('SQLITE_FULL'));
+    now += 10;
+    health.failed(new Error('cannot rollback - no transaction is active'));
+    health.failed(sqlite('SQLITE_IOERR'));
+    expect(health.current()).toEqual({ kind: 'disk_full', label: 'disk full', first: 'SQLITE_FULL: sqlite said SQLITE_FULL', since: 1000, lastAt: 1010, count: 2 });
+    // A read-only poll that succeeds on a full disk does not end it at once.
+    health.succeeded();
+    now += STORE_PROBLEM_QUIET_MS - 1;
+    expect(health.current()?.count).toBe(2);
+    now += 1;
+    expect(health.current()).toBeUndefined();
+    // Without a success, the spell stays however long it lasts.
+    health.failed(socket('ECONNRESET'));
+    now += 10 * STORE_PROBLEM_QUIET_MS;
+    expect(health.current()).toMatchObject({ kind: 'connection_lost', count: 1 });
   });
 });

@@ -7,9 +7,14 @@ import type { AppDeps } from '../app-deps';
 export function createStatusController({ config, store, wiring }: AppDeps): RequestHandler {
   return async (_req, res) => {
     const github = wiring?.current();
+    const problem = store.problem();
     res.json({
       version: VERSION,
       store: store.dialect,
+      // While writes fail: what kind of failure, its first error, since when and how many.
+      store_problem: problem
+        ? { kind: problem.kind, label: problem.label, first_error: problem.first, since: new Date(problem.since).toISOString(), last_at: new Date(problem.lastAt).toISOString(), count: problem.count }
+        : null,
       dry_run: config.dryRun,
       repository: `${config.github.owner}/${config.github.repo}`,
       routes: { loaded: config.routes.length, apps: config.routes.map((r) => r.app) },

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../../errors';
 import { InvalidPayloadError } from '../../domain/invalid-payload';
-import { isStoreUnavailable } from '../../store/store-error';
+import { isStoreUnavailable, storeProblemOf } from '../../store/store-error';
 import { WWW_AUTHENTICATE } from './auth';
 
 /** Errors raised by body-parser/raw-body carry a `type`; map the ones a client can cause. */
@@ -54,7 +54,9 @@ export function toAppError(error: unknown): AppError {
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
   const appError = toAppError(error);
   if (appError.status >= 500) {
-    req.log.error({ err: appError.cause ?? error, code: appError.code }, appError.message);
+    // A store outage is said by name (disk full, read-only, busy, connection lost), with its first error.
+    const problem = appError.code === 'STORE_UNAVAILABLE' ? storeProblemOf(appError.cause ?? error) : undefined;
+    req.log.error({ err: appError.cause ?? error, code: appError.code, storeProblem: problem?.kind }, problem ? `${appError.message} (${problem.label})` : appError.message);
   } else {
     req.log.info({ code: appError.code, status: appError.status }, appError.message);
   }

@@ -9,6 +9,12 @@ export function OverviewLive({ data }: { data: OverviewData }) {
   const { banners, now } = data;
   return (
     <>
+      {banners.store && (
+        <div class="banner bad" role="alert">
+          <strong>The store is failing: {banners.store.label}.</strong> Since <When at={banners.store.since} now={now} />, {counted(banners.store.count, 'write')} failed; webhooks are
+          answered 503 and Argo CD retries them. First error: <code>{banners.store.first}</code>
+        </div>
+      )}
       {banners.wiring && (
         <div class="banner bad" role="alert">
           <strong>GitHub wiring check failed:</strong>

@@ -27,7 +27,7 @@ export interface StoredTarget {
 /** The plan that was carried out, with the id of the event it stored or refers to. */
 export type RecordedRollback =
   | { kind: 'duplicate'; id: string }
-  | { kind: 'no_target'; reason: string }
+  | { kind: 'no_target'; reason: string; firstTime: boolean }
   | { kind: 'not_a_deploy'; reason: string; firstTime: boolean }
   | { kind: 'not_restorable'; reason: string; firstTime: boolean }
   | { kind: 'suppressed'; id: string; reason: string; repeat: boolean }
@@ -156,12 +156,17 @@ export async function recordRollback(
       if (plan.recordFailed) {
         // Recorded as what it came as: a Degraded health report (shapes B, C) or a rollback request (A).
         const source = message.shape === 'A' ? 'rollback_request' : 'health_report';
-        const noEvent = plan.kind === 'not_a_deploy' || plan.kind === 'not_restorable';
-        const note = plan.kind === 'not_a_deploy' || plan.kind === 'not_restorable' ? plan.reason : null;
+        const noEvent = plan.kind === 'not_a_deploy' || plan.kind === 'not_restorable' || plan.kind === 'no_target';
+        // Why this Degraded report rolled nothing back: shown on the app, in /v1/apps, on the status page.
+        const note = plan.kind === 'not_a_deploy' || plan.kind === 'not_restorable' || plan.kind === 'no_target' ? plan.reason : null;
         await insertReport(trx, { id: uuidv7(), app: message.app, revision: message.failedRevision, status: 'Degraded', source, eventId: noEvent ? null : id, note }, now);
       }
       // Not a rollback: keep the Degraded record (it is true), store no event.
-      if (plan.kind === 'no_target') return { kind: 'no_target', reason: plan.reason };
+      if (plan.kind === 'no_target') {
+        // Told once per Degraded spell: the first report of this failed revision, not each re-send.
+        if (plan.recordFailed) await enqueueNotification(trx, notify, { ...news, kind: 'no_target', reason: plan.reason });
+        return { kind: 'no_target', reason: plan.reason, firstTime: plan.recordFailed };
+      }
       if (plan.kind === 'not_a_deploy') {
         if (plan.recordFailed) await enqueueNotification(trx, notify, { ...news, kind: 'not_a_deploy', reason: plan.reason });
         return { kind: 'not_a_deploy', reason: plan.reason, firstTime: plan.recordFailed };

@@ -115,3 +115,9 @@ export async function findLatestHealthReport(db: Db, app: string): Promise<Revis
     .executeTakeFirst();
   return row ? toReport(row) : undefined;
 }
+
+/** The newest Degraded report of `app` that rolled nothing back, with why (its note), if any. */
+export async function findLatestRefusal(db: Db, app: string): Promise<RevisionReport | undefined> {
+  const row = await db.selectFrom('health_reports').selectAll().where('app', '=', app).where('note', 'is not', null).orderBy('reported_at', 'desc').limit(1).executeTakeFirst();
+  return row ? toReport(row) : undefined;
+}

@@ -43,6 +43,7 @@ export function toneOf(value: string | null | undefined): Tone {
     case 'Degraded':
     case 'failed':
     case 'suppressed':
+    case 'refused':
     case 'restore_failed':
     case 'run_missing':
     case 'unverified':

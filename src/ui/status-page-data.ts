@@ -14,7 +14,7 @@ import { countFailedNotifications, listFailedNotifications, type FailedNotificat
 import { findPause, type AppPause } from '../store/pauses.repository';
 import { unfinishedFigures } from '../store/queue-figures.repository';
 import { countAppNames, listAppNames } from '../store/apps.repository';
-import { findLatestHealthReport, listReports } from '../store/reports.repository';
+import { findLatestHealthReport, findLatestRefusal, listReports } from '../store/reports.repository';
 import { pageOf } from './format';
 
 /** What the three pages show, read from the store; the views (src/ui/views) only render it. */
@@ -35,6 +35,8 @@ export interface AppRow {
   lastReport: RevisionReport | undefined;
   paused: AppPause | undefined;
   lastRollback: RollbackEvent | undefined;
+  /** The newest Degraded report that rolled nothing back (and why), when it is newer than the last rollback. */
+  refusal: RevisionReport | undefined;
   rollbacksInWindow: number;
   route: Route;
 }
@@ -77,13 +79,15 @@ export function createOverviewLoader(config: Config, store: Store, wiring: Wirin
     const apps: AppRow[] = await Promise.all(
       names.map(async (app) => {
         const route = routeFor(config, app);
-        const [[lastRollback], lastReport, paused, rollbacksInWindow] = await Promise.all([
+        const [[lastRollback], lastReport, paused, rollbacksInWindow, refused] = await Promise.all([
           listEvents(store.db, { app, limit: 1 }),
           findLatestHealthReport(store.db, app),
           findPause(store.db, app),
           countRollbacksSince(store.db, app, now - route.windowMinutes * 60_000),
+          findLatestRefusal(store.db, app),
         ]);
-        return { app, route, lastReport, paused, lastRollback, rollbacksInWindow };
+        const refusal = refused && (!lastRollback || refused.reportedAt >= lastRollback.createdAt) ? refused : undefined;
+        return { app, route, lastReport, paused, lastRollback, refusal, rollbacksInWindow };
       }),
     );
     const check = wiring?.current();

@@ -131,6 +131,28 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     });
   });
 
+  it('when a Degraded report cannot roll back (no healthy revision), then the overview, /v1/apps and the app say so with why, and people are told once, not per re-send', async () => {
+    await h.close();
+    h = await createHarness({ worker: false, clock, database: await createDatabase(), env: { NOTIFY_URL: 'http://127.0.0.1:9/hook' } });
+    const degraded = { app: 'never-healthy', status: 'Degraded', revision: failedRevision(41) };
+    for (let i = 0; i < 3; i += 1) {
+      const res = await request(h.app).post('/v1/webhooks/argocd').set(webhook).send(degraded);
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('NO_HEALTHY_REVISION');
+    }
+    const apps = (await request(h.app).get('/v1/apps').set(admin)).body as { apps: Array<{ app: string; last_refusal: { revision: string; reason: string; newer_than_last_rollback: boolean } | null; last_rollback: unknown }> };
+    const row = apps.apps.find((a) => a.app === 'never-healthy')!;
+    expect(row.last_rollback).toBeNull();
+    expect(row.last_refusal).toMatchObject({ revision: failedRevision(41), reason: expect.stringMatching(/healthy/), newer_than_last_rollback: true });
+    const one = (await request(h.app).get('/v1/apps/never-healthy').set(admin)).body as { degraded_without_rollback: Array<{ revision: string; reason: string }> };
+    expect(one.degraded_without_rollback).toEqual([expect.objectContaining({ revision: failedRevision(41), reason: row.last_refusal!.reason })]);
+    const overview = (await (await signIn(h)).get('/ui/')).text;
+    expect(overview).toContain('<span class="badge bad">no rollback</span>');
+    expect(overview).toContain(`<div class="note">${row.last_refusal!.reason}</div>`);
+    const told = await h.store.db.selectFrom('notifications').select(['kind', 'app']).where('app', '=', 'never-healthy').execute();
+    expect(told).toEqual([{ kind: 'no_target', app: 'never-healthy' }]);
+  });
+
   it('when the sign-in form names a page elsewhere, then it goes to the overview instead', async () => {
     const res = await request(h.app).post('/ui/login').type('form').send({ name: 'Ana', token: ADMIN_TOKEN, next: '//evil.example/ui/' });
     expect(res.headers.location).toBe('/ui/');

@@ -35,12 +35,15 @@ export function createAppsController({ config, store, clock }: AppDeps) {
     const reports = await listReports(store.db, app);
     const [lastRollback] = await listEvents(store.db, { app, limit: 1 });
     const last = reports.find((r) => r.source === 'health_report');
+    // The newest Degraded report that rolled nothing back, and why (no healthy revision, long healthy, …).
+    const refusal = reports.find((r) => r.status === 'Degraded' && r.note);
     return {
       app,
       last_report: last ? { status: last.status, revision: last.revision, reported_at: iso(last.reportedAt) } : null,
       healthy_revisions: healthyLedger(reports).length,
       known_failed_revisions: knownFailedReports(reports).length,
       last_rollback: lastRollback ? { id: lastRollback.id, status: lastRollback.status, outcome: lastRollback.outcome, created_at: iso(lastRollback.createdAt) } : null,
+      last_refusal: refusal ? { revision: refusal.revision, reason: refusal.note, reported_at: iso(refusal.reportedAt), newer_than_last_rollback: !lastRollback || refusal.reportedAt >= lastRollback.createdAt } : null,
       paused: pauseView(await findPause(store.db, app)),
     };
   };

@@ -95,6 +95,7 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
         log.warn({ ...fields, eventId: outcome.id, reason: outcome.reason, repeat: outcome.repeat }, `rollback suppressed: ${outcome.reason}`);
         throw new AppError('ROLLBACK_SUPPRESSED', `rollback refused: ${outcome.reason} (event ${outcome.id})`);
       case 'no_target':
+        if (outcome.firstTime) onNotification?.();
         log.warn({ ...fields, reason: outcome.reason }, 'no healthy revision to roll back to');
         throw new AppError('NO_HEALTHY_REVISION', outcome.reason);
     }

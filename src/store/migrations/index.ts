@@ -13,6 +13,7 @@ import * as restorePlans from './2026-12-06T08-00-restore-plans';
 import * as retention from './2026-12-06T09-00-retention';
 import * as apps from './2026-12-06T20-00-apps';
 import * as uiSessions from './2026-12-06T21-00-ui-sessions';
+import * as refusals from './2026-12-06T22-00-refusals';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-06T09-00-retention': retention,
   '2026-12-06T20-00-apps': apps,
   '2026-12-06T21-00-ui-sessions': uiSessions,
+  '2026-12-06T22-00-refusals': refusals,
 };

@@ -70,7 +70,12 @@ export function OverviewLive({ data }: { data: OverviewData }) {
             </td>
             <td>{row.paused ? <Badge value="paused" label={`paused by ${row.paused.by}`} /> : <span class="muted">no</span>}</td>
             <td>
-              {row.lastRollback ? (
+              {row.refusal ? (
+                <>
+                  <Badge value="refused" label="no rollback" /> <When at={row.refusal.reportedAt} now={now} />
+                  <div class="note">{row.refusal.note}</div>
+                </>
+              ) : row.lastRollback ? (
                 <>
                   <a href={eventHref(row.lastRollback.id)}>
                     <Badge value={row.lastRollback.status} />

@@ -326,13 +326,14 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       const list = await request(h.app).get('/v1/apps').set(admin);
       expect(list.status).toBe(200);
       expect(list.body.apps).toEqual([
-        { app: 'other', last_report: { status: 'Progressing', revision: REV_7, reported_at: expect.any(String) }, healthy_revisions: 0, known_failed_revisions: 0, last_rollback: null, paused: null },
+        { app: 'other', last_report: { status: 'Progressing', revision: REV_7, reported_at: expect.any(String) }, healthy_revisions: 0, known_failed_revisions: 0, last_rollback: null, last_refusal: null, paused: null },
         {
           app: 'podinfo-prod',
           last_report: { status: 'Degraded', revision: REV_9, reported_at: expect.any(String) },
           healthy_revisions: 2,
           known_failed_revisions: 1,
           last_rollback: { id: rollback.body.id, status: 'queued', outcome: null, created_at: expect.any(String) },
+          last_refusal: null,
           paused: null,
         },
       ]);

@@ -25,9 +25,10 @@ export interface Store {
   /**
    * Gives the space of deleted rows back to the file system, at most `maxPages` pages in one transaction:
    * SQLite's incremental vacuum (the file is in auto_vacuum=INCREMENTAL mode); PostgreSQL's autovacuum
-   * does this itself. Returns the pages freed (0 when none are left).
+   * does this itself. Returns the pages freed (0 when none are left) and how long the work held the
+   * transaction.
    */
-  reclaimSpace(maxPages: number): Promise<number>;
+  reclaimSpace(maxPages: number): Promise<{ pages: number; heldMs: number }>;
   /**
    * A value that changes whenever a write may have become visible, from this process or any other (read
    * it before the data it stands for): SQLite's count of this connection's changes and its data_version
@@ -170,10 +171,11 @@ function openSqlite(location: string, options: StoreOptions): Store {
       // In a group's transaction, like any write. On the connection itself: the pragma frees one page per
       // step, and only better-sqlite3's pragma() steps it to the end (Kysely runs it for one step).
       return transaction(() => {
+        const started = performance.now();
         const free = () => Number(sqlite.pragma('freelist_count', { simple: true }));
         const before = free();
         if (before > 0) sqlite.pragma(`incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`);
-        return Promise.resolve(before - free());
+        return Promise.resolve({ pages: before - free(), heldMs: performance.now() - started });
       });
     },
     async close() {
@@ -215,7 +217,7 @@ function openPostgres(url: string, options: StoreOptions): Store {
       return rows[0]?.snapshot ?? '';
     },
     // Autovacuum marks the space of deleted rows for reuse on its own.
-    reclaimSpace: () => Promise.resolve(0),
+    reclaimSpace: () => Promise.resolve({ pages: 0, heldMs: 0 }),
     async close() {
       if (closed) return;
       closed = true;

@@ -22,6 +22,8 @@ export interface RetentionBatch {
   scanned: number;
   /** The cursor after this batch; undefined when the table has no older row left to look at. */
   next: RetentionCursor | undefined;
+  /** How long the batch's work held the transaction (on SQLite, the write lock), without the wait for it. */
+  heldMs: number;
 }
 
 /** Statuses after which nothing more happens to an event (a replay starts it again). */
@@ -50,7 +52,7 @@ async function oldRows<Extra>(trx: Db, table: RetentionTable, column: TimeColumn
 }
 
 /** The batch's answer: what was deleted, and where the next batch starts (none when this one was short). */
-function batch(rows: ReadonlyArray<{ id: string; at: number | string }>, limit: number, deleted: Partial<Record<string, number>>): RetentionBatch {
+function batch(rows: ReadonlyArray<{ id: string; at: number | string }>, limit: number, deleted: Partial<Record<string, number>>): Omit<RetentionBatch, 'heldMs'> {
   const last = rows[rows.length - 1];
   return { deleted, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: Number(last.at), id: last.id } };
 }
@@ -59,7 +61,7 @@ async function deleteIds(trx: Db, table: 'health_reports' | 'notifications' | 'a
   return ids.length === 0 ? 0 : Number((await trx.deleteFrom(table).where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
 }
 
-async function trimEvents(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
+async function trimEvents(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<Omit<RetentionBatch, 'heldMs'>> {
   const rows = await oldRows<{ status: string; outcome: string | null }>(trx, 'events', 'created_at', ['status', 'outcome'], cutoff, cursor, limit);
   const candidates = rows.filter((r) => isFinished(r.status, r.outcome)).map((r) => r.id);
   const deleted: Record<string, number> = {};
@@ -86,7 +88,7 @@ async function trimEvents(trx: Db, cutoff: number, cursor: RetentionCursor | und
   return batch(rows, limit, deleted);
 }
 
-async function trimHealthReports(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
+async function trimHealthReports(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<Omit<RetentionBatch, 'heldMs'>> {
   const rows = await oldRows<{ app: string; revision: string }>(trx, 'health_reports', 'reported_at', ['app', 'revision'], cutoff, cursor, limit);
   // The reports of each app's newest healthy revisions stay, whatever their age. Only a revision that was
   // ever healthy can be one of them: those are looked up at once, then the ledger of their apps alone.
@@ -117,19 +119,19 @@ async function trimHealthReports(trx: Db, cutoff: number, cursor: RetentionCurso
   return batch(rows, limit, { health_reports: await deleteIds(trx, 'health_reports', ids) });
 }
 
-async function trimNotifications(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
+async function trimNotifications(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<Omit<RetentionBatch, 'heldMs'>> {
   const rows = await oldRows<{ status: string }>(trx, 'notifications', 'created_at', ['status'], cutoff, cursor, limit);
   // A message still waiting for its receiver stays.
   const ids = rows.filter((r) => r.status !== 'pending').map((r) => r.id);
   return batch(rows, limit, { notifications: await deleteIds(trx, 'notifications', ids) });
 }
 
-async function trimAdminActions(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
+async function trimAdminActions(trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<Omit<RetentionBatch, 'heldMs'>> {
   const rows = await oldRows(trx, 'admin_actions', 'at', [], cutoff, cursor, limit);
   return batch(rows, limit, { admin_actions: await deleteIds(trx, 'admin_actions', rows.map((r) => r.id)) });
 }
 
-const TRIM: Record<RetentionTable, (trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number) => Promise<RetentionBatch>> = {
+const TRIM: Record<RetentionTable, (trx: Db, cutoff: number, cursor: RetentionCursor | undefined, limit: number) => Promise<Omit<RetentionBatch, 'heldMs'>>> = {
   events: trimEvents,
   health_reports: trimHealthReports,
   notifications: trimNotifications,
@@ -142,5 +144,9 @@ const TRIM: Record<RetentionTable, (trx: Db, cutoff: number, cursor: RetentionCu
  * app_pauses) is never touched.
  */
 export function trimBatch(store: Store, table: RetentionTable, cutoff: number, cursor: RetentionCursor | undefined, limit: number): Promise<RetentionBatch> {
-  return store.transaction((trx) => TRIM[table](trx, cutoff, cursor, limit));
+  return store.transaction(async (trx) => {
+    const started = performance.now();
+    const result = await TRIM[table](trx, cutoff, cursor, limit);
+    return { ...result, heldMs: performance.now() - started };
+  });
 }

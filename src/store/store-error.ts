@@ -109,7 +109,9 @@ export class StoreHealth {
       this.spell.lastAt = now;
       return;
     }
-    const message = error instanceof Error ? `${'code' in error && typeof error.code === 'string' ? `${error.code}: ` : ''}${error.message}` : String(error);
+    // By shape, not instanceof: an error from another realm (a worker, a test's module registry) is one too.
+    const { code, message: text } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+    const message = typeof text === 'string' ? `${typeof code === 'string' ? `${code}: ` : ''}${text}` : String(error);
     this.spell = { ...problem, first: message.slice(0, 300), since: now, lastAt: now, count: 1 };
   }
 }

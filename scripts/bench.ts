@@ -621,7 +621,8 @@ function growthTargets(results: GrowthResult[]): Record<string, boolean> {
     targets[`app list page 200 <= 100 ms (${at})`] = r.overviewPage200.maxMs <= 100;
     targets[`an idle open tab costs <= 2 ms CPU/s (${at})`] = r.tabCpuMsPerSecond <= 2;
     targets[`/v1/events page 200 p50 <= 1.5x page 1 (${at})`] = r.eventsPage200.p50Ms <= 1.5 * r.eventsPage1.p50Ms;
-    targets[`retention's longest transaction <= 50 ms (${at})`] = r.retention.longestBatchMs <= 50;
+    // SQLite's one writer waits for a batch; on PostgreSQL a batch locks only the rows it deletes.
+    if (r.dialect === 'sqlite') targets[`retention holds the write lock <= 50 ms (${at})`] = r.retention.longestBatchMs <= 50;
   }
   return targets;
 }

@@ -5,7 +5,6 @@ import type { DeliveryRow } from './deliveries.table';
 import type { OutcomeFollowRow } from './outcome-follows.table';
 import type { Dialect } from './database';
 import type { EventRow } from './events.table';
-import { noteApp } from './apps.repository';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -100,7 +99,8 @@ export async function insertEvent(db: Db, event: NewEvent, now: number): Promise
       delivered_at: null,
     })
     .execute();
-  await noteApp(db, event.app, now);
+  // No noteApp here: an event is stored only beside its Degraded report, or after one (a repeat), and
+  // insertReport notes the app; a second lookup on the accept path would find the row every time.
 }
 
 /** The identity of a rollback: one per target repository, app and failed revision. */

@@ -159,10 +159,14 @@ ${trailers}" >/dev/null || die "gh cannot open the pull request (check GH_TOKEN,
 fi
 
 for ((try = 1; try <= attempts; try++)); do
-  if git push --quiet "$remote" "HEAD:refs/heads/$branch" 2>/dev/null; then
+  if push_error="$(git push --quiet "$remote" "HEAD:refs/heads/$branch" 2>&1)"; then
     echo "restore-values: pushed $(git rev-parse --short=12 HEAD) restoring ${#restored[@]} path(s) to ${healthy:0:12}"
     exit 0
   fi
+  # A protected branch never takes the push, however often it is tried: say so (GitHub's own line, which
+  # names the rule, not a credential), so the webhook can name the cause and its remedy.
+  refusal="$(printf '%s\n' "$push_error" | grep -m1 -E 'GH006|GH013|[Pp]rotected branch|rule violations' | tr -d '\r' | sed -E 's/^remote: +//; s/[[:space:]]+$//' | cut -c1-200 || true)"
+  [[ -z "$refusal" ]] || die "push to $remote/$branch refused by branch protection ($refusal): set ROLLBACK_MODE=pr, or let this token push"
   # Someone pushed meanwhile: replay our commit on top of theirs and try again.
   git fetch --quiet "$remote" "$branch" || die "cannot fetch $branch from $remote"
   if ! git rebase --quiet "refs/remotes/$remote/$branch" >/dev/null 2>&1; then

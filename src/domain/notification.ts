@@ -1,6 +1,6 @@
 /** What people are told, and how it is rendered for NOTIFY_FORMAT. Pure. */
 
-export const NOTIFICATION_KINDS = ['dispatched', 'verified', 'run_missing', 'restore_failed', 'unverified', 'delivery_failed', 'suppressed', 'not_a_deploy', 'not_restorable', 'no_target'] as const;
+export const NOTIFICATION_KINDS = ['dispatched', 'verified', 'run_missing', 'restore_failed', 'unverified', 'delivery_failed', 'suppressed', 'not_a_deploy', 'not_restorable', 'no_target', 'not_deployed'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export interface NotificationMessage {
@@ -26,6 +26,7 @@ const TITLES: Record<NotificationKind, string> = {
   not_a_deploy: 'Degraded, not rolled back: the revision was long healthy',
   not_restorable: 'rollback needs a person: nothing in git can undo this',
   no_target: 'rollback needs a person: no healthy revision to go back to',
+  not_deployed: 'rollback needs a person: Argo CD never deployed this app',
 };
 
 /** One line a person can read at 3 a.m.: app, what happened, both revisions, why, where to look. */

@@ -4,6 +4,7 @@
  *   awaiting_run → restoring → restored → verified, or a dead end (run_missing, restore_failed,
  *   unverified), each with a human reason.
  */
+import { describeFailedStep, missingWorkflowCause, type FailedStep, type WorkflowView } from './restore-failure';
 import { FINAL_OUTCOMES, type Outcome } from './rollback-event';
 
 export interface OutcomeState {
@@ -46,6 +47,10 @@ export interface Observations {
   pullRequest?: { url: string; state: string; mergedAt: number | null; mergeCommit: string | null };
   /** A Healthy report that verifies the restore (see healthyReportQuery). */
   healthyReport?: { id: string; revision: string; reportedAt: number };
+  /** A failed run's failed job and step, and the error line of its log (src/domain/restore-failure.ts). */
+  failedStep?: FailedStep;
+  /** The repository's workflows, read when no run appeared in time (to name a missing workflow file). */
+  workflows?: WorkflowView[];
   /** The last GitHub problem while looking (kept for the reason of a dead end). */
   githubProblem?: string;
 }
@@ -141,12 +146,18 @@ export function decideOutcome(previous: OutcomeState, seen: Observations, limits
       } else if (run.conclusion === 'cancelled') {
         move('restore_failed', `workflow run ${run.id} was cancelled, after ${state.redispatches} re-dispatch${state.redispatches === 1 ? '' : 'es'} (RESTORE_MAX_REDISPATCH=${limits.maxRedispatch})`, run.url);
       } else {
-        move('restore_failed', `workflow run ${run.id} concluded ${run.conclusion ?? 'without a conclusion'}`, run.url);
+        // Which job and step failed, and why when the log says (the jobs could not be read: say that).
+        const failure = seen.failedStep;
+        const why = failure ? `: ${describeFailedStep(failure)}` : problem;
+        move('restore_failed', `workflow run ${run.id} concluded ${run.conclusion ?? 'without a conclusion'}${why}`, failure?.url || run.url);
       }
     } else if (!run && state.runId === null && age > limits.runLookupMs) {
+      const missing = missingWorkflowCause(seen.workflows);
       move(
         'run_missing',
-        `no workflow run titled with this event id within ${seconds(limits.runLookupMs)} of delivery: is the workflow on the default branch, listening to repository_dispatch type ${limits.eventType}, with Actions enabled?${problem}`,
+        missing
+          ? `no workflow run titled with this event id within ${seconds(limits.runLookupMs)} of delivery: ${missing}`
+          : `no workflow run titled with this event id within ${seconds(limits.runLookupMs)} of delivery: is the workflow on the default branch, listening to repository_dispatch type ${limits.eventType}, with Actions enabled?${problem}`,
       );
     }
   }

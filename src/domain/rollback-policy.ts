@@ -11,7 +11,8 @@ export interface RevisionReport {
   reportedAt: number;
   /** Breaks ties between reports in the same millisecond (time-ordered ids). */
   id: string;
-  source: 'health_report' | 'rollback_request';
+  /** refusal: a Degraded report kept only to say why nothing rolled back; its status (Refused) is never weighed. */
+  source: 'health_report' | 'rollback_request' | 'refusal';
   /** Why a Degraded report did not roll back, when that has a reason of its own. */
   note?: string | null;
 }

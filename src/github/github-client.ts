@@ -14,7 +14,15 @@ export interface GitHubClient {
   sendDispatch(target: DispatchTarget, serializedBody: string, signal?: AbortSignal): Promise<GitHubAnswer>;
   /** One GET of the REST API (same headers); `data` is the parsed body of a 2xx answer. Never throws. */
   get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<{ answer: GitHubAnswer; data: unknown }>;
+  /**
+   * A job's log (GET …/actions/jobs/{id}/logs): GitHub answers 302 to a short-lived signed address on
+   * another host, fetched without the token; `data` is the log's text (at most MAX_LOG_BYTES). Never throws.
+   */
+  getLog(path: string, signal?: AbortSignal): Promise<{ answer: GitHubAnswer; data: unknown }>;
 }
+
+/** The most of a job's log read to find why it failed (a restore job's log is a few KB). */
+export const MAX_LOG_BYTES = 4 * 1024 * 1024;
 
 export interface GitHubClientOptions {
   apiUrl: string;
@@ -33,6 +41,12 @@ function extractMessage(data: unknown): string | undefined {
   }
   if (typeof data === 'string' && data.trim() !== '') return data.trim().slice(0, MAX_MESSAGE_CHARS);
   return undefined;
+}
+
+/** Reads are always of one repository: its installation's token (App) or the PAT. */
+function repositoryOf(path: string): DispatchTarget {
+  const [, owner = '', repo = ''] = /^\/repos\/([^/]+)\/([^/]+)/.exec(path) ?? [];
+  return { owner: decodeURIComponent(owner), repo: decodeURIComponent(repo) };
 }
 
 /**
@@ -88,10 +102,15 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       return result.answer;
     },
     get(path, params, signal) {
-      // Reads are always of one repository: its installation's token (App) or the PAT.
-      const [, owner = '', repo = ''] = /^\/repos\/([^/]+)\/([^/]+)/.exec(path) ?? [];
-      const target = { owner: decodeURIComponent(owner), repo: decodeURIComponent(repo) };
-      return exchange(async () => http.get(path, { headers: await headersFor(target), params, signal, responseType: 'json' }));
+      return exchange(async () => http.get(path, { headers: await headersFor(repositoryOf(path)), params, signal, responseType: 'json' }));
+    },
+    async getLog(path, signal) {
+      const first = await exchange(async () => http.get(path, { headers: await headersFor(repositoryOf(path)), signal, responseType: 'text' }));
+      if (first.answer.kind !== 'response' || first.answer.status !== 302) return first;
+      const location = first.answer.headers.location;
+      if (!location || !/^https?:\/\//.test(location)) return { answer: { kind: 'transport', message: 'GitHub answered 302 for the job log without an address' }, data: undefined };
+      // The signed address is the credential: the token is not sent there.
+      return exchange(async () => http.get(location, { headers: { 'User-Agent': USER_AGENT }, signal, responseType: 'text', maxContentLength: MAX_LOG_BYTES }));
     },
   };
 }

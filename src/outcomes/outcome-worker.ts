@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { NOTIFIED_OUTCOMES, decideOutcome, healthyReportQuery, type Observations, type OutcomeDecision, type OutcomeLimits } from '../domain/outcome';
-import { classifyGitHubAnswer } from '../github/classify-answer';
+import { errorLineOf, parseWorkflows, pickFailedStep } from '../domain/restore-failure';
+import { classifyGitHubAnswer, type GitHubAnswer } from '../github/classify-answer';
 import type { GitHubClient } from '../github/github-client';
 import type { Metrics } from '../metrics/metrics';
 import { pickPullRequest, pickRestoreCommit, pickRun, rollbackBranch } from '../github/restore-lookups';
@@ -34,6 +35,9 @@ export interface OutcomeWorkerOptions {
   owner?: string;
   metrics?: Metrics;
 }
+
+/** Conclusions that are not a failure to explain: success, and a cancel (dispatched again or reported as such). */
+const QUIET_CONCLUSIONS = ['success', 'cancelled', 'skipped', 'neutral'];
 
 /** What one GitHub read gave: the parsed body, or why not (and, for a rate limit, when to come back). */
 type Read = { ok: true; data: unknown } | { ok: false; problem: string; retryAt?: number };
@@ -90,7 +94,12 @@ export class OutcomeWorker extends PollingLoop {
    * for the slot), sends, gives the slot back with the next allowed time.
    */
   private async read(followed: FollowedRollback, path: string, params: Record<string, string>): Promise<Read> {
-    const { store, github, leaseMs, minIntervalMs } = this.options;
+    return this.send(followed, (signal) => this.options.github.get(path, params, signal));
+  }
+
+  /** One request through the token's slot (see read): a GET of the REST API or a job's log. */
+  private async send(followed: FollowedRollback, request: (signal: AbortSignal) => Promise<{ answer: GitHubAnswer; data: unknown }>): Promise<Read> {
+    const { store, leaseMs, minIntervalMs } = this.options;
     const slot = await this.takeSlot();
     if (!slot) return { ok: false, problem: 'stopping' };
     let nextAllowedAt = this.clock.now() + minIntervalMs;
@@ -101,7 +110,7 @@ export class OutcomeWorker extends PollingLoop {
       throw error;
     }
     try {
-      const { answer, data } = await github.get(path, params, this.stopSignal.signal);
+      const { answer, data } = await request(this.stopSignal.signal);
       this.options.metrics?.observeGitHubAnswer(answer);
       const finishedAt = this.clock.now();
       const verdict = classifyGitHubAnswer(answer, finishedAt);
@@ -141,6 +150,18 @@ export class OutcomeWorker extends PollingLoop {
     if (state.outcome === 'awaiting_run' || state.outcome === 'restoring') {
       const runs = take(await this.read(followed, `${repo}/actions/runs`, { event: 'repository_dispatch', created: `>=${since}`, per_page: '100' }));
       seen.run = pickRun(runs, event.id, state.cancelledRuns);
+      if (seen.run?.status === 'completed' && !QUIET_CONCLUSIONS.includes(seen.run.conclusion ?? '')) {
+        // Failed: which job and step, and the line of its log that says why.
+        seen.failedStep = pickFailedStep(take(await this.read(followed, `${repo}/actions/runs/${encodeURIComponent(seen.run.id)}/jobs`, { filter: 'latest', per_page: '100' })));
+        if (seen.failedStep) {
+          const log = take(await this.send(followed, (signal) => this.options.github.getLog(`${repo}/actions/jobs/${encodeURIComponent(seen.failedStep!.jobId)}/logs`, signal)));
+          if (typeof log === 'string') seen.failedStep.errorLine = errorLineOf(log);
+        }
+      }
+      if (!seen.run && state.runId === null && this.clock.now() - state.deliveredAt > this.options.limits.runLookupMs) {
+        // About to give up on the run: the repository's workflows may say why none started.
+        seen.workflows = parseWorkflows(take(await this.read(followed, `${repo}/actions/workflows`, { per_page: '100' })));
+      }
       if (seen.run?.status === 'completed' && seen.run.conclusion === 'success') {
         seen.commit = pickRestoreCommit(take(await this.read(followed, `${repo}/commits`, { sha: branch, since, per_page: '100' })), event.id);
         if (!seen.commit) {

@@ -10,11 +10,15 @@ import { openDelivery } from '../store/deliveries.repository';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
 import { enqueueNotification, hasNotification } from '../store/notifications.repository';
 import { findPause } from '../store/pauses.repository';
-import { insertReport, listPolicyReports } from '../store/reports.repository';
+import { insertReport, listPolicyReports, recordRefusal } from '../store/reports.repository';
 
 type RollbackMessage = Extract<WebhookMessage, { kind: 'rollback' }>;
 type HealthMessage = Extract<WebhookMessage, { kind: 'health' }>;
 type NotRestorableMessage = Extract<WebhookMessage, { kind: 'not_restorable' }>;
+type NotDeployedMessage = Extract<WebhookMessage, { kind: 'not_deployed' }>;
+
+/** The revision a refusal of an app Argo CD never deployed is kept under (there is none). */
+export const NEVER_DEPLOYED = 'none';
 
 /** One event the answer names: the rollback's (first) and one per further repository. */
 export interface StoredTarget {
@@ -52,15 +56,19 @@ function policyRevisions(message: RollbackMessage): string[] {
 }
 
 /**
- * An app that renders only charts from chart repositories went Degraded (or reported): nothing to
- * dispatch. People are told once per (app, revision) when it is Degraded. True when they were told now.
+ * A Degraded report that can roll nothing back and is not its revision's fault: an app that renders only
+ * charts from chart repositories (a chart version changed), or one Argo CD never deployed. Kept as a
+ * refusal (recordRefusal: on the app page, /v1/apps, the overview); people are told once per (app,
+ * revision), not per re-send. True when they were told now. Other health states record nothing.
  */
-export async function recordNotRestorable(store: Store, message: NotRestorableMessage, context: { now: number; notify: boolean }): Promise<boolean> {
-  if (message.health !== 'Degraded' || !context.notify) return false;
+export async function recordNotRestorable(store: Store, message: NotRestorableMessage | NotDeployedMessage, context: { now: number; notify: boolean }): Promise<boolean> {
+  if (message.kind === 'not_restorable' && message.health !== 'Degraded') return false;
+  const revision = message.kind === 'not_restorable' ? message.revision : NEVER_DEPLOYED;
   return store.transaction(async (trx) => {
     await store.lockApp(trx, message.app);
-    if (await hasNotification(trx, message.app, 'not_restorable', message.revision)) return false;
-    await enqueueNotification(trx, true, { kind: 'not_restorable', app: message.app, eventId: null, failedRevision: message.revision, healthyRevision: null, reason: message.reason, link: null, at: context.now });
+    await recordRefusal(trx, { id: uuidv7(), app: message.app, revision, reason: message.reason }, context.now);
+    if (!context.notify || (await hasNotification(trx, message.app, message.kind, revision))) return false;
+    await enqueueNotification(trx, true, { kind: message.kind, app: message.app, eventId: null, failedRevision: revision, healthyRevision: null, reason: message.reason, link: null, at: context.now });
     return true;
   });
 }
@@ -118,7 +126,8 @@ export async function recordRollback(
       if (existingId !== undefined) return { kind: 'duplicate', id: existingId };
       const chartOnly = chartOnlyChange(message);
       if (chartOnly !== undefined) {
-        // Not the git revision's fault: no Degraded report for it (it would poison a good commit).
+        // Not the git revision's fault: no Degraded report for it (it would poison a good commit), a refusal.
+        await recordRefusal(trx, { id: uuidv7(), app: message.app, revision: message.failedRevision, reason: chartOnly }, now);
         const firstTime = notify && !(await hasNotification(trx, message.app, 'not_restorable', (message.failedRevisions ?? []).join(',')));
         if (firstTime) await enqueueNotification(trx, true, { kind: 'not_restorable', app: message.app, eventId: null, failedRevision: (message.failedRevisions ?? []).join(','), healthyRevision: null, reason: chartOnly, link: null, at: now });
         return { kind: 'not_restorable', reason: chartOnly, firstTime };

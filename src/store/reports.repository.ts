@@ -116,6 +116,26 @@ export async function findLatestHealthReport(db: Db, app: string): Promise<Revis
   return row ? toReport(row) : undefined;
 }
 
+/**
+ * A Degraded report that rolls nothing back and must not count against its revision (a chart version
+ * changed, or Argo CD never deployed the app): kept as a row the policy never weighs (status Refused,
+ * source refusal, no revision summary) so the app page, /v1/apps and the overview say why. A re-send of the
+ * app's newest refusal adds nothing. True when it was stored. The caller holds the app's lock.
+ */
+export async function recordRefusal(db: Db, refusal: { id: string; app: string; revision: string; reason: string }, now: number): Promise<boolean> {
+  const newest = await findLatestRefusal(db, refusal.app);
+  if (newest && newest.revision === refusal.revision && newest.note === refusal.reason) return false;
+  await db
+    .insertInto('health_reports')
+    .values({ id: refusal.id, app: refusal.app, revision: refusal.revision, status: REFUSED, source: 'refusal', event_id: null, reported_at: now, note: refusal.reason })
+    .execute();
+  await noteApp(db, refusal.app, now);
+  return true;
+}
+
+/** The status of a refusal row: not an Argo CD health status, so no policy rule ever weighs it. */
+export const REFUSED = 'Refused';
+
 /** The newest Degraded report of `app` that rolled nothing back, with why (its note), if any. */
 export async function findLatestRefusal(db: Db, app: string): Promise<RevisionReport | undefined> {
   const row = await db.selectFrom('health_reports').selectAll().where('app', '=', app).where('note', 'is not', null).orderBy('reported_at', 'desc').limit(1).executeTakeFirst();

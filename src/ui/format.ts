@@ -44,6 +44,7 @@ export function toneOf(value: string | null | undefined): Tone {
     case 'failed':
     case 'suppressed':
     case 'refused':
+    case 'Refused':
     case 'restore_failed':
     case 'run_missing':
     case 'unverified':

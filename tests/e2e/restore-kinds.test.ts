@@ -153,5 +153,11 @@ describe('rolling back each kind of Argo CD app from what the Application says',
     const metrics = await (await fetch(`${service.url}/metrics`, { headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}` } })).text();
     expect(metrics).toMatch(/^rollback_notifications_pending 0$/m);
     expect(receiver.messages).toHaveLength(1);
+    // Refused, and visible as such: once (the re-send adds nothing), with why.
+    const name = (app() as { metadata: { name: string } }).metadata.name;
+    const one = (await (await fetch(`${service.url}/v1/apps/${encodeURIComponent(name)}`, { headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}` } })).json()) as { degraded_without_rollback: Array<{ reason: string }>; known_failed: unknown[] };
+    expect(one.degraded_without_rollback).toEqual([expect.objectContaining({ reason: expect.stringMatching(reason) })]);
+    // Not the git revision's fault: it is not counted as failed.
+    expect(one.known_failed).toEqual([]);
   });
 });

@@ -150,16 +150,24 @@ describe('rollback outcomes and notifications', () => {
     expect((await view(harness, id)).outcome_reason).toMatch(/was cancelled, after 1 re-dispatch \(RESTORE_MAX_REDISPATCH=1\)$/);
   });
 
-  it('when the run fails, then restore_failed with the run URL, and one notification for it', async () => {
+  it('when the run fails, then restore_failed names the failed job, step and cause with its remedy, links the step, and one notification says so', async () => {
     const harness = await start();
     actions.plan.push('fail');
     const id = await rollback(harness);
     await waitForOutcome(harness, id, 'restore_failed');
     const event = await view(harness, id);
-    expect(event.outcome_reason).toMatch(/^workflow run \d+ concluded failure$/);
+    expect(event.outcome_reason).toMatch(
+      /^workflow run \d+ concluded failure: job "restore" failed at step "Restore what the app renders from as of the healthy revision": bash: deploy\/github\/restore-values\.sh: No such file or directory — the restore script is missing from the GitOps repository; copy deploy\/github\/restore-values\.sh/,
+    );
+    // The link goes to the failed step in the job's log, GitHub's own anchor.
+    const stepUrl = `${event.run_url}/job/${harness.github.jobs[0]!.id}#step:3:1`;
+    expect(event.outcome_history.at(-1)).toMatchObject({ outcome: 'restore_failed', url: stepUrl });
+    // The log came from the signed address, without the token (the fake refuses a token there).
+    expect(harness.github.reads.filter((r) => r.path.startsWith('/_blob/')).map((r) => r.status)).toEqual([200]);
     await receiver.waitFor((r) => r.messages.length === 2);
     expect(kinds()).toEqual(['rollback dispatched to GitHub', 'rollback needs a person: the restore failed']);
-    expect(receiver.texts()[1]).toContain(event.run_url);
+    expect(receiver.texts()[1]).toContain(stepUrl);
+    expect(receiver.texts()[1]).toContain('the restore script is missing from the GitOps repository');
     // The outcome worker logs after its commit, so the notifier may have sent before the line is written.
     const line = await harness.waitForLog((entry) => entry.eventId === id && entry.outcome === 'restore_failed', 'the restore_failed outcome');
     expect(line.level).toBe(50);
@@ -167,6 +175,29 @@ describe('rollback outcomes and notifications', () => {
     const metrics = (await request(harness.app).get('/metrics').set(admin)).text;
     expect(metrics).toContain('rollback_outcomes_reached_total{outcome="restore_failed"} 1\n');
     expect(metrics).not.toContain('rollback_outcomes_reached_total{outcome="verified"}');
+  });
+
+  it('when a path does not exist at the healthy revision, then the real script fails and restore_failed names that cause and its remedy', async () => {
+    const routes = join(dir, 'routes-gone.yaml');
+    writeFileSync(routes, 'routes:\n  - app: podinfo-prod\n    values_paths: [charts/podinfo/values-gone.yaml]\n');
+    const harness = await start({ ROUTES_FILE: routes });
+    const res = await request(harness.app)
+      .post('/v1/webhooks/argocd')
+      .set(auth)
+      .send({ client_payload: { app: 'podinfo-prod', failed_revision: repo.commits.failed, healthy_revision: repo.commits.healthy } });
+    expect(res.status).toBe(202);
+    await waitForOutcome(harness, res.body.id as string, 'restore_failed');
+    expect((await view(harness, res.body.id as string)).outcome_reason).toMatch(
+      /failed at step "Restore what the app renders from as of the healthy revision": restore-values: charts\/podinfo\/values-gone\.yaml did not exist at the healthy revision [0-9a-f]{12}; refusing to guess what to restore — a path to restore does not exist at the healthy revision; check what is restored/,
+    );
+  });
+
+  it('when no run appears and the repository has no rollback workflow, then run_missing names the missing workflow file', async () => {
+    const harness = await start({ RUN_LOOKUP_SECONDS: '0.3' }, { githubWorkflows: [{ name: 'ci', path: '.github/workflows/ci.yml', state: 'active' }] });
+    actions.plan.push('none');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'run_missing');
+    expect((await view(harness, id)).outcome_reason).toMatch(/: the repository has no gitops-rollback workflow \(its workflows: \.github\/workflows\/ci\.yml\) — a missing workflow file; copy deploy\/github\/rollback\.yml to \.github\/workflows\/rollback\.yml/);
   });
 
   it('when no run appears within RUN_LOOKUP_SECONDS, then run_missing says what to check', async () => {

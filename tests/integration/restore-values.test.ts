@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMON, DEFAULT_PATH, DIRECTORY_ADDED, DIRECTORY_DIR, GitOpsRepo, IMAGES_DIR, KUSTOMIZATION, KUSTOMIZE_DIR, PROD, WRITE_BACK, git, runRestore } from '../support/gitops-repo';
@@ -132,6 +132,18 @@ describe('deploy/github/restore-values.sh on real git', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^restore-values: the restored paths changed on main meanwhile and conflict with the restore; resolve by hand\n$/);
     expect(repo.mainHead()).toBe(theirs);
+  });
+
+  it("when the branch is protected, then it stops at once with one line naming branch protection (GitHub's GH006 line), not five retries", () => {
+    // The bare origin refuses like GitHub's protected-branch check, from a real pre-receive hook.
+    const hook = join(repo.origin, 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/usr/bin/env bash\necho "error: GH006: Protected branch update failed for refs/heads/main." >&2\necho "error: Changes must be made through a pull request." >&2\nexit 1\n');
+    chmodSync(hook, 0o755);
+    const head = repo.mainHead();
+    const result = runRestore(repo.clone(), { HEALTHY_REVISION: repo.commits.healthy, VALUES_PATHS: PROD, PUSH_ATTEMPTS: '5' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('restore-values: push to origin/main refused by branch protection (error: GH006: Protected branch update failed for refs/heads/main.): set ROLLBACK_MODE=pr, or let this token push\n');
+    expect(repo.mainHead()).toBe(head);
   });
 
   describe('refusals: non-zero, one line, nothing pushed', () => {

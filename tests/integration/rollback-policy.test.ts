@@ -229,12 +229,16 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       expect(await reportRows()).toBe(1);
     });
 
-    it('when a Degraded app was never synced, then 200 not_deployed, nothing stored, a warn line; its later rollback is unaffected', async () => {
+    it('when a Degraded app was never synced, then 200 not_deployed, one refusal kept (not per re-send), a warn line; its later rollback is unaffected', async () => {
       await start({ worker: false });
       const res = await post(toStateBody(neverSynced()));
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ status: 'not_deployed', app: 'podinfo-prod', message: expect.stringMatching(/^Argo CD never synced this app/) });
-      expect(await reportRows()).toBe(0);
+      expect((await post(toStateBody(neverSynced()))).status).toBe(200);
+      // One refusal row, which no policy rule weighs: visible in /v1/apps, never a known-failed revision.
+      expect(await h.store.db.selectFrom('health_reports').select(['status', 'source', 'revision']).execute()).toEqual([{ status: 'Refused', source: 'refusal', revision: 'none' }]);
+      const apps = (await request(h.app).get('/v1/apps').set(admin)).body as { apps: Array<{ last_refusal: { revision: string; reason: string } | null; known_failed_revisions: number }> };
+      expect(apps.apps).toEqual([expect.objectContaining({ known_failed_revisions: 0, last_refusal: expect.objectContaining({ revision: 'none', reason: expect.stringMatching(/^Argo CD never synced this app/) }) })]);
       expect(await events()).toEqual([]);
       expect(h.logs.entries).toContainEqual(expect.objectContaining({ level: 40, app: 'podinfo-prod', msg: expect.stringMatching(/^not a rollback: Argo CD never synced/) }));
       const later = await post(toStateBody(singleSource()));

@@ -56,6 +56,19 @@ export interface FakeGitHubOptions {
    * from its API host), so a browser can follow a run's html_url offline; otherwise links name github.com.
    */
   webPages?: boolean;
+  /** What GET …/actions/workflows lists (default: the shipped gitops-rollback workflow, active). */
+  workflows?: Array<{ name: string; path: string; state: string }>;
+}
+
+/** A job of a run, as GET /repos/{owner}/{repo}/actions/runs/{id}/jobs lists it (GitHub's field names). */
+export interface FakeJob {
+  id: number;
+  run_id: number;
+  name: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  html_url: string;
+  steps: Array<{ name: string; status: string; conclusion: string | null; number: number }>;
 }
 
 /** A workflow run as GET /repos/{owner}/{repo}/actions/runs lists it (GitHub's field names). */
@@ -103,6 +116,9 @@ export class FakeGitHub {
   readonly reads: ReceivedRead[] = [];
   readonly runs: FakeRun[] = [];
   readonly pulls: FakePull[] = [];
+  readonly jobs: FakeJob[] = [];
+  /** Job id → its plain-text log, served from a signed blob address like GitHub's (no token wanted there). */
+  readonly jobLogs = new Map<number, string>();
   private nextRunId = 9_000_000_001;
   /** Installation tokens issued, newest last (what GitHub's POST /app/installations/{id}/access_tokens gave). */
   readonly installationTokens: Array<{ token: string; installationId: number; expiresAt: number }> = [];
@@ -219,6 +235,24 @@ export class FakeGitHub {
     this.readQueue.push(...answers);
   }
 
+  private blobSignature(jobId: number): string {
+    return Buffer.from(`job-${jobId}-signed`).toString('base64url');
+  }
+
+  /**
+   * The signed log address: text/plain for the right signature. A request that carries an Authorization
+   * header is refused (400), so a client that forwards its GitHub token to the blob host fails its test.
+   */
+  private logBlob(req: IncomingMessage, res: ServerResponse, jobId: number, sig: string | null): void {
+    const read: ReceivedRead = { path: `/_blob/job-logs/${jobId}`, query: {}, status: 0, receivedAt: Date.now() };
+    this.reads.push(read);
+    const log = this.jobLogs.get(jobId);
+    read.status = req.headers.authorization ? 400 : log === undefined || sig !== this.blobSignature(jobId) ? 403 : 200;
+    if (read.status === 200) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(log);
+    else res.writeHead(read.status, { 'content-type': 'application/xml' }).end(read.status === 400 ? '<Error><Code>InvalidAuthenticationInfo</Code></Error>' : '<Error><Code>AuthenticationFailed</Code></Error>');
+    this.signal.changed();
+  }
+
   /** A run's web page (options.webPages): its title and state, as plain HTML. */
   private runPage(res: ServerResponse, id: number): void {
     const run = this.runs.find((r) => r.id === id);
@@ -236,6 +270,30 @@ export class FakeGitHub {
     const run: FakeRun = { id, name: 'gitops-rollback', display_title: displayTitle, event: 'repository_dispatch', status, conclusion: null, html_url: `${this.options.webPages ? this.url : 'https://github.com'}/acme/gitops/actions/runs/${id}`, head_branch: 'main', run_attempt: 1, created_at: now, updated_at: now };
     this.runs.push(run);
     return run;
+  }
+
+  /**
+   * Ends `run` in failure as GitHub shows one: a job "restore" whose steps before `step` succeeded, `step`
+   * failed and the rest were skipped, with `log` as the job's log (GitHub's timestamp on each line).
+   */
+  failRun(run: FakeRun, failure: { step: string; log: string; conclusion?: string }): FakeJob {
+    const names = ['Set up job', 'Check out the GitOps repository (full history, to reach the healthy revision)', 'Restore what the app renders from as of the healthy revision', 'Complete job'];
+    const failedAt = Math.max(0, names.indexOf(failure.step));
+    const id = run.id * 10 + 1;
+    const job: FakeJob = {
+      id,
+      run_id: run.id,
+      name: 'restore',
+      status: 'completed',
+      conclusion: failure.conclusion ?? 'failure',
+      html_url: run.html_url.replace(/\/actions\/runs\/(\d+)$/, `/actions/runs/$1/job/${id}`),
+      steps: names.map((name, i) => ({ name, status: 'completed', conclusion: i < failedAt ? 'success' : i === failedAt ? 'failure' : 'skipped', number: i + 1 })),
+    };
+    this.jobs.push(job);
+    const stamp = new Date().toISOString().replace('Z', '0000Z');
+    this.jobLogs.set(id, failure.log.split('\n').map((line) => `${stamp} ${line}`).join('\n'));
+    this.updateRun(run, 'completed', failure.conclusion ?? 'failure');
+    return job;
   }
 
   updateRun(run: FakeRun, status: FakeRun['status'], conclusion: string | null = null): void {
@@ -280,8 +338,10 @@ export class FakeGitHub {
     const url = new URL(req.url ?? '/', 'http://fake');
     const page = this.options.webPages ? /^\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)$/.exec(url.pathname) : null;
     if (page) return this.runPage(res, Number(page[3]));
+    const blob = /^\/_blob\/job-logs\/(\d+)$/.exec(url.pathname);
+    if (blob) return this.logBlob(req, res, Number(blob[1]), url.searchParams.get('sig'));
     const query = Object.fromEntries(url.searchParams.entries());
-    const match = /^\/repos\/([^/]+)\/([^/]+)(?:\/(actions\/runs|commits|pulls))?$/.exec(url.pathname);
+    const match = /^\/repos\/([^/]+)\/([^/]+)(?:\/(actions\/runs|commits|pulls|actions\/workflows|actions\/runs\/\d+\/jobs|actions\/jobs\/\d+\/logs))?$/.exec(url.pathname);
     const read: ReceivedRead = { path: url.pathname, query, status: 0, receivedAt: Date.now() };
     this.reads.push(read);
     this.remaining = Math.max(0, this.remaining - 1);
@@ -305,10 +365,31 @@ export class FakeGitHub {
       const push = !(this.options.readOnly ?? []).includes(`${owner}/${repo}`);
       return finish(200, { id: 1296269, name: repo, full_name: `${owner}/${repo}`, private: true, default_branch: 'main', permissions: { admin: false, maintain: false, push, triage: push, pull: true } });
     }
-    if (resource === 'actions/runs' && (this.options.actionsDenied ?? []).includes(`${owner}/${repo}`)) {
+    if (resource?.startsWith('actions/') && (this.options.actionsDenied ?? []).includes(`${owner}/${repo}`)) {
       return finish(403, { message: 'Resource not accessible by personal access token', documentation_url: 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository', status: '403' });
     }
     const perPage = Math.min(100, Number(query.per_page ?? 30));
+    const jobsOf = /^actions\/runs\/(\d+)\/jobs$/.exec(resource);
+    if (jobsOf) {
+      const runId = Number(jobsOf[1]);
+      if (!this.runs.some((r) => r.id === runId)) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/actions/workflow-jobs#list-jobs-for-a-workflow-run', status: '404' });
+      const jobs = this.jobs.filter((j) => j.run_id === runId).slice(0, perPage);
+      return finish(200, { total_count: jobs.length, jobs });
+    }
+    const logsOf = /^actions\/jobs\/(\d+)\/logs$/.exec(resource);
+    if (logsOf) {
+      // As GitHub: 302 to a short-lived signed address on another host, which wants no token.
+      const jobId = Number(logsOf[1]);
+      if (!this.jobLogs.has(jobId)) return finish(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/actions/workflow-jobs#download-job-logs-for-a-workflow-run', status: '404' });
+      read.status = 302;
+      this.answer(res, 302, { location: `${this.url}/_blob/job-logs/${jobId}?sig=${this.blobSignature(jobId)}` });
+      this.signal.changed();
+      return;
+    }
+    if (resource === 'actions/workflows') {
+      const workflows = (this.options.workflows ?? [{ name: 'gitops-rollback', path: '.github/workflows/rollback.yml', state: 'active' }]).map((w, i) => ({ id: 161335 + i, node_id: `W_${i}`, ...w }));
+      return finish(200, { total_count: workflows.length, workflows });
+    }
     if (resource === 'actions/runs') {
       const since = query.created?.startsWith('>=') ? Date.parse(query.created.slice(2)) : 0;
       const runs = this.runs

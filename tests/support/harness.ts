@@ -99,6 +99,8 @@ export interface HarnessOptions {
   gitRepos?: Record<string, string>;
   /** The fake GitHub also acts as a GitHub App host (FakeGitHubOptions.app). */
   githubApp?: FakeGitHubOptions['app'];
+  /** What GET …/actions/workflows lists (FakeGitHubOptions.workflows). */
+  githubWorkflows?: FakeGitHubOptions['workflows'];
   /** The database to run on (default: a fresh SQLite file); dropped by close(). */
   database?: TestDatabase;
   /** Parts the service takes instead of its defaults (a store, GitHub access, the wiring check on). */
@@ -106,7 +108,7 @@ export interface HarnessOptions {
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos, app: options.githubApp }).start();
+  const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: options.repos ?? ['acme/gitops'], gitRepos: options.gitRepos, app: options.githubApp, workflows: options.githubWorkflows }).start();
   const database = options.database ?? createSqliteDatabase();
   const config = loadConfig({
     REPO_OWNER: 'acme',

@@ -36,7 +36,7 @@ export function createAppsController({ config, store, clock }: AppDeps) {
     const [lastRollback] = await listEvents(store.db, { app, limit: 1 });
     const last = reports.find((r) => r.source === 'health_report');
     // The newest Degraded report that rolled nothing back, and why (no healthy revision, long healthy, …).
-    const refusal = reports.find((r) => r.status === 'Degraded' && r.note);
+    const refusal = reports.find((r) => r.note);
     return {
       app,
       last_report: last ? { status: last.status, revision: last.revision, reported_at: iso(last.reportedAt) } : null,
@@ -77,9 +77,10 @@ export function createAppsController({ config, store, clock }: AppDeps) {
         .slice(0, RECENT)
         .map((r) => ({ revision: r.revision, recorded_at: iso(r.reportedAt), known_failed: failed.some((f) => f.revision === r.revision) })),
       known_failed: failed.slice(0, RECENT).map((r) => ({ revision: r.revision, reported_at: iso(r.reportedAt), source: r.source })),
-      // Degraded reports that did not roll back for a reason of their own (a long-healthy revision).
+      // Degraded reports that rolled nothing back, with why: no healthy revision, long healthy, a chart
+      // version, never deployed (a refusal's revision is "none" when Argo CD never deployed the app).
       degraded_without_rollback: reports
-        .filter((r) => r.status === 'Degraded' && r.note)
+        .filter((r) => r.note)
         .slice(0, RECENT)
         .map((r) => ({ revision: r.revision, reported_at: iso(r.reportedAt), reason: r.note })),
       last_outcome: rollbacks.find((e) => e.outcome !== null)?.outcome ?? null,

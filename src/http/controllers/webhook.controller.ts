@@ -21,6 +21,7 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
     if (message.kind === 'not_deployed') {
       // Nothing Argo CD deployed can be rolled back; a 2xx keeps Argo CD from re-sending every minute.
       log.warn({ app: message.app, shape: message.shape }, `not a rollback: ${message.reason}`);
+      if (await recordNotRestorable(store, message, { now: clock.now(), notify })) onNotification?.();
       res.locals.outcome = 'not_deployed';
       res.status(200).json({ status: 'not_deployed', app: message.app, message: message.reason });
       return;

@@ -1,7 +1,14 @@
+import type { RevisionReport } from '../../domain/rollback-policy';
 import type { Session } from '../session';
 import type { AppData, TimelineEntry } from '../status-page-data';
 import { Layout } from './layout';
 import { Badge, Csrf, Pager, Rev, Section, Table, When, appHref, eventHref } from './parts';
+
+const REPORT_SOURCES: Record<RevisionReport['source'], string> = {
+  health_report: 'health report',
+  rollback_request: 'rollback request',
+  refusal: 'Degraded, no rollback',
+};
 
 function TimelineRow({ entry, now }: { entry: TimelineEntry; now: number }) {
   switch (entry.kind) {
@@ -9,7 +16,7 @@ function TimelineRow({ entry, now }: { entry: TimelineEntry; now: number }) {
       return (
         <tr>
           <td><When at={entry.at} now={now} /></td>
-          <td>{entry.report.source === 'rollback_request' ? 'rollback request' : 'health report'}</td>
+          <td>{REPORT_SOURCES[entry.report.source]}</td>
           <td>
             <Badge value={entry.report.status} /> <Rev revision={entry.report.revision} />
             {entry.report.note && <div class="note">{entry.report.note}</div>}

@@ -1,2 +1,2 @@
-export const ADMIN_ACTIONS = ['pause', 'resume', 'replay'] as const;
+export const ADMIN_ACTIONS = ['pause', 'resume', 'replay', 'acknowledge'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];

@@ -22,6 +22,9 @@ export type Outcome = (typeof OUTCOMES)[number];
 export const OPEN_OUTCOMES = ['awaiting_run', 'restoring', 'restored'] as const satisfies readonly Outcome[];
 export const FINAL_OUTCOMES = ['verified', 'run_missing', 'restore_failed', 'unverified'] as const satisfies readonly Outcome[];
 
+/** Dead ends: the rollback did not bring the app back, and a person must act (until one acknowledges it). */
+export const NEEDS_A_PERSON = ['restore_failed', 'run_missing', 'unverified'] as const satisfies readonly Outcome[];
+
 export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'failed'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 

@@ -87,7 +87,7 @@ export const OPENAPI_DOCUMENT = {
       EventDetail: {
         allOf: [{ ...event, additionalProperties: true }],
         type: 'object',
-        required: ['dispatch', 'delivery_attempts', 'outcome_history', 'verified_by'],
+        required: ['dispatch', 'delivery_attempts', 'outcome_history', 'verified_by', 'acknowledged'],
         properties: {
           dispatch: { type: 'object', required: ['event_type', 'client_payload'] },
           delivery_attempts: {
@@ -96,6 +96,7 @@ export const OPENAPI_DOCUMENT = {
           },
           outcome_history: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['at', 'outcome', 'reason', 'url'], properties: { at: { type: 'string' }, outcome: { enum: [...OUTCOMES] }, reason: { type: 'string' }, url: nullable('string') } } },
           verified_by: { type: ['object', 'null'], required: ['report_id', 'revision', 'reported_at'] },
+          acknowledged: ref('Acknowledgement'),
         },
       },
       Accepted: {
@@ -131,6 +132,7 @@ export const OPENAPI_DOCUMENT = {
         ],
       },
       Pause: nullable('object', { required: ['reason', 'by', 'since'], properties: { reason: { type: 'string' }, by: { type: 'string' }, since: { type: 'string' } } }),
+      Acknowledgement: nullable('object', { required: ['by', 'reason', 'at', 'via'], properties: { by: { type: 'string' }, reason: { type: 'string' }, at: { type: 'string' }, via: { enum: ['ui', 'api'] } } }),
     },
   },
   paths: {} as Record<string, unknown>,
@@ -154,12 +156,21 @@ OPENAPI_DOCUMENT.paths = {
   '/v1/webhooks/argocd': webhook,
   '/v1/events': { get: { ...admin, summary: 'Events, newest first', parameters: ['app', 'status', 'outcome', 'limit', 'before'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })), responses: { '200': { description: 'the events; `next` is the next page (the same query with before=<last id>), null after the last', content: json({ type: 'object', required: ['events', 'next'], properties: { events: { type: 'array', items: ref('Event') }, next: { type: ['string', 'null'] } } }) }, ...errors(400, 401, 422, 429, 431, 500, 503) } } },
   '/v1/events/{id}': { get: { ...admin, summary: 'One event, its attempts and its outcome history', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'the event', content: json(ref('EventDetail')) }, ...errors(400, 401, 404, 429, 431, 500, 503) } } },
+  '/v1/events/{id}/acknowledge': {
+    post: {
+      ...admin,
+      summary: 'Acknowledge a rollback that ended restore_failed, run_missing or unverified: recorded with who and why, it leaves the status page banner',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: { required: true, content: json({ type: 'object', required: ['reason', 'by'], properties: { reason: { type: 'string' }, by: { type: 'string' } } }) },
+      responses: { '200': { description: 'acknowledged', content: json({ type: 'object', required: ['id', 'app', 'outcome', 'acknowledged'], properties: { id: { type: 'string' }, app: { type: 'string' }, outcome: { type: 'string' }, acknowledged: ref('Acknowledgement') } }) }, ...errors(400, 401, 404, 409, 415, 422, 429, 431, 500, 503) },
+    },
+  },
   '/v1/events/{id}/replay': { post: { ...admin, summary: 'Put a finished event back on the queue (dry_run for a dry-run app)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '202': { description: 'replayed', content: json(ref('Event')) }, ...errors(400, 401, 404, 409, 429, 431, 500, 503) } } },
   '/v1/apps': { get: { ...admin, summary: 'Every app with its last report, rollback, outcome and pause', responses: { '200': { description: 'the apps', content: json({ type: 'object', required: ['apps'], properties: { apps: { type: 'array', items: { type: 'object', required: ['app', 'last_report', 'healthy_revisions', 'known_failed_revisions', 'last_rollback', 'paused'], properties: { paused: ref('Pause') } } } } }) }, ...errors(401, 429, 431, 500, 503) } } },
   '/v1/apps/{app}': { get: { ...admin, summary: 'What the policy knows about one app', parameters: [{ name: 'app', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'the app', content: json({ type: 'object', required: ['app', 'paused', 'route', 'ledger', 'known_failed', 'degraded_without_rollback', 'last_outcome', 'rollbacks'], properties: { paused: ref('Pause'), last_outcome: { enum: [...OUTCOMES, null] } } }) }, ...errors(400, 401, 404, 429, 431, 500, 503) } } },
   '/v1/apps/{app}/pause': { post: { ...admin, summary: 'Pause an app: its rollbacks are recorded and refused', parameters: [{ name: 'app', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: true, content: json({ type: 'object', required: ['reason', 'by'], properties: { reason: { type: 'string' }, by: { type: 'string' } } }) }, responses: { '200': { description: 'paused', content: json({ type: 'object', required: ['app', 'paused'], properties: { paused: ref('Pause') } }) }, ...errors(400, 401, 415, 422, 429, 431, 500, 503) } } },
   '/v1/apps/{app}/resume': { post: { ...admin, summary: 'Resume an app', parameters: [{ name: 'app', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: true, content: json({ type: 'object', required: ['by'], properties: { by: { type: 'string' }, reason: { type: 'string' } } }) }, responses: { '200': { description: 'resumed', content: json({ type: 'object', required: ['app', 'paused', 'resumed_by', 'was_paused'], properties: { paused: { type: 'null' }, was_paused: ref('Pause') } }) }, ...errors(400, 401, 415, 422, 429, 431, 500, 503) } } },
-  '/v1/status': { get: { ...admin, summary: 'Version, store, routes, GitHub wiring checks, queue figures', responses: { '200': { description: 'the status', content: json({ type: 'object', required: ['version', 'store', 'dry_run', 'repository', 'routes', 'github', 'queue', 'notifications'] }) }, ...errors(401, 429, 431, 500, 503) } } },
+  '/v1/status': { get: { ...admin, summary: 'Version, store, routes, GitHub wiring checks, queue figures', responses: { '200': { description: 'the status', content: json({ type: 'object', required: ['version', 'store', 'dry_run', 'repository', 'routes', 'github', 'queue', 'notifications', 'needs_a_person'] }) }, ...errors(401, 429, 431, 500, 503) } } },
   '/healthz': { get: { summary: 'The process answers', responses: { '200': { description: 'alive', content: json({ type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }) } } } },
   '/readyz': { get: { summary: 'The store answers (and GitHub, with READY_REQUIRES_GITHUB)', responses: { '200': { description: 'ready', content: json({ type: 'object', required: ['status', 'github'], properties: { status: { const: 'ready' }, github: { type: ['object', 'null'] } } }) }, ...errors(500, 503) } } },
   '/metrics': { get: { summary: 'Prometheus metrics', security: [{ bearer: [] }, {}], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401, 429, 431) } } },

@@ -76,6 +76,7 @@ export function createRouter(deps: AppDeps): Router {
   router.get('/v1/events', adminAuth, events.list);
   router.get('/v1/events/:id', adminAuth, events.get);
   router.post('/v1/events/:id/replay', adminAuth, events.replay);
+  router.post('/v1/events/:id/acknowledge', adminAuth, requireJsonContentType, parseJsonBody, events.acknowledge);
   const apps = createAppsController(deps);
   router.get('/v1/apps', adminAuth, apps.list);
   // App names with a slash (apps in any namespace: "team-a/podinfo") are sent URL-encoded: team-a%2Fpodinfo.

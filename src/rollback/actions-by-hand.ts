@@ -1,6 +1,6 @@
 import { routeFor, type Config } from '../config/config';
 import { AppError } from '../errors';
-import type { RollbackEvent } from '../domain/rollback-event';
+import { NEEDS_A_PERSON, type Outcome, type RollbackEvent } from '../domain/rollback-event';
 import { recordAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
 import { currentDelivery, DeliveryInProgressError, openDelivery } from '../store/deliveries.repository';
@@ -67,4 +67,22 @@ export async function replayByHand(config: Config, store: Store, id: string, act
     if (error instanceof DeliveryInProgressError || isUniqueViolation(error)) throw refused((await findEvent(store.db, id))?.event.status ?? existing.event.status);
     throw error;
   }
+}
+
+/**
+ * Someone has seen a rollback that needs a person (restore_failed, run_missing, unverified) and takes it
+ * from there: recorded with who and why, it leaves the overview's banner. NOT_FOUND for an unknown id,
+ * INVALID_STATE for any other outcome. Acknowledging again records again (the newest counts).
+ */
+export async function acknowledgeByHand(store: Store, id: string, actor: Actor & { reason: string }, now: number): Promise<{ app: string; outcome: Outcome }> {
+  const existing = await findEvent(store.db, id);
+  if (!existing) throw new AppError('NOT_FOUND', 'no such event');
+  const { app, outcome } = existing.event;
+  if (outcome === null || !(NEEDS_A_PERSON as readonly Outcome[]).includes(outcome)) {
+    throw new AppError('INVALID_STATE', `the rollback's outcome is ${outcome ?? 'not known yet'}; only a rollback that ended ${NEEDS_A_PERSON.join(', ')} is acknowledged`);
+  }
+  await store.transaction(async (trx) => {
+    await recordAction(trx, { app, eventId: id, action: 'acknowledge', by: actor.by, reason: actor.reason, via: actor.via, at: now });
+  });
+  return { app, outcome };
 }

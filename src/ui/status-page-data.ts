@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { routeFor, type Config } from '../config/config';
 import type { Route } from '../config/routes';
-import type { DeliveryAttempt, OutcomeHistoryEntry, RollbackEvent } from '../domain/rollback-event';
+import { NEEDS_A_PERSON, type DeliveryAttempt, type OutcomeHistoryEntry, type RollbackEvent } from '../domain/rollback-event';
 import { healthyLedger, knownFailedReports, type RevisionReport } from '../domain/rollback-policy';
 import type { WiringCheck } from '../github/wiring-check';
 import type { AppDeps } from '../http/app-deps';
@@ -13,6 +13,7 @@ import { findReport, listOutcomeHistory } from '../store/outcome-follows.reposit
 import { countFailedNotifications, listFailedNotifications, type FailedNotification } from '../store/notifications.repository';
 import { findPause, type AppPause } from '../store/pauses.repository';
 import { unfinishedFigures } from '../store/queue-figures.repository';
+import { findAcknowledgement, listNeedsAPerson, type NeedsAPerson, type RecordedAcknowledgement } from '../store/attention.repository';
 import { countAppNames, listAppNames } from '../store/apps.repository';
 import { findLatestHealthReport, findLatestRefusal, listReports } from '../store/reports.repository';
 import { pageOf } from './format';
@@ -26,6 +27,8 @@ const TIMELINE_PAGES = 20;
 /** Undelivered events at or over this many, or older than PILING_MS, raise the overview's banner. */
 export const PILING_COUNT = 20;
 export const PILING_MS = 5 * 60_000;
+/** The "needs a person" banner lists this many rollbacks (and counts them all). */
+export const NEEDS_A_PERSON_SHOWN = 5;
 
 /** The last GitHub wiring check, as the app gets it (undefined in dry run without a token). */
 type Wiring = AppDeps['wiring'];
@@ -49,6 +52,8 @@ export interface Banners {
   refusedNotifications: { count: number; newest: FailedNotification[] } | undefined;
   /** The store's writes fail (disk full, read-only, busy, connection lost): since when, its first error. */
   store: StoreProblem | undefined;
+  /** Rollbacks that ended restore_failed, run_missing or unverified, until someone acknowledges each. */
+  needsAPerson: { count: number; newest: NeedsAPerson[] } | undefined;
 }
 
 export interface OverviewData {
@@ -67,10 +72,11 @@ export interface OverviewData {
  */
 export function createOverviewLoader(config: Config, store: Store, wiring: Wiring | undefined) {
   return async function loadOverview(requestedPage: unknown, now: number): Promise<OverviewData> {
-    const [totalApps, { undelivered, failed, oldestUndeliveredAt: oldestAt }, refusedNotifications] = await Promise.all([
+    const [totalApps, { undelivered, failed, oldestUndeliveredAt: oldestAt }, refusedNotifications, needsAPerson] = await Promise.all([
       countAppNames(store.db),
       unfinishedFigures(store.db),
       countFailedNotifications(store.db),
+      listNeedsAPerson(store.db, NEEDS_A_PERSON_SHOWN),
     ]);
     const { page, pages, offset } = pageOf(requestedPage, totalApps, APPS_PER_PAGE);
     const names = await listAppNames(store.db, APPS_PER_PAGE, offset);
@@ -97,6 +103,7 @@ export function createOverviewLoader(config: Config, store: Store, wiring: Wirin
       undelivered: piling ? { count: undelivered, oldestAt, failed } : undefined,
       refusedNotifications: refusedNotifications > 0 ? { count: refusedNotifications, newest: await listFailedNotifications(store.db, { limit: 3 }) } : undefined,
       store: store.problem(),
+      needsAPerson: needsAPerson.count > 0 ? needsAPerson : undefined,
     };
     return { now, apps, page, pages, totalApps, banners };
   };
@@ -177,6 +184,9 @@ export interface RollbackData {
   dispatch: string;
   replayable: boolean;
   dryRun: boolean;
+  /** A dead end (restore_failed, run_missing, unverified): whether and by whom it was acknowledged. */
+  needsAPerson: boolean;
+  acknowledged: RecordedAcknowledgement | undefined;
 }
 
 export async function loadRollback(config: Config, store: Store, id: string, now: number): Promise<RollbackData | undefined> {
@@ -192,5 +202,7 @@ export async function loadRollback(config: Config, store: Store, id: string, now
     dispatch: JSON.stringify(JSON.parse(event.dispatchBody), null, 2),
     replayable: ['delivered', 'failed', 'dry_run'].includes(event.status),
     dryRun: routeFor(config, event.app).dryRun,
+    needsAPerson: event.outcome !== null && (NEEDS_A_PERSON as readonly string[]).includes(event.outcome),
+    acknowledged: await findAcknowledgement(store.db, event.id),
   };
 }

@@ -8,7 +8,7 @@ import { PACKAGE_ROOT } from '../package-root';
 import { AppError } from '../errors';
 import type { AppDeps } from '../http/app-deps';
 import { overBudget, spendFailure, tokenMatcher } from '../http/middleware/auth';
-import { pauseByHand, replayByHand, resumeByHand } from '../rollback/actions-by-hand';
+import { acknowledgeByHand, pauseByHand, replayByHand, resumeByHand } from '../rollback/actions-by-hand';
 import { isStoreUnavailable } from '../store/store-error';
 import { SESSION_COOKIE, csrfMatches, newSession, readSession, sessionSecret, type Session } from './session';
 import { PageContext, type PageFacts } from './views/page-context';
@@ -272,6 +272,23 @@ export function createUiRouter(deps: AppDeps): Router {
         const { previous } = await replayByHand(config, store, id, { by: session(res).name, reason, via: 'ui' }, clock.now());
         req.log.info({ component: 'ui', eventId: id, previous, by: session(res).name, reason }, 'replay requested from the status page');
         deps.onEventStored?.();
+        return eventHref(id);
+      },
+    ),
+  );
+
+  router.post(
+    '/ui/events/:id/acknowledge',
+    signedIn,
+    form,
+    sameSite,
+    action(
+      (req) => ({ title: 'Acknowledge', question: `Acknowledge rollback ${String(req.params.id)}? It leaves the overview's banner, recorded with your name and why.`, back: eventHref(String(req.params.id)) }),
+      async (req, res, reason) => {
+        const id = String(req.params.id);
+        if (!EVENT_ID.test(id)) throw new AppError('NOT_FOUND', 'no such rollback');
+        const { app, outcome } = await acknowledgeByHand(store, id, { by: session(res).name, reason, via: 'ui' }, clock.now());
+        req.log.info({ component: 'ui', eventId: id, app, outcome, by: session(res).name, reason }, `rollback acknowledged from the status page: ${reason}`);
         return eventHref(id);
       },
     ),

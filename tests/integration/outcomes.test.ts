@@ -8,6 +8,7 @@ import { ActionsStandIn } from '../support/actions-stand-in';
 import { GitOpsRepo, PROD, git } from '../support/gitops-repo';
 import { ADMIN_TOKEN, GITHUB_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, type Harness, type HarnessOptions } from '../support/harness';
 import { NotifyReceiver } from '../support/notify-receiver';
+import { csrfOf, signIn } from '../support/ui-agent';
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -83,6 +84,14 @@ describe('rollback outcomes and notifications', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error(`event ${id} did not reach outcome ${outcome} within ${timeoutMs} ms (last: ${last})`);
+  }
+  /** Waits until the event's outcome history (every follow-up, oldest first) satisfies `done`. */
+  async function waitForHistory(harness: Harness, id: string, done: (history: EventBody['outcome_history']) => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done((await view(harness, id)).outcome_history)) {
+      if (Date.now() > deadline) throw new Error(`event ${id}: outcome history not as expected within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
   interface EventBody {
     status: string;
@@ -175,6 +184,60 @@ describe('rollback outcomes and notifications', () => {
     const metrics = (await request(harness.app).get('/metrics').set(admin)).text;
     expect(metrics).toContain('rollback_outcomes_reached_total{outcome="restore_failed"} 1\n');
     expect(metrics).not.toContain('rollback_outcomes_reached_total{outcome="verified"}');
+  });
+
+  it('when a rollback needs a person, then the overview and /v1/status say so until someone acknowledges it (who and why recorded); a verified one cannot be acknowledged', async () => {
+    const harness = await start();
+    actions.plan.push('fail');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restore_failed');
+    const agent = await signIn(harness, 'Ana Ops');
+    const banner = (html: string) => /<div class="banner bad" role="alert"><strong>(\d+ rollbacks? needs? a person)<\/strong>/.exec(html)?.[1];
+    expect(banner((await agent.get('/ui/')).text)).toBe('1 rollback needs a person');
+    const status = async () => (await request(harness.app).get('/v1/status').set(admin)).body.needs_a_person as { count: number; newest: Array<{ id: string; outcome: string; reason: string }> };
+    expect(await status()).toEqual({ count: 1, newest: [expect.objectContaining({ id, outcome: 'restore_failed', reason: expect.stringMatching(/the restore script is missing/) })] });
+    // The rollback page says why, links the failed step, and offers the acknowledgement.
+    const page = (await agent.get(`/ui/events/${id}`)).text;
+    expect(page).toContain('<h2>Needs a person</h2>');
+    expect(page).toMatch(/href="[^"]+#step:3:1"[^>]*>Open where it failed</);
+    expect(page).toContain(`action="/ui/events/${id}/acknowledge"`);
+
+    // Without a reason: refused, nothing recorded.
+    const bare = await request(harness.app).post(`/v1/events/${id}/acknowledge`).set(admin).send({ by: 'ana@example.com' });
+    expect(bare.status).toBe(422);
+    expect(bare.body.error.message).toMatch(/^reason: required: why/);
+    expect((await status()).count).toBe(1);
+    // From the status page: a confirmation first, then recorded with the signed-in name.
+    const csrf = csrfOf(page);
+    const asked = await agent.post(`/ui/events/${id}/acknowledge`).type('form').send({ _csrf: csrf, reason: 'restoring by hand; script added in gitops#12' });
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain('Acknowledge rollback');
+    const done = await agent.post(`/ui/events/${id}/acknowledge`).type('form').send({ _csrf: csrf, reason: 'restoring by hand; script added in gitops#12', confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect(await status()).toEqual({ count: 0, newest: [] });
+    expect(banner((await agent.get('/ui/')).text)).toBeUndefined();
+    expect((await request(harness.app).get(`/v1/events/${id}`).set(admin)).body.acknowledged).toEqual({ by: 'Ana Ops', reason: 'restoring by hand; script added in gitops#12', at: expect.any(String), via: 'ui' });
+    expect((await agent.get(`/ui/events/${id}`)).text).toContain('Acknowledged by <strong>Ana Ops</strong>');
+    expect((await agent.get('/ui/apps/podinfo-prod')).text).toContain('acknowledge by <strong>Ana Ops</strong> (status page): restoring by hand; script added in gitops#12');
+
+    // Replayed and failed again: the older acknowledgement no longer counts; the banner is back.
+    actions.plan.push('fail');
+    expect((await request(harness.app).post(`/v1/events/${id}/replay`).set(admin)).status).toBe(202);
+    await harness.github.waitFor((g) => g.accepted().length === 2);
+    await waitForHistory(harness, id, (history) => history.filter((e) => e.outcome === 'restore_failed').length === 2);
+    expect((await status()).count).toBe(1);
+    // The JSON API records who the caller says.
+    const byApi = await request(harness.app).post(`/v1/events/${id}/acknowledge`).set(admin).send({ by: 'ben@example.com', reason: 'on it' });
+    expect(byApi.status).toBe(200);
+    expect(byApi.body).toEqual({ id, app: 'podinfo-prod', outcome: 'restore_failed', acknowledged: { by: 'ben@example.com', reason: 'on it', at: expect.any(String), via: 'api' } });
+    expect((await status()).count).toBe(0);
+    // An outcome that needs nobody is refused.
+    expect((await request(harness.app).post(`/v1/events/${id}/replay`).set(admin)).status).toBe(202);
+    await waitForHistory(harness, id, (history) => history.at(-1)?.outcome === 'restored');
+    const refused = await request(harness.app).post(`/v1/events/${id}/acknowledge`).set(admin).send({ by: 'ben', reason: 'seen' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/outcome is restored; only a rollback that ended restore_failed, run_missing, unverified is acknowledged/) });
+    expect((await request(harness.app).post('/v1/events/01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99/acknowledge').set(admin).send({ by: 'ben', reason: 'seen' })).status).toBe(404);
   });
 
   it('when a path does not exist at the healthy revision, then the real script fails and restore_failed names that cause and its remedy', async () => {

@@ -11,22 +11,11 @@ import { KIND_APPS, toStateBody } from '../support/argocd-fixtures';
 import { failDelivery } from '../support/deliveries';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, seedBody, type Harness } from '../support/harness';
+import { csrfOf, signIn } from '../support/ui-agent';
 
 const webhook = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const HOSTILE = '<img src=x onerror=alert(1)>';
-
-type Agent = ReturnType<typeof request.agent>;
-
-async function signIn(h: Harness, name = 'Ana Ops'): Promise<Agent> {
-  const agent = request.agent(h.app);
-  const res = await agent.post('/ui/login').type('form').send({ name, token: ADMIN_TOKEN, next: '/ui/' });
-  expect(res.status).toBe(303);
-  expect(res.headers.location).toBe('/ui/');
-  return agent;
-}
-
-const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
 describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
   let h: Harness;

@@ -9,7 +9,7 @@ describe('the OpenAPI document and its check', () => {
     const operations = Object.entries(OPENAPI_DOCUMENT.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
     expect(operations.sort()).toEqual(
       [
-        'POST /', 'POST /v1/webhooks/argocd', 'GET /v1/events', 'GET /v1/events/{id}', 'POST /v1/events/{id}/replay', 'GET /v1/apps', 'GET /v1/apps/{app}',
+        'POST /', 'POST /v1/webhooks/argocd', 'GET /v1/events', 'GET /v1/events/{id}', 'POST /v1/events/{id}/replay', 'POST /v1/events/{id}/acknowledge', 'GET /v1/apps', 'GET /v1/apps/{app}',
         'POST /v1/apps/{app}/pause', 'POST /v1/apps/{app}/resume', 'GET /v1/status', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json',
       ].sort(),
     );

@@ -9,23 +9,14 @@ import { listAppNames } from '../../store/apps.repository';
 import { listReports } from '../../store/reports.repository';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps';
+import { byField, parseBody, reasonField } from '../parse-body';
 
 const RECENT = 20;
 const MAX_APPS = 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const pauseBody = z.strictObject({
-  reason: z.string({ error: 'required: why (shown to everyone and in every refusal)' }).trim().min(1, 'required: why (shown to everyone and in every refusal)').max(500, 'at most 500 characters'),
-  by: z.string({ error: 'required: who (a name or an email)' }).trim().min(1, 'required: who (a name or an email)').max(100, 'at most 100 characters'),
-});
-const resumeBody = z.strictObject({ by: pauseBody.shape.by, reason: z.string().trim().max(500).optional() });
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new AppError('INVALID_PAYLOAD', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-}
+const pauseBody = z.strictObject({ reason: reasonField('shown to everyone and in every refusal'), by: byField });
+const resumeBody = z.strictObject({ by: byField, reason: z.string().trim().max(500).optional() });
 
 const pauseView = (pause: AppPause | undefined) => (pause ? { reason: pause.reason, by: pause.by, since: iso(pause.since) } : null);
 

@@ -5,7 +5,9 @@ import { AppError } from '../../errors';
 import { EVENT_STATUSES, OUTCOMES } from '../../domain/rollback-event';
 import { findReport, listOutcomeHistory } from '../../store/outcome-follows.repository';
 import { findEvent, findEventTime, listEvents } from '../../store/events.repository';
-import { replayByHand } from '../../rollback/actions-by-hand';
+import { acknowledgeByHand, replayByHand } from '../../rollback/actions-by-hand';
+import { findAcknowledgement } from '../../store/attention.repository';
+import { byField, parseBody, reasonField } from '../parse-body';
 import type { AppDeps } from '../app-deps';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -89,6 +91,8 @@ function uuidV7Time(id: string): number | undefined {
   return id[14] === '7' ? Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16) : undefined;
 }
 
+const acknowledgeBody = z.strictObject({ reason: reasonField('shown with the rollback'), by: byField });
+
 export function createEventsController({ config, store, clock, onEventStored }: AppDeps) {
   /** The cursor of a page: its event's time, or, for an event retention has since deleted, the time in its UUIDv7 id. */
   const cursorOf = async (id: string) => {
@@ -118,12 +122,14 @@ export function createEventsController({ config, store, clock, onEventStored }: 
     const event = found.event;
     const history = await listOutcomeHistory(store.db, event.id);
     const verifiedBy = event.verifiedReportId ? await findReport(store.db, event.verifiedReportId) : undefined;
+    const acknowledged = await findAcknowledgement(store.db, event.id);
     res.json({
       ...toEventView(event),
       dispatch: JSON.parse(event.dispatchBody) as unknown,
       delivery_attempts: found.attempts.map(toAttemptView),
       outcome_history: history.map(toHistoryView),
       verified_by: verifiedBy ? { report_id: verifiedBy.id, revision: verifiedBy.revision, reported_at: iso(verifiedBy.reportedAt) } : null,
+      acknowledged: acknowledged ? { by: acknowledged.by, reason: acknowledged.reason, at: iso(acknowledged.at), via: acknowledged.via } : null,
     });
   };
 
@@ -136,5 +142,14 @@ export function createEventsController({ config, store, clock, onEventStored }: 
     res.status(202).location(`/v1/events/${id}`).json(toEventView(result.event));
   };
 
-  return { list, get, replay };
+  /** POST /v1/events/{id}/acknowledge {reason, by}: a person takes a dead-end rollback from here; it leaves the banner. */
+  const acknowledge: RequestHandler = async (req, res) => {
+    const id = requireEventId(req.params.id);
+    const body = parseBody(acknowledgeBody, req.body);
+    const { app, outcome } = await acknowledgeByHand(store, id, { by: body.by, reason: body.reason, via: 'api' }, clock.now());
+    req.log.info({ eventId: id, app, outcome, by: body.by, reason: body.reason }, `rollback acknowledged: ${body.reason}`);
+    res.json({ id, app, outcome, acknowledged: { by: body.by, reason: body.reason, at: iso(clock.now()), via: 'api' } });
+  };
+
+  return { list, get, replay, acknowledge };
 }

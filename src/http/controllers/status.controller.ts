@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { listNeedsAPerson } from '../../store/attention.repository';
 import { countEventsByStatus, countOpenOutcomes, countPendingNotifications } from '../../store/queue-figures.repository';
 import { VERSION } from '../../version';
 import type { AppDeps } from '../app-deps';
@@ -8,6 +9,7 @@ export function createStatusController({ config, store, wiring }: AppDeps): Requ
   return async (_req, res) => {
     const github = wiring?.current();
     const problem = store.problem();
+    const attention = await listNeedsAPerson(store.db, 5);
     res.json({
       version: VERSION,
       store: store.dialect,
@@ -27,6 +29,8 @@ export function createStatusController({ config, store, wiring }: AppDeps): Requ
         notifications_pending: await countPendingNotifications(store.db),
       },
       notifications: config.notify.url ? config.notify.format : 'off',
+      // Rollbacks that ended where a person must act and nobody acknowledged (POST /v1/events/{id}/acknowledge).
+      needs_a_person: { count: attention.count, newest: attention.newest.map((r) => ({ id: r.id, app: r.app, outcome: r.outcome, reason: r.reason, run_url: r.runUrl, since: new Date(r.since).toISOString() })) },
     });
   };
 }

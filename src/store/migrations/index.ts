@@ -14,6 +14,7 @@ import * as retention from './2026-12-06T09-00-retention';
 import * as apps from './2026-12-06T20-00-apps';
 import * as uiSessions from './2026-12-06T21-00-ui-sessions';
 import * as refusals from './2026-12-06T22-00-refusals';
+import * as needsAPerson from './2026-12-06T23-00-needs-a-person';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-06T20-00-apps': apps,
   '2026-12-06T21-00-ui-sessions': uiSessions,
   '2026-12-06T22-00-refusals': refusals,
+  '2026-12-06T23-00-needs-a-person': needsAPerson,
 };

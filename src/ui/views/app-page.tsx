@@ -1,3 +1,4 @@
+import { NEEDS_A_PERSON } from '../../domain/rollback-event';
 import type { RevisionReport } from '../../domain/rollback-policy';
 import type { Session } from '../session';
 import type { AppData, TimelineEntry } from '../status-page-data';
@@ -34,6 +35,7 @@ function TimelineRow({ entry, now }: { entry: TimelineEntry; now: number }) {
             <Badge value={entry.event.status} /> {entry.event.outcome && <Badge value={entry.event.outcome} />} <Rev revision={entry.event.failedRevision} /> →{' '}
             <Rev revision={entry.event.healthyRevision} />
             {entry.event.suppressionReason && <div class="note">{entry.event.suppressionReason}</div>}
+            {entry.event.outcome && (NEEDS_A_PERSON as readonly string[]).includes(entry.event.outcome) && <div class="note">{entry.event.outcomeReason}</div>}
           </td>
         </tr>
       );

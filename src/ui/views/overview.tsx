@@ -15,6 +15,21 @@ export function OverviewLive({ data }: { data: OverviewData }) {
           answered 503 and Argo CD retries them. First error: <code>{banners.store.first}</code>
         </div>
       )}
+      {banners.needsAPerson && (
+        <div class="banner bad" role="alert">
+          <strong>{counted(banners.needsAPerson.count, 'rollback')} {banners.needsAPerson.count === 1 ? 'needs' : 'need'} a person</strong>: the app was not brought back by itself. Open one to
+          see why and what to do, then acknowledge it there.
+          <ul>
+            {banners.needsAPerson.newest.map((r) => (
+              <li key={r.id}>
+                <a href={appHref(r.app)}>{r.app}</a> <a href={eventHref(r.id)}><Badge value={r.outcome} /></a> <When at={r.since} now={now} />
+                {r.reason && <div class="note">{r.reason}</div>}
+              </li>
+            ))}
+          </ul>
+          {banners.needsAPerson.count > banners.needsAPerson.newest.length && <>and {counted(banners.needsAPerson.count - banners.needsAPerson.newest.length, 'more')} (GET /v1/status lists the newest).</>}
+        </div>
+      )}
       {banners.wiring && (
         <div class="banner bad" role="alert">
           <strong>GitHub wiring check failed:</strong>

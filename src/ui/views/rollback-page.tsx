@@ -70,6 +70,38 @@ function RestoreSection({ event }: { event: RollbackData['event'] }) {
   );
 }
 
+/** A dead end: why (the outcome's reason: the failed job and step, the cause and its remedy), and who took it from here. */
+function NeedsAPersonSection({ data, session }: { data: RollbackData; session: Session }) {
+  const { event, now, acknowledged } = data;
+  const last = data.history.at(-1);
+  return (
+    <Section title="Needs a person">
+      <p>
+        <Badge value={event.outcome} /> {event.outcomeReason}
+      </p>
+      {last?.url && (
+        <p>
+          <Link url={last.url}>Open where it failed</Link>
+        </p>
+      )}
+      {acknowledged ? (
+        <p>
+          Acknowledged by <strong>{acknowledged.by}</strong> ({acknowledged.via === 'ui' ? 'status page' : 'API'}) <When at={acknowledged.at} now={now} />
+          {acknowledged.reason && <>: {acknowledged.reason}</>}
+        </p>
+      ) : (
+        <form method="post" action={`${eventHref(event.id)}/acknowledge`} class="inline">
+          <Csrf token={session.csrf} />
+          <label>
+            What you are doing about it <input name="reason" required maxLength={500} />
+          </label>
+          <button type="submit">Acknowledge…</button>
+        </form>
+      )}
+    </Section>
+  );
+}
+
 export function RollbackPage({ data, session }: { data: RollbackData; session: Session }) {
   const { event, now } = data;
   return (
@@ -120,6 +152,7 @@ export function RollbackPage({ data, session }: { data: RollbackData; session: S
           </>
         )}
       </dl>
+      {data.needsAPerson && <NeedsAPersonSection data={data} session={session} />}
       <RestoreSection event={event} />
       {data.replayable && (
         <form method="post" action={`${eventHref(event.id)}/replay`} class="inline">

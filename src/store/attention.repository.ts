@@ -1,0 +1,51 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { NEEDS_A_PERSON, type Outcome } from '../domain/rollback-event';
+import type { Database } from './schema';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** A rollback that ended where a person must act, not yet acknowledged. */
+export interface NeedsAPerson {
+  id: string;
+  app: string;
+  outcome: Outcome;
+  reason: string | null;
+  runUrl: string | null;
+  /** When it reached that outcome. */
+  since: number;
+}
+
+/**
+ * Rollbacks that ended restore_failed, run_missing or unverified and that nobody acknowledged since (an
+ * acknowledgement older than the outcome, as after a replay that failed again, does not count): how
+ * many, and the newest `limit`. Reads the partial index events_needs_a_person_idx.
+ */
+export async function listNeedsAPerson(db: Db, limit: number): Promise<{ count: number; newest: NeedsAPerson[] }> {
+  const open = db
+    .selectFrom('events as e')
+    .where('e.outcome', 'in', [...NEEDS_A_PERSON])
+    .where((eb) =>
+      eb.not(eb.exists(eb.selectFrom('admin_actions as a').select(sql<number>`1`.as('one')).whereRef('a.event_id', '=', 'e.id').where('a.action', '=', 'acknowledge').whereRef('a.at', '>=', 'e.updated_at'))),
+    );
+  const [counted, rows] = await Promise.all([
+    open.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+    open.select(['e.id', 'e.app', 'e.outcome', 'e.outcome_reason', 'e.run_url', 'e.updated_at']).orderBy('e.updated_at', 'desc').orderBy('e.id', 'desc').limit(limit).execute(),
+  ]);
+  return {
+    count: Number(counted.n),
+    newest: rows.map((r) => ({ id: r.id, app: r.app, outcome: r.outcome!, reason: r.outcome_reason, runUrl: r.run_url, since: Number(r.updated_at) })),
+  };
+}
+
+export interface RecordedAcknowledgement {
+  by: string;
+  reason: string | null;
+  at: number;
+  via: 'ui' | 'api';
+}
+
+/** The newest acknowledgement of a rollback, if any. */
+export async function findAcknowledgement(db: Db, eventId: string): Promise<RecordedAcknowledgement | undefined> {
+  const row = await db.selectFrom('admin_actions').select(['actor', 'reason', 'at', 'via']).where('event_id', '=', eventId).where('action', '=', 'acknowledge').orderBy('at', 'desc').limit(1).executeTakeFirst();
+  return row ? { by: row.actor, reason: row.reason, at: Number(row.at), via: row.via } : undefined;
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ActionsStandIn } from '../support/actions-stand-in';
-import { REV_7, REV_8, REV_9, singleSource, toStateBody, type Application } from '../support/argocd-fixtures';
+import { REV_7, REV_8, REV_9, neverSynced, singleSource, toStateBody, type Application } from '../support/argocd-fixtures';
 import { CHROMIUM_PATH } from '../support/browser';
 import { FakeGitHub } from '../support/fake-github';
 import { GitOpsRepo, PROD } from '../support/gitops-repo';
@@ -196,5 +196,48 @@ describe('the status page in Chromium', () => {
 
     expect(problems).toEqual([]);
     expect(service.lines.join('\n')).not.toContain(ADMIN_TOKEN);
+  }, 60_000);
+
+  it('shows each refusal with its reason, and a failed restore as a banner with the failed step until someone acknowledges it', async () => {
+    const named = (app: Application, name: string) => ({ ...app, metadata: { ...app.metadata, name } }) as Application;
+    await page.goto(`${service.url}/ui/login`);
+    await page.getByLabel('Your name').fill('Ben Ops');
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${service.url}/ui/`);
+
+    // Refused: no healthy revision (422), and an app Argo CD never deployed (200 not_deployed).
+    expect((await notify({ app: 'never-healthy', status: 'Degraded', revision: failedRevision(41) })).status).toBe(422);
+    expect((await notify(toStateBody(named(neverSynced(), 'never-deployed')))).status).toBe(200);
+    // Failed: the workflow fails (the GitOps repository lacks the restore script).
+    actions.plan.push('fail');
+    const failed = (await (await notify(toStateBody(named(degraded(failedRevision(88)), 'checkout-prod')))).json()) as { id: string };
+    const banner = page.locator('.banner.bad', { hasText: 'needs a person' });
+    await banner.waitFor({ timeout: 15_000 });
+    expect(await banner.textContent()).toContain('1 rollback needs a person');
+    expect(await banner.textContent()).toContain('the restore script is missing from the GitOps repository');
+    for (const [app, reason] of [['never-healthy', /healthy/], ['never-deployed', /Argo CD never synced this app/]] as const) {
+      const row = page.locator('tr', { has: page.getByRole('link', { name: app, exact: true }) });
+      expect(await row.locator('.badge', { hasText: 'no rollback' }).count()).toBe(1);
+      expect(await row.locator('.note').textContent()).toMatch(reason);
+    }
+    await page.screenshot({ path: join(DOCS, 'ui-needs-a-person.png'), fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // The rollback says which job and step failed, why, what to do, and links the step.
+    await banner.locator(`a[href="/ui/events/${failed.id}"]`).click();
+    await page.waitForURL(`${service.url}/ui/events/${failed.id}`);
+    const section = page.locator('section', { has: page.getByRole('heading', { name: 'Needs a person' }) });
+    expect(await section.textContent()).toMatch(/job "restore" failed at step "Restore what the app renders from as of the healthy revision"/);
+    expect(await section.getByRole('link', { name: 'Open where it failed' }).getAttribute('href')).toMatch(new RegExp(`^${github.url}/acme/gitops/actions/runs/\\d+/job/\\d+#step:3:1$`));
+    await page.getByLabel('What you are doing about it').fill('adding the script to gitops, then replaying');
+    await page.getByRole('button', { name: 'Acknowledge…' }).click();
+    await page.getByRole('button', { name: 'Yes, acknowledge' }).click();
+    await page.waitForURL(`${service.url}/ui/events/${failed.id}`);
+    expect(await section.textContent()).toContain('Acknowledged by Ben Ops (status page)');
+    await page.goto(`${service.url}/ui/`);
+    await page.getByRole('link', { name: 'checkout-prod' }).waitFor();
+    expect(await banner.count()).toBe(0);
+    expect(problems).toEqual([]);
   }, 60_000);
 });

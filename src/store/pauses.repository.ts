@@ -1,4 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { AppPausesTable } from './app-pauses.table';
 import { noteApp } from './apps.repository';
 import type { Database } from './schema';
 
@@ -30,5 +31,13 @@ export async function resumeApp(db: Db, app: string): Promise<AppPause | undefin
 
 export async function findPause(db: Db, app: string): Promise<AppPause | undefined> {
   const row = await db.selectFrom('app_pauses').selectAll().where('app', '=', app).executeTakeFirst();
-  return row ? { app: row.app, reason: row.reason, by: row.paused_by, since: Number(row.paused_at) } : undefined;
+  return row ? toPause(row) : undefined;
 }
+
+/** The pauses of these apps (apps not paused are absent). */
+export async function findPauses(db: Db, apps: readonly string[]): Promise<AppPause[]> {
+  if (apps.length === 0) return [];
+  return (await db.selectFrom('app_pauses').selectAll().where('app', 'in', [...apps]).execute()).map(toPause);
+}
+
+const toPause = (row: Selectable<AppPausesTable>): AppPause => ({ app: row.app, reason: row.reason, by: row.paused_by, since: Number(row.paused_at) });

@@ -102,20 +102,6 @@ export async function listPolicyReports(db: Db, app: string, revisions: readonly
   return rows.flatMap((r) => JSON.parse(r.reports) as RevisionReport[]).sort((a, b) => byTime(b, a));
 }
 
-/** The newest report Argo CD sent for `app` (a health report, not a rollback request). */
-export async function findLatestHealthReport(db: Db, app: string): Promise<RevisionReport | undefined> {
-  const row = await db
-    .selectFrom('health_reports')
-    .selectAll()
-    .where('app', '=', app)
-    .where('source', '=', 'health_report')
-    .orderBy('reported_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row ? toReport(row) : undefined;
-}
-
 /**
  * A Degraded report that rolls nothing back and must not count against its revision (a chart version
  * changed, or Argo CD never deployed the app): kept as a row the policy never weighs (status Refused,
@@ -140,4 +126,11 @@ export const REFUSED = 'Refused';
 export async function findLatestRefusal(db: Db, app: string): Promise<RevisionReport | undefined> {
   const row = await db.selectFrom('health_reports').selectAll().where('app', '=', app).where('note', 'is not', null).orderBy('reported_at', 'desc').limit(1).executeTakeFirst();
   return row ? toReport(row) : undefined;
+}
+
+/** The reports with these ids (in no particular order). */
+export async function findReportsByIds(db: Db, ids: readonly string[]): Promise<RevisionReport[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('health_reports').selectAll().where('id', 'in', [...ids]).execute();
+  return rows.map(toReport);
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/app';
@@ -140,6 +143,38 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     expect(overview).toContain(`<div class="note">${row.last_refusal!.reason}</div>`);
     const told = await h.store.db.selectFrom('notifications').select(['kind', 'app']).where('app', '=', 'never-healthy').execute();
     expect(told).toEqual([{ kind: 'no_target', app: 'never-healthy' }]);
+  });
+
+  it("when apps differ (rollbacks in and out of their own loop-guard window, a pause, a health report, a refusal older than the last rollback), then each overview row says what that app's own facts say", async () => {
+    await h.close();
+    const dir = mkdtempSync(join(tmpdir(), 'overview-rows-'));
+    const routes = join(dir, 'routes.yaml');
+    writeFileSync(routes, 'routes:\n  - app: batch\n    rollback_window_minutes: 5\n');
+    h = await createHarness({ worker: false, clock, database: await createDatabase(), env: { ROUTES_FILE: routes } });
+    try {
+      expect((await rollback('batch', 1)).status).toBe(202);
+      expect((await request(h.app).post('/v1/webhooks/argocd').set(webhook).send({ app: 'web', status: 'Degraded', revision: failedRevision(40) })).status).toBe(422);
+      clock.advance(10 * 60_000);
+      expect((await rollback('batch', 2)).status).toBe(202);
+      expect((await rollback('web', 3)).status).toBe(202);
+      expect((await rollback('web', 4)).status).toBe(202);
+      expect((await request(h.app).post('/v1/webhooks/argocd').set(webhook).send({ app: 'web', status: 'Healthy', revision: failedRevision(9) })).status).toBe(200);
+      expect((await request(h.app).post('/v1/apps/web/pause').set(admin).send({ reason: 'migration', by: 'Ana' })).status).toBe(200);
+      expect((await request(h.app).post('/v1/webhooks/argocd').set(webhook).send({ app: 'never-healthy', status: 'Degraded', revision: failedRevision(41) })).status).toBe(422);
+
+      const html = (await (await signIn(h)).get('/ui/')).text;
+      const row = (app: string) => new RegExp(`<tr><th scope="row"><a href="/ui/apps/${app}">${app}</a></th>(.*?)</tr>`).exec(html)?.[1] ?? '';
+      const text = (app: string) => row(app).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+      expect(html).toContain('3 apps');
+      // Its own 5-minute window: the rollback 10 minutes ago is outside it.
+      expect(text('batch')).toMatch(/^no report no queued .* none 1 of 3 in 5 min$/);
+      // The refusal is older than its rollbacks: the last rollback shows, not the refusal.
+      expect(text('web')).toMatch(new RegExp(`^Healthy ${failedRevision(9).slice(0, 8)} copy .* paused by Ana queued .* none 2 of 3 in 60 min$`));
+      expect(row('web')).not.toContain('no rollback');
+      expect(text('never-healthy')).toMatch(/^Degraded .* no no rollback .* no healthy revision .* none 0 of 3 in 60 min$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when the sign-in form names a page elsewhere, then it goes to the overview instead', async () => {

@@ -22,14 +22,7 @@ export interface NeedsAPerson {
  * those few rows cost, whatever the history.
  */
 export async function listNeedsAPerson(db: Db, limit: number): Promise<{ count: number; newest: NeedsAPerson[] }> {
-  const open = db
-    .selectFrom('events as e')
-    // The partial index's condition with literal values: a bound parameter list would not prove it
-    // (SQLite then reads all events: 824 ms at 1,000,000).
-    .where(sql<boolean>`e.outcome in (${sql.join(NEEDS_A_PERSON.map((o) => sql.lit(o)))})`)
-    .where((eb) =>
-      eb.not(eb.exists(eb.selectFrom('admin_actions as a').select(sql<number>`1`.as('one')).whereRef('a.event_id', '=', 'e.id').where('a.action', '=', 'acknowledge').whereRef('a.at', '>=', 'e.updated_at'))),
-    );
+  const open = needsAPersonQuery(db);
   const [counted, rows] = await Promise.all([
     open.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
     open.select(['e.id', 'e.app', 'e.outcome', 'e.outcome_reason', 'e.run_url', 'e.updated_at']).orderBy('e.updated_at', 'desc').orderBy('e.id', 'desc').limit(limit).execute(),
@@ -45,6 +38,20 @@ export interface RecordedAcknowledgement {
   reason: string | null;
   at: number;
   via: 'ui' | 'api';
+}
+
+/** The events listNeedsAPerson reads: dead ends without an acknowledgement newer than their outcome. */
+export function needsAPersonQuery(db: Db) {
+  return (
+    db
+      .selectFrom('events as e')
+      // The partial index's condition with literal values: a bound parameter list would not prove it
+      // (SQLite then reads all events: 824 ms at 1,000,000).
+      .where(sql<boolean>`e.outcome in (${sql.join(NEEDS_A_PERSON.map((o) => sql.lit(o)))})`)
+      .where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('admin_actions as a').select(sql<number>`1`.as('one')).whereRef('a.event_id', '=', 'e.id').where('a.action', '=', 'acknowledge').whereRef('a.at', '>=', 'e.updated_at'))),
+      )
+  );
 }
 
 /** The newest acknowledgement of a rollback, if any. */

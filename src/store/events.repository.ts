@@ -147,20 +147,6 @@ export async function countRollbacksSince(db: Db, app: string, since: number): P
   return Number(row.n);
 }
 
-/** countRollbacksSince for many apps at once: app → rollbacks (apps without any are absent). */
-export async function countRollbacksSinceFor(db: Db, apps: readonly string[], since: number): Promise<Map<string, number>> {
-  if (apps.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('events')
-    .select((eb) => ['app', eb.fn.count<number | string>('failed_revision').distinct().as('n')])
-    .where('app', 'in', [...apps])
-    .where(NOT_SUPPRESSED)
-    .where('created_at', '>=', since)
-    .groupBy('app')
-    .execute();
-  return new Map(rows.map((r) => [r.app, Number(r.n)]));
-}
-
 /** The events with these ids (in no particular order). */
 export async function findEventsByIds(db: Db, ids: readonly string[]): Promise<RollbackEvent[]> {
   if (ids.length === 0) return [];

@@ -274,7 +274,9 @@ describe('rollback outcomes and notifications', () => {
   });
 
   it('when no Healthy report comes within VERIFY_TIMEOUT_SECONDS, then unverified', async () => {
-    const harness = await start({ VERIFY_TIMEOUT_SECONDS: '1' });
+    // Long enough for the real workflow script to finish first on a loaded machine (1 s was not, once,
+    // while a benchmark ran beside the suite: the run was still going, and restored never came).
+    const harness = await start({ VERIFY_TIMEOUT_SECONDS: '4' });
     const id = await rollback(harness);
     await waitForOutcome(harness, id, 'unverified');
     expect((await view(harness, id)).outcome_history.map((e) => e.outcome)).toEqual(['awaiting_run', 'restoring', 'restored', 'unverified']);

@@ -146,9 +146,10 @@ export function createEventsController({ config, store, clock, onEventStored }: 
   const acknowledge: RequestHandler = async (req, res) => {
     const id = requireEventId(req.params.id);
     const body = parseBody(acknowledgeBody, req.body);
-    const { app, outcome } = await acknowledgeByHand(store, id, { by: body.by, reason: body.reason, via: 'api' }, clock.now());
+    const at = clock.now();
+    const { app, outcome } = await acknowledgeByHand(store, id, { by: body.by, reason: body.reason, via: 'api' }, at);
     req.log.info({ eventId: id, app, outcome, by: body.by, reason: body.reason }, `rollback acknowledged: ${body.reason}`);
-    res.json({ id, app, outcome, acknowledged: { by: body.by, reason: body.reason, at: iso(clock.now()), via: 'api' } });
+    res.json({ id, app, outcome, acknowledged: { by: body.by, reason: body.reason, at: iso(at), via: 'api' } });
   };
 
   return { list, get, replay, acknowledge };

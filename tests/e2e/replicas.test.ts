@@ -11,10 +11,8 @@ import { NotifyReceiver } from '../support/notify-receiver';
 import { TcpProxy } from '../support/tcp-proxy';
 import { evaluate, loadWorkflow } from '../support/workflow-runner';
 
-// In CI the run fails before this point when PostgreSQL is missing (tests/global-setup.ts).
-const describePostgres = process.env.TEST_POSTGRES_URL ? describe : describe.skip;
-
-describePostgres('several replicas on one PostgreSQL database (real processes)', () => {
+// PostgreSQL is always there: tests/global-setup.ts provides one (the machine's, or one it starts).
+describe('several replicas on one PostgreSQL database (real processes)', () => {
   let github: FakeGitHub;
   let database: TestDatabase;
   let dir: string;

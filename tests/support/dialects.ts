@@ -77,10 +77,10 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
 export type DialectName = 'sqlite' | 'postgres';
 
 /**
- * The dialects a store suite runs against: SQLite always, PostgreSQL whenever this run has a database
- * (always in CI, where global-setup fails the run instead of skipping). Use with describe.each.
+ * The dialects a store suite runs against: SQLite and PostgreSQL, always (tests/global-setup.ts provides
+ * a PostgreSQL server on every machine, starting one when none answers). Use with describe.each.
  */
 export const DIALECTS: Array<[DialectName, () => Promise<TestDatabase>]> = [
   ['sqlite', () => Promise.resolve(createSqliteDatabase())],
-  ...(process.env.TEST_POSTGRES_URL ? [['postgres', createPostgresDatabase] as [DialectName, () => Promise<TestDatabase>]] : []),
+  ['postgres', createPostgresDatabase],
 ];

@@ -12,7 +12,7 @@
  * then, with the service stopped, one retention run (RETENTION_DAYS=90) in this process: its time, its
  * longest transaction (on SQLite, the write lock's longest hold) and the bytes left per event.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -22,6 +22,7 @@ import { RetentionWorker } from '../../src/retention/retention-worker';
 import { openStore } from '../../src/store/database';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN } from '../../tests/support/harness';
 import { serviceEnv } from '../../tests/support/service-process';
+import { spawnBenchService } from './service';
 import { LIVE_REFRESH_MS } from '../../src/ui/status-page-data';
 import { fillHistory } from './history';
 
@@ -161,7 +162,7 @@ export async function benchGrowth(options: { root: string; work: string; githubU
   });
   const base = `http://127.0.0.1:${options.port}`;
   const spawnedAt = process.hrtime.bigint();
-  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], { cwd: options.root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  const child: ChildProcess = spawnBenchService({ root: options.root, cwd: options.work, env });
   options.track?.(child);
   try {
     let startToReadyMs = 0;

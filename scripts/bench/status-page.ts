@@ -3,7 +3,7 @@
  * 200 ms). Fills a SQLite store through the service's own repositories, starts the built service on it
  * (its own process), signs in and times each page, sequentially, from this process over loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { openStore } from '../../src/store/database';
@@ -11,6 +11,7 @@ import { insertEvent } from '../../src/store/events.repository';
 import { insertReport } from '../../src/store/reports.repository';
 import { ADMIN_TOKEN } from '../../tests/support/harness';
 import { serviceEnv } from '../../tests/support/service-process';
+import { spawnBenchService } from './service';
 
 export const UI_APPS = 1000;
 export const UI_EVENTS_PER_APP = 100;
@@ -92,10 +93,10 @@ export async function benchStatusPage(options: { root: string; work: string; git
   const filledAt = Date.now();
   const { someEventId } = await fill(databaseFile);
   const fillSeconds = (Date.now() - filledAt) / 1000;
-  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
-    cwd: options.root,
-    env: { PATH: process.env.PATH ?? '', ...serviceEnv(options.githubUrl, `sqlite:${databaseFile}`, { ADMIN_TOKEN, PORT: String(options.port), NODE_ENV: 'production', NODE_OPTIONS: options.nodeOptions, LOG_LEVEL: 'warn' }) },
-    stdio: 'ignore',
+  const child: ChildProcess = spawnBenchService({
+    root: options.root,
+    cwd: options.work,
+    env: serviceEnv(options.githubUrl, `sqlite:${databaseFile}`, { ADMIN_TOKEN, PORT: String(options.port), NODE_ENV: 'production', NODE_OPTIONS: options.nodeOptions, LOG_LEVEL: 'warn' }),
   });
   options.track?.(child);
   const base = `http://127.0.0.1:${options.port}`;

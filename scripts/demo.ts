@@ -9,10 +9,12 @@
  * revisions are the local repository's own; a stand-in for Argo CD syncs each rollback they start and
  * reports it Healthy, so each ends verified too (tests/e2e/demo.test.ts runs them).
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logger';
-import { startService } from '../src/service';
+import { ListenError, startService } from '../src/service';
 import { ActionsStandIn } from '../tests/support/actions-stand-in';
 import { FakeGitHub } from '../tests/support/fake-github';
 import { REV_7, REV_8, REV_9, singleSource, toStateBody } from '../tests/support/argocd-fixtures';
@@ -22,6 +24,25 @@ import { NotifyReceiver } from '../tests/support/notify-receiver';
 const GITHUB_TOKEN = 'demo-github-token-not-a-secret';
 const WEBHOOK_TOKEN = 'demo-webhook-token-change-me';
 const DB_PATH = './data/demo.db';
+
+/**
+ * Everything the demo writes outside ./data (the local GitOps repository, its template, the Actions
+ * stand-in's clones) goes into one folder, removed however the demo ends: Ctrl-C, SIGTERM, a failed
+ * start, an error. os.tmpdir() reads TMPDIR, so the test helpers it borrows use this folder too.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'gitops-rollback-demo-'));
+process.env.TMPDIR = scratch;
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+/** Set once the service runs: a signal then stops it cleanly; before that a signal just exits. */
+let stopDemo: (() => Promise<void>) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    const stop = stopDemo;
+    stopDemo = undefined;
+    if (!stop) process.exit(130);
+    void stop().finally(() => process.exit(0));
+  });
+}
 
 interface EventBody {
   status?: string;
@@ -55,6 +76,11 @@ async function main(): Promise<void> {
     OUTCOME_POLL_MAX_MS: '400',
   });
   const service = await startService(config, createLogger(config.logLevel));
+  stopDemo = async () => {
+    console.log('\nStopping…');
+    await service.stop();
+    await Promise.all([github.stop(), receiver.stop()]);
+  };
   const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
   const eventOf = async (id: string) => (await (await fetch(`${service.url}/v1/events/${id}`, { headers: auth })).json()) as EventBody;
   const waitFor = async (id: string, done: (e: EventBody) => boolean): Promise<EventBody> => {
@@ -139,7 +165,7 @@ async function main(): Promise<void> {
   // Argo CD's part for the rollbacks the curls start: it syncs each restore commit and reports it Healthy,
   // so each one ends verified, as the first did.
   const reported = new Set<string>([answer.id]);
-  const argocd = setInterval(() => {
+  setInterval(() => {
     void (async () => {
       const { events } = (await (await fetch(`${service.url}/v1/events?outcome=restored`, { headers: auth })).json()) as { events: Array<{ id: string; app: string; restore_commit: string | null }> };
       for (const event of events) {
@@ -152,18 +178,6 @@ async function main(): Promise<void> {
       }
     })().catch(() => undefined);
   }, 500);
-
-  const shutdown = () => {
-    clearInterval(argocd);
-    console.log('\nStopping…');
-    void service
-      .stop()
-      .then(() => Promise.all([github.stop(), receiver.stop()]))
-      .then(() => repo.remove())
-      .then(() => process.exit(0));
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
 }
 
 function indent(text: string): string {
@@ -174,6 +188,8 @@ function indent(text: string): string {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  // A port in use is the newcomer's usual failure: one line with its remedy, no stack.
+  if (error instanceof ListenError) console.error(`npm run demo: ${error.message} (PORT=${error.port + 1} npm run demo)`);
+  else console.error(error);
   process.exit(1);
 });

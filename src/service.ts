@@ -45,6 +45,37 @@ export interface ServiceOptions {
   random?: () => number;
 }
 
+/**
+ * What the "listening" line says: `listen`, the socket (0.0.0.0 or ::, every interface, as in a
+ * container), and `url`, where this machine reaches it (127.0.0.1 for every interface).
+ */
+export function listeningAddress(host: string, port: number): { listen: string; url: string } {
+  const bracketed = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return { listen: `${bracketed(host)}:${port}`, url: `http://${bracketed(reachable)}:${port}` };
+}
+
+/** A listen failure said with its remedy: which port, and the variable that changes it. */
+export class ListenError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly port: number,
+  ) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+function listenProblem(error: Error, host: string, port: number): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  if (code === 'EADDRINUSE') return new ListenError(`port ${port} is already in use (${where}): stop what listens there, or set PORT to a free port`, code, port);
+  if (code === 'EACCES') return new ListenError(`port ${port} needs privileges this process does not have (${where}): set PORT to 1024 or above`, code, port);
+  if (code === 'EADDRNOTAVAIL') return new ListenError(`HOST ${host} is not an address of this machine: set HOST to one of its addresses, 0.0.0.0 for all, or 127.0.0.1 for this machine only`, code, port);
+  return error;
+}
+
 /** Opens the store (running migrations), starts the workers (delivery and outcomes unless DRY_RUN), and listens. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? systemClock;
@@ -98,18 +129,18 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
   server.maxHeadersCount = 0;
   server.on('checkContinue', continueAfterAuth([config.auth.webhookToken, config.auth.adminToken, ...(config.metrics.token ? [config.metrics.token] : [])], app));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: Error) => reject(listenProblem(error, config.http.host, config.http.port));
+    server.once('error', fail);
     server.listen(config.http.port, config.http.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
   if (options.workers !== false) workers.start();
   wiring?.start();
   const { port } = server.address() as AddressInfo;
-  const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${shownHost}:${port}`;
-  logger.info({ url, dryRun: config.dryRun, repo: `${config.github.owner}/${config.github.repo}`, store: store.dialect }, 'listening');
+  const { listen, url } = listeningAddress(config.http.host, port);
+  logger.info({ listen, url, dryRun: config.dryRun, repo: `${config.github.owner}/${config.github.repo}`, store: store.dialect }, 'listening');
   // Said once at start: the shipped templates send the Application's sources, from which the paths are
   // worked out; only a notification without them (shapes A and B, an older template) needs VALUES_PATHS.
   if (config.github.valuesPaths === undefined && !config.routes.some((r) => r.app === '*' && r.valuesPaths !== undefined)) {

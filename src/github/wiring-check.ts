@@ -34,7 +34,7 @@ export function interpretWiring(repository: string, repo: { answer: GitHubAnswer
         ? 'check GH_PAT_WEBHOOK: missing, mistyped, expired or revoked'
         : status === 404 || status === 403
           ? 'check REPO_OWNER/REPO_NAME, the route or the Application\'s repoURL, and that the token (or the GitHub App installation) is granted this repository'
-          : 'GitHub could not be asked; the check runs again in a few minutes';
+          : 'GitHub could not be asked: check GITHUB_API_URL and that this host reaches it (the running service checks again every GITHUB_CHECK_INTERVAL_SECONDS)';
     return [{ repository, check: 'repository', ok: false, detail: `${answered(repo.answer)}; ${remedy}` }];
   }
   const permissions = typeof repo.data === 'object' && repo.data !== null && 'permissions' in repo.data ? (repo.data.permissions as Record<string, unknown> | undefined) : undefined;

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/database';
@@ -259,6 +259,39 @@ describe('the built service as a real process', () => {
     for (const { closedAfter } of slow) expect((await closedAfter).ms).toBeLessThan(4000);
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
+  });
+
+  it('when it starts, then the listening line names the socket and the URL this machine reaches it at', async () => {
+    const service = await spawnService(env, dir);
+    const listening = service.lines.map((l) => JSON.parse(l) as { msg?: string; listen?: string; url?: string }).find((l) => l.msg === 'listening')!;
+    const port = new URL(service.url).port;
+    expect(listening).toMatchObject({ listen: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` });
+  });
+
+  it('when `main.js check` cannot reach GitHub, then it names GITHUB_API_URL as what to check and exits 1', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const result = await runServiceToExit({ ...env, GITHUB_API_URL: `http://127.0.0.1:${closed}` }, dir, ['check']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('FAIL  acme/gitops repository: no answer from GitHub');
+    expect(result.stdout).toContain('check GITHUB_API_URL and that this host reaches it');
+  });
+
+  it('when its port is already in use, then it says so in one line naming the port and PORT, with no stack, and exits 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await runServiceToExit({ ...env, PORT: String(port) }, dir);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`gitops-rollback-webhook failed to start: port ${port} is already in use (127.0.0.1:${port}): stop what listens there, or set PORT to a free port\n`);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
   });
 
   it('when the configuration is invalid, then it lists every problem, exits 1, prints no stack and no secret', async () => {

@@ -210,6 +210,17 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: { code: 'NOT_FOUND', message: 'no route for GET /nope' } });
   });
+
+  it('when a webhook is posted to a wrong path, then the 404 names the webhook paths, and nothing is stored', async () => {
+    for (const path of ['/webhook', '/hooks/argocd', '/v1/webhooks/argo']) {
+      const res = await request(h.app).post(path).set(auth).send(seedBody());
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({
+        error: { code: 'NOT_FOUND', message: `no route for POST ${path}: the webhook is POST / or POST /v1/webhooks/argocd (the URL in the Argo CD ConfigMap's service.webhook.gitops-rollback)` },
+      });
+    }
+    expect((await request(h.app).get('/v1/events').set({ Authorization: `Bearer ${ADMIN_TOKEN}` })).body.events).toEqual([]);
+  });
   // What the store's errors are answered with (503 for an outage, 500 for a bug): tests/integration/store-errors.test.ts.
 });
 

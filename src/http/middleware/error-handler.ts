@@ -37,8 +37,11 @@ function fromClientStatus(error: unknown): AppError | undefined {
   return new AppError('BAD_REQUEST');
 }
 
+/** Where a POST that missed was probably meant to go (a webhook URL with a typo, /webhook, /hooks/argocd). */
+const WEBHOOK_PATHS_HINT = 'the webhook is POST / or POST /v1/webhooks/argocd (the URL in the Argo CD ConfigMap\'s service.webhook.gitops-rollback)';
+
 export const notFound: RequestHandler = (req, _res, next) => {
-  next(new AppError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  next(new AppError('NOT_FOUND', `no route for ${req.method} ${req.path}${req.method === 'POST' ? `: ${WEBHOOK_PATHS_HINT}` : ''}`));
 };
 
 /** Maps what a handler threw to the catalogue: domain errors by kind, the store's by whether it is unavailable. */

@@ -107,7 +107,8 @@ export class DeliveryWorker extends PollingLoop {
       case 'delivered':
         return { state: 'delivered', transientFailures, error: null, nextAttemptAt: null };
       case 'permanent':
-        return { state: 'failed', transientFailures, error: verdict.reason, nextAttemptAt: null };
+        // The remedy is kept with the error: the rollback page and GET /v1/events/{id} say what to do.
+        return { state: 'failed', transientFailures, error: `${verdict.reason}; ${verdict.remedy}`, nextAttemptAt: null };
       case 'rate_limited': {
         // Rate-limit waits do not use up the retry budget, but they are bounded: a dispatch GitHub keeps
         // refusing for its rate limit, days on end, needs a person.

@@ -18,7 +18,7 @@ const PERMANENT_REMEDIES: Record<number, string> = {
   400: 'GitHub could not parse the request; this is a bug, please report it',
   401: 'check GH_PAT_WEBHOOK (or, with a GitHub App, GITHUB_APP_ID, its key and its installation): missing, mistyped, expired, revoked or suspended',
   403: 'check GH_PAT_WEBHOOK permissions: a classic PAT needs the repo scope, a fine-grained one Contents: read and write on the repository',
-  404: 'check REPO_OWNER and REPO_NAME, and that the token can see the repository (GitHub answers 404 for repositories a token cannot read)',
+  404: 'check the target repository (REPO_OWNER and REPO_NAME, the route, or the Application\'s repoURL) and that the token can see it (GitHub answers 404 for repositories a token cannot read)',
   410: 'the repository is gone or archived: check REPO_OWNER and REPO_NAME',
   422: 'GitHub refused the dispatch body: check WEBHOOK_EVENT and the client payload',
 };

@@ -197,6 +197,23 @@ export async function listEvents(db: Db, filter: { app?: string; status?: EventS
   return rows.map(toRollbackEvent);
 }
 
+/**
+ * The newest failed events (the overview's banner links them), read from the partial index
+ * events_unfinished_idx: its condition is repeated with literal values so both engines can use it.
+ */
+export async function listNewestFailed(db: Db, limit: number): Promise<RollbackEvent[]> {
+  const rows = await db
+    .selectFrom('events')
+    .selectAll()
+    .where(sql<boolean>`status in ('queued', 'retrying', 'delivering', 'failed')`)
+    .where('status', '=', 'failed')
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(toRollbackEvent);
+}
+
 /** When the event `id` was created, if the store has it. */
 export async function findEventTime(db: Db, id: string): Promise<number | undefined> {
   const row = await db.selectFrom('events').select('created_at').where('id', '=', id).executeTakeFirst();

@@ -8,7 +8,7 @@ import type { AppDeps } from '../http/app-deps';
 import { listActions, type RecordedAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
 import type { StoreProblem } from '../store/store-error';
-import { findEvent, findEventsByIds, listEvents } from '../store/events.repository';
+import { findEvent, findEventsByIds, listEvents, listNewestFailed } from '../store/events.repository';
 import { findReport, listOutcomeHistory } from '../store/outcome-follows.repository';
 import { countFailedNotifications, listFailedNotifications, type FailedNotification } from '../store/notifications.repository';
 import { findPause, findPauses, type AppPause } from '../store/pauses.repository';
@@ -27,6 +27,8 @@ const TIMELINE_PAGES = 20;
 /** Undelivered events at or over this many, or older than PILING_MS, raise the overview's banner. */
 export const PILING_COUNT = 20;
 export const PILING_MS = 5 * 60_000;
+/** The undelivered banner lists this many failed events (and counts them all). */
+export const FAILED_SHOWN = 5;
 /** The "needs a person" banner lists this many rollbacks (and counts them all). */
 export const NEEDS_A_PERSON_SHOWN = 5;
 
@@ -47,7 +49,8 @@ export interface AppRow {
 export interface Banners {
   /** The failing checks of the last GitHub wiring check, when it failed. */
   wiring: WiringCheck[] | undefined;
-  undelivered: { count: number; oldestAt: number | undefined; failed: number } | undefined;
+  /** Undelivered events, and failed ones with the newest few (each opens its rollback page, where it is replayed). */
+  undelivered: { count: number; oldestAt: number | undefined; failed: number; newestFailed: RollbackEvent[] } | undefined;
   /** Messages the notification receiver refused for good: how many, and the newest few. */
   refusedNotifications: { count: number; newest: FailedNotification[] } | undefined;
   /** The store's writes fail (disk full, read-only, busy, connection lost): since when, its first error. */
@@ -86,7 +89,7 @@ export function createOverviewLoader(config: Config, store: Store, wiring: Wirin
     const piling = undelivered >= PILING_COUNT || (oldestAt !== undefined && now - oldestAt > PILING_MS) || failed > 0;
     const banners: Banners = {
       wiring: check && !check.ok ? check.checks.filter((c) => !c.ok) : undefined,
-      undelivered: piling ? { count: undelivered, oldestAt, failed } : undefined,
+      undelivered: piling ? { count: undelivered, oldestAt, failed, newestFailed: failed > 0 ? await listNewestFailed(store.db, FAILED_SHOWN) : [] } : undefined,
       refusedNotifications: refusedNotifications > 0 ? { count: refusedNotifications, newest: await listFailedNotifications(store.db, { limit: 3 }) } : undefined,
       store: store.problem(),
       needsAPerson: needsAPerson.count > 0 ? needsAPerson : undefined,

@@ -143,7 +143,8 @@ describe('delivery to GitHub', () => {
     const id = await post();
     await h.waitForStatus(id, 'failed');
     const stored = await findEvent(h.store.db, id);
-    expect(stored!.event.lastError).toBe(`GitHub answered ${status}: ${message}`);
+    expect(stored!.event.lastError).toMatch(new RegExp(`^GitHub answered ${status}: ${message.replace('.', '\\.')}; `));
+    expect(stored!.event.lastError).toMatch(remedy);
     expect(stored!.attempts).toEqual([expect.objectContaining({ statusCode: status, outcome: 'failed' })]);
     const line = await h.waitForLog((e) => e.eventId === id && e.level === 50, 'the error line');
     expect(String(line.msg)).toMatch(remedy);
@@ -154,9 +155,11 @@ describe('delivery to GitHub', () => {
     await start({ env: { REPO_NAME: 'no-such-repo' } });
     const id = await post();
     await h.waitForStatus(id, 'failed');
-    expect((await findEvent(h.store.db, id))!.event.lastError).toBe('GitHub answered 404: Not Found');
+    expect((await findEvent(h.store.db, id))!.event.lastError).toBe(
+      "GitHub answered 404: Not Found; check the target repository (REPO_OWNER and REPO_NAME, the route, or the Application's repoURL) and that the token can see it (GitHub answers 404 for repositories a token cannot read)",
+    );
     const line = await h.waitForLog((e) => e.eventId === id && e.level === 50, 'the error line');
-    expect(line).toMatchObject({ msg: expect.stringMatching(/check REPO_OWNER and REPO_NAME/) });
+    expect(line).toMatchObject({ msg: expect.stringMatching(/check the target repository \(REPO_OWNER and REPO_NAME/) });
   });
 
   it('when GitHub does not answer within GITHUB_TIMEOUT_MS, then the attempt times out and is retried', async () => {

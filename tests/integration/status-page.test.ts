@@ -364,7 +364,30 @@ describe.each(DIALECTS)('the status page on %s', (_dialect, createDatabase) => {
     clock.advance(6 * 60_000);
     const page = (await agent.get('/ui/')).text;
     expect(page).toContain('1 event not yet delivered');
-    expect(page).toContain('1 failed');
+    expect(page).toContain('1 failed (open one to see why and replay it once the cause is fixed)');
+    // The failed one is linked, with its error, from the banner.
+    const banner = page.slice(page.indexOf('not yet delivered'), page.indexOf('</div>', page.indexOf('not yet delivered')));
+    expect(banner).toContain(`href="/ui/events/${first.body.id as string}"`);
+    expect(banner).toContain('GitHub said 404');
+
+    const failedPage = (await agent.get(`/ui/events/${first.body.id as string}`)).text;
+    expect(failedPage).toContain('not followed: the dispatch failed, so no workflow ran; fix the cause (Last error above), then replay');
+  });
+
+  it('when the loop guard refuses a rollback, then the overview row shows why, and its page says nothing is sent or followed', async () => {
+    for (let n = 1; n <= 3; n += 1) expect((await rollback('looping', n)).status).toBe(202);
+    const refused = await rollback('looping', 4);
+    expect(refused.status).toBe(409);
+    const agent = await signIn(h);
+    const overview = (await agent.get('/ui/')).text;
+    const row = /<tr><th scope="row"><a href="\/ui\/apps\/looping">looping<\/a><\/th>(.*?)<\/tr>/.exec(overview)![1]!;
+    expect(row).toContain('suppressed');
+    const reason = /^rollback refused: (.*) \(event /.exec(refused.body.error.message as string)![1]!;
+    expect(row).toContain(`<div class="note">${reason}</div>`);
+    const [suppressed] = await listEvents(h.store.db, { app: 'looping', status: 'suppressed', limit: 1 });
+    const page = (await agent.get(`/ui/events/${suppressed!.id}`)).text;
+    expect(page).toContain('none: the loop guard refused this rollback, so nothing is sent');
+    expect(page).toContain('not followed: nothing was sent');
   });
 
   it('when a new app arrives, then its row and the app count show at the next refresh', async () => {
@@ -435,6 +458,11 @@ describe('the dry-run banner', () => {
     for (const path of ['/ui/', '/ui/apps/podinfo-prod', `/ui/events/${id}`]) {
       expect((await agent.get(path)).text).toContain('<strong>Dry run:</strong> rollbacks are decided, recorded and logged, and nothing is sent to GitHub');
     }
+    // Its page does not promise attempts or an outcome that will never come.
+    const page = (await agent.get(`/ui/events/${id}`)).text;
+    expect(page).toContain('none: a dry run records what it would send and never calls GitHub');
+    expect(page).toContain('not followed: a dry run sends nothing, so no workflow runs');
+    expect(page).not.toContain('none yet');
     await h.close();
     h = await createHarness({ worker: false });
     expect((await (await signIn(h)).get('/ui/')).text).not.toContain('Dry run');

@@ -50,7 +50,22 @@ export function OverviewLive({ data }: { data: OverviewData }) {
               , the oldest since <When at={banners.undelivered.oldestAt} now={now} />
             </>
           )}
-          {banners.undelivered.failed > 0 && <>; {banners.undelivered.failed} failed (open them to replay)</>}.
+          {banners.undelivered.failed > 0 ? <>; {banners.undelivered.failed} failed (open one to see why and replay it once the cause is fixed):</> : '.'}
+          {banners.undelivered.newestFailed.length > 0 && (
+            <ul>
+              {banners.undelivered.newestFailed.map((e) => (
+                <li key={e.id}>
+                  <a href={appHref(e.app)}>{e.app}</a>{' '}
+                  <a href={eventHref(e.id)}>
+                    <Badge value={e.status} />
+                  </a>{' '}
+                  <When at={e.updatedAt} now={now} />
+                  {e.lastError && <div class="note">{e.lastError}</div>}
+                </li>
+              ))}
+            </ul>
+          )}
+          {banners.undelivered.failed > banners.undelivered.newestFailed.length && <>and {counted(banners.undelivered.failed - banners.undelivered.newestFailed.length, 'more')} (GET /v1/events?status=failed lists them).</>}
         </div>
       )}
       {banners.refusedNotifications && (
@@ -96,6 +111,7 @@ export function OverviewLive({ data }: { data: OverviewData }) {
                     <Badge value={row.lastRollback.status} />
                   </a>{' '}
                   <When at={row.lastRollback.createdAt} now={now} />
+                  {row.lastRollback.suppressionReason && <div class="note">{row.lastRollback.suppressionReason}</div>}
                 </>
               ) : (
                 <span class="muted">none</span>

@@ -1,4 +1,5 @@
 import type { Session } from '../session';
+import type { RollbackEvent } from '../../domain/rollback-event';
 import type { RollbackData } from '../status-page-data';
 import { Layout } from './layout';
 import { Badge, Csrf, Rev, Section, Table, When, appHref, eventHref } from './parts';
@@ -68,6 +69,21 @@ function RestoreSection({ event }: { event: RollbackData['event'] }) {
       )}
     </Section>
   );
+}
+
+/** Why a rollback has no delivery attempt: one that will never have one says so, instead of "none yet". */
+export function noAttemptsBecause(event: RollbackEvent): string {
+  if (event.status === 'dry_run') return 'none: a dry run records what it would send and never calls GitHub';
+  if (event.status === 'suppressed') return 'none: the loop guard refused this rollback, so nothing is sent';
+  return 'none yet: the dispatch is queued';
+}
+
+/** Why a rollback's outcome is not followed: only a delivered dispatch starts a workflow run to follow. */
+export function notFollowedBecause(event: RollbackEvent): string {
+  if (event.status === 'dry_run') return 'not followed: a dry run sends nothing, so no workflow runs';
+  if (event.status === 'suppressed') return 'not followed: nothing was sent';
+  if (event.status === 'failed') return 'not followed: the dispatch failed, so no workflow ran; fix the cause (Last error above), then replay';
+  return 'not followed yet: it starts once GitHub has the dispatch';
 }
 
 /** A dead end: why (the outcome's reason: the failed job and step, the cause and its remedy), and who took it from here. */
@@ -169,7 +185,7 @@ export function RollbackPage({ data, session }: { data: RollbackData; session: S
       </Section>
       <Section title="Delivery attempts">
         {data.attempts.length === 0 ? (
-          <p class="muted">none yet</p>
+          <p class="muted">{noAttemptsBecause(event)}</p>
         ) : (
           <Table columns={['#', 'When', 'HTTP', 'Result', 'Error', 'Next attempt']}>
             {data.attempts.map((a) => (
@@ -187,7 +203,7 @@ export function RollbackPage({ data, session }: { data: RollbackData; session: S
       </Section>
       <Section title="Outcome">
         {data.history.length === 0 ? (
-          <p class="muted">not followed yet</p>
+          <p class="muted">{notFollowedBecause(event)}</p>
         ) : (
           <Table columns={['When', 'Outcome', 'Why', 'Link']}>
             {data.history.map((h, i) => (

@@ -78,6 +78,7 @@ interface Target {
 // BENCH_NODE_ARGS (say --cpu-prof --cpu-prof-dir=/tmp/prof) is passed to the service's node.
 
 const work = mkdtempSync(join(tmpdir(), 'rollback-bench-'));
+const benchStartedAt = Date.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -654,8 +655,11 @@ function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version };
 }
 
-/** Writes one run's figures to bench/results/<time>.json. */
-function writeResult(result: object): void {
+/** Writes one run's figures to bench/results/<time>.json, with how long the run took. */
+function writeResult(given: object): void {
+  const elapsedSeconds = Math.round((Date.now() - benchStartedAt) / 1000);
+  const result = { ...given, elapsedSeconds };
+  console.log(`\nbench: the run took ${Math.floor(elapsedSeconds / 60)} min ${elapsedSeconds % 60} s`);
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

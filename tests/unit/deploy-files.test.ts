@@ -1,5 +1,5 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES } from '../../src/config/config';
 import { loadNotificationsConfig, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
@@ -215,6 +215,27 @@ describe('the README', () => {
     const anchors = new Set([...headings, ...[...readme.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]!)]);
     const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
     expect(links.filter((link) => !anchors.has(link))).toEqual([]);
+  });
+
+  it('when the README or a page of docs/ links a file or a heading, then it exists (the history moved to docs/ stays reachable)', () => {
+    const anchorsOf = (markdown: string) =>
+      new Set([
+        ...markdown.split('\n').flatMap((line) => (/^#{1,4} (.+)$/.exec(line)?.[1] ? [anchorOf(/^#{1,4} (.+)$/.exec(line)![1]!)] : [])),
+        ...[...markdown.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]!),
+      ]);
+    const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    expect(pages.length).toBeGreaterThanOrEqual(4);
+    const broken: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(join(ROOT, page), 'utf8');
+      for (const [, linked, anchor] of text.matchAll(/\]\(([^)#\s]+\.md)(?:#([^)]+))?\)/g)) {
+        const file = join(ROOT, dirname(page), linked!);
+        if (!existsSync(file)) broken.push(`${page} → ${linked}`);
+        else if (anchor && !anchorsOf(readFileSync(file, 'utf8')).has(anchor)) broken.push(`${page} → ${linked}#${anchor}`);
+      }
+      for (const [, anchor] of text.matchAll(/\]\(#([^)]+)\)/g)) if (!anchorsOf(text).has(anchor!)) broken.push(`${page} → #${anchor}`);
+    }
+    expect(broken).toEqual([]);
   });
 
   it.each([

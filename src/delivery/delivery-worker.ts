@@ -4,6 +4,7 @@ import type { Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { computeBackoffMs } from '../domain/backoff';
+import { withDispatchId } from '../domain/dispatch-body';
 import { classifyGitHubAnswer, type DeliveryVerdict } from '../github/classify-answer';
 import type { GitHubClient } from '../github/github-client';
 import type { Metrics } from '../metrics/metrics';
@@ -159,7 +160,7 @@ export class DeliveryWorker extends PollingLoop {
     const attempt = delivery.attempts + 1;
     log.info({ attempt, repo: `${event.target.owner}/${event.target.repo}` }, 'delivering');
     const startedAt = this.clock.now();
-    const answer = await github.sendDispatch(event.target, event.dispatchBody, this.cancelSignal.signal);
+    const answer = await github.sendDispatch(event.target, withDispatchId(event.dispatchBody, delivery.id), this.cancelSignal.signal);
     const finishedAt = this.clock.now();
     const verdict = classifyGitHubAnswer(answer, finishedAt);
     const next = this.nextState(delivery, verdict, finishedAt);

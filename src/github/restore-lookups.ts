@@ -11,15 +11,36 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v !==
 /** The branch pull-request mode pushes a rollback to (deploy/github/restore-values.sh). */
 export const rollbackBranch = (eventId: string) => `gitops-rollback/${eventId}`;
 
+/** A run's title names its dispatch as the shipped workflow's run-name writes it: "…, dispatch <id>)". */
+const DISPATCH_IN_TITLE = /\bdispatch ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/;
+
 /**
- * From GET /repos/{owner}/{repo}/actions/runs: the newest run whose display_title (the workflow's
- * run-name) carries the event id, skipping runs already cancelled and dispatched again.
+ * How much earlier than the dispatch's answer a run named the old way (without its dispatch id) may have
+ * been created and still be this dispatch's: GitHub creates the run after accepting the dispatch, so
+ * this only absorbs the difference between GitHub's clock and ours.
  */
-export function pickRun(data: unknown, eventId: string, skip: readonly string[]): RunView | undefined {
+export const OLD_STYLE_RUN_SKEW_MS = 5000;
+
+/**
+ * From GET /repos/{owner}/{repo}/actions/runs: the newest run of this dispatch. Its display_title (the
+ * workflow's run-name) carries the event id and, from the shipped workflow, the dispatch id, which must
+ * be this one: a run of an earlier dispatch of the same event (a replay, a re-dispatch) is never taken,
+ * even while GitHub does not list the new run yet. A run named the old way (no dispatch id) counts only
+ * if GitHub created it after this dispatch was sent (`sentAt`, less OLD_STYLE_RUN_SKEW_MS). Runs in
+ * `skip` (cancelled and dispatched again) are left out.
+ */
+export function pickRun(data: unknown, dispatch: { eventId: string; dispatchId: string; sentAt: number }, skip: readonly string[]): RunView | undefined {
   const runs = isObject(data) && Array.isArray(data.workflow_runs) ? data.workflow_runs : [];
+  const ours = (r: Json) => {
+    const title = text(r.display_title);
+    if (!title?.includes(dispatch.eventId) || skip.includes(String(r.id))) return false;
+    const named = DISPATCH_IN_TITLE.exec(title)?.[1];
+    if (named !== undefined) return named === dispatch.dispatchId;
+    return (Date.parse(text(r.created_at) ?? '') || 0) >= dispatch.sentAt - OLD_STYLE_RUN_SKEW_MS;
+  };
   const candidates = runs
     .filter(isObject)
-    .filter((r) => text(r.display_title)?.includes(eventId) && !skip.includes(String(r.id)))
+    .filter(ours)
     .map((r) => ({
       id: String(r.id),
       status: text(r.status) ?? 'unknown',

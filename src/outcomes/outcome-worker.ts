@@ -149,7 +149,7 @@ export class OutcomeWorker extends PollingLoop {
 
     if (state.outcome === 'awaiting_run' || state.outcome === 'restoring') {
       const runs = take(await this.read(followed, `${repo}/actions/runs`, { event: 'repository_dispatch', created: `>=${since}`, per_page: '100' }));
-      seen.run = pickRun(runs, event.id, state.cancelledRuns);
+      seen.run = pickRun(runs, { eventId: event.id, dispatchId: followed.deliveryId, sentAt: state.deliveredAt }, state.cancelledRuns);
       if (seen.run?.status === 'completed' && !QUIET_CONCLUSIONS.includes(seen.run.conclusion ?? '')) {
         // Failed: which job and step, and the line of its log that says why.
         seen.failedStep = pickFailedStep(take(await this.read(followed, `${repo}/actions/runs/${encodeURIComponent(seen.run.id)}/jobs`, { filter: 'latest', per_page: '100' })));

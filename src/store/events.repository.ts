@@ -166,11 +166,16 @@ export function isUniqueViolation(error: unknown): boolean {
   return error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || error.code === '23505';
 }
 
-export async function findEvent(db: Db, id: string): Promise<{ event: RollbackEvent; attempts: DeliveryAttempt[] } | undefined> {
+/**
+ * An event with its delivery attempts, and the id of its current delivery (the dispatch id its body is
+ * sent with: withDispatchId), undefined for a refused event, which has no delivery.
+ */
+export async function findEvent(db: Db, id: string): Promise<{ event: RollbackEvent; attempts: DeliveryAttempt[]; dispatchId: string | undefined } | undefined> {
   const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   const attempts = await db.selectFrom('attempts').selectAll().where('event_id', '=', id).orderBy('attempt').execute();
-  return { event: toRollbackEvent(row), attempts: attempts.map(toDeliveryAttempt) };
+  const current = await db.selectFrom('deliveries').select('id').where('event_id', '=', id).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  return { event: toRollbackEvent(row), attempts: attempts.map(toDeliveryAttempt), dispatchId: current?.id };
 }
 
 /** Where a page of events ends: the next page starts after this event (newest first: older ones). */

@@ -3,6 +3,7 @@ import { routeFor, type Config } from '../config/config';
 import type { Route } from '../config/routes';
 import { NEEDS_A_PERSON, type DeliveryAttempt, type OutcomeHistoryEntry, type RollbackEvent } from '../domain/rollback-event';
 import { healthyLedger, knownFailedReports, type RevisionReport } from '../domain/rollback-policy';
+import { withDispatchId } from '../domain/dispatch-body';
 import type { WiringCheck } from '../github/wiring-check';
 import type { AppDeps } from '../http/app-deps';
 import { listActions, type RecordedAction } from '../store/admin-actions.repository';
@@ -217,14 +218,14 @@ export interface RollbackData {
 export async function loadRollback(config: Config, store: Store, id: string, now: number): Promise<RollbackData | undefined> {
   const found = await findEvent(store.db, id);
   if (!found) return undefined;
-  const { event, attempts } = found;
+  const { event, attempts, dispatchId } = found;
   return {
     now,
     event,
     attempts,
     history: await listOutcomeHistory(store.db, event.id),
     verifiedBy: event.verifiedReportId ? await findReport(store.db, event.verifiedReportId) : undefined,
-    dispatch: JSON.stringify(JSON.parse(event.dispatchBody), null, 2),
+    dispatch: JSON.stringify(JSON.parse(dispatchId ? withDispatchId(event.dispatchBody, dispatchId) : event.dispatchBody), null, 2),
     replayable: ['delivered', 'failed', 'dry_run'].includes(event.status),
     dryRun: routeFor(config, event.app).dryRun,
     needsAPerson: event.outcome !== null && (NEEDS_A_PERSON as readonly string[]).includes(event.outcome),

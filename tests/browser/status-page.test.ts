@@ -140,7 +140,7 @@ describe('the status page in Chromium', () => {
     expect(runUrl).toMatch(new RegExp(`^${github.url}/acme/gitops/actions/runs/\\d+$`));
     await runLink.click();
     await page.waitForURL(runUrl!);
-    expect(await page.locator('h1').textContent()).toBe(`Roll back podinfo-prod (event ${accepted.id})`);
+    expect(await page.locator('h1').textContent()).toBe(`Roll back podinfo-prod (event ${accepted.id}, dispatch ${String(github.accepted()[0]!.body?.client_payload?.dispatch_id)})`);
     await page.goBack();
 
     // Pause from the app's page (why → confirm), then the next Degraded revision is refused.

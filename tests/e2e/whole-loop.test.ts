@@ -99,7 +99,9 @@ describe('the whole rollback loop', () => {
     expect(git(repo.origin, 'log', '-1', '--format=%B', 'main')).toContain(`Failed-Revision: ${repo.commits.failed}`);
     // Traceable: the run's title and the restore commit both carry the event id the service answered.
     expect(git(repo.origin, 'log', '-1', '--format=%(trailers:only,unfold)', 'main')).toContain(`Rollback-App: podinfo-prod\nRollback-Event: ${accepted.id}`);
-    expect(evaluate(loadWorkflow()['run-name'], github.accepted()[0]!.body ?? {})).toBe(`Roll back podinfo-prod (event ${accepted.id})`);
+    const dispatchId = String(github.accepted()[0]!.body?.client_payload?.dispatch_id);
+    expect(dispatchId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(evaluate(loadWorkflow()['run-name'], github.accepted()[0]!.body ?? {})).toBe(`Roll back podinfo-prod (event ${accepted.id}, dispatch ${dispatchId})`);
 
     const second = await notify();
     expect(second.status).toBe(200);

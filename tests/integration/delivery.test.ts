@@ -5,6 +5,7 @@ import { createGitHubClient } from '../../src/github/github-client';
 import { createLogger } from '../../src/logger';
 import { claimDeliveries, currentDelivery } from '../../src/store/deliveries.repository';
 import { findEvent } from '../../src/store/events.repository';
+import { withDispatchId } from '../../src/domain/dispatch-body';
 import { FAILED, GITHUB_TOKEN, HEALTHY, WEBHOOK_TOKEN, createHarness, createScaledClock, seedBody, type Harness, type HarnessOptions } from '../support/harness';
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -44,12 +45,14 @@ describe('delivery to GitHub', () => {
       'content-type': 'application/json',
       'user-agent': expect.stringMatching(/^gitops-rollback-webhook\/\d+\.\d+\.\d+$/),
     });
+    const stored = await findEvent(h.store.db, id);
+    // The stored body, with this dispatch's own id (its delivery's) added.
     expect(sent.body).toEqual({
       event_type: 'argo-degraded',
-      client_payload: { app: 'podinfo-prod', failed_revision: FAILED, healthy_revision: HEALTHY, event_id: id },
+      client_payload: { app: 'podinfo-prod', failed_revision: FAILED, healthy_revision: HEALTHY, event_id: id, dispatch_id: stored!.dispatchId },
     });
-    const stored = await findEvent(h.store.db, id);
-    expect(sent.rawBody).toBe(stored!.event.dispatchBody);
+    expect(stored!.dispatchId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    expect(sent.rawBody).toBe(withDispatchId(stored!.event.dispatchBody, stored!.dispatchId!));
     expect(stored!.event).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
     expect(await currentDelivery(h.store.db, id)).toMatchObject({ state: 'delivered', lease_owner: null, due_at: null });
     expect(stored!.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 204, outcome: 'delivered', error: null })]);

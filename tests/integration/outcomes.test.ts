@@ -240,6 +240,27 @@ describe('rollback outcomes and notifications', () => {
     expect((await request(harness.app).post('/v1/events/01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99/acknowledge').set(admin).send({ by: 'ben', reason: 'seen' })).status).toBe(404);
   });
 
+  it("when a replay's run is listed late, then its follow-up waits for that run and never takes the earlier dispatch's failed run", async () => {
+    const harness = await start();
+    actions.plan.push('fail');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restore_failed');
+    // GitHub lists the replay's run only 1.5 s after it started (eventually consistent); the failed run of
+    // the first dispatch is listed all along and carries the same event id.
+    harness.github.runListDelayMs = 1500;
+    expect((await request(harness.app).post(`/v1/events/${id}/replay`).set(admin)).status).toBe(202);
+    await waitForHistory(harness, id, (history) => history.at(-1)?.outcome === 'restored');
+    const history = (await view(harness, id)).outcome_history.map((e) => e.outcome);
+    expect(history.slice(history.lastIndexOf('awaiting_run'))).toEqual(['awaiting_run', 'restoring', 'restored']);
+    // Two dispatches, each with its own dispatch id, each named by its own run.
+    const sent = harness.github.accepted().map((d) => d.body?.client_payload as Record<string, string>);
+    expect(sent.map((p) => p.event_id)).toEqual([id, id]);
+    expect(new Set(sent.map((p) => p.dispatch_id)).size).toBe(2);
+    expect(harness.github.runs.map((r) => r.display_title)).toEqual(sent.map((p) => `Roll back podinfo-prod (event ${id}, dispatch ${p.dispatch_id})`));
+    // The event shows the body its current dispatch sent.
+    expect((await request(harness.app).get(`/v1/events/${id}`).set(admin)).body.dispatch.client_payload.dispatch_id).toBe(sent[1]!.dispatch_id);
+  });
+
   it('when a path does not exist at the healthy revision, then the real script fails and restore_failed names that cause and its remedy', async () => {
     const routes = join(dir, 'routes-gone.yaml');
     writeFileSync(routes, 'routes:\n  - app: podinfo-prod\n    values_paths: [charts/podinfo/values-gone.yaml]\n');

@@ -11,6 +11,7 @@ import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRev
 
 const auth = { Authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, createDatabase) => {
   let h: Harness;
@@ -53,7 +54,7 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       expect(res.body).toMatchObject({ failed_revision: REV_9, healthy_revision: REV_8, target_reason: expect.stringMatching(/^from ledger, recorded 20/) });
       await h.waitForStatus(res.body.id as string, 'delivered');
       expect(h.github.accepted().map((r) => r.body?.client_payload)).toEqual([
-        { app: 'podinfo-prod', failed_revision: REV_9, healthy_revision: REV_8, event_id: res.body.id },
+        { app: 'podinfo-prod', failed_revision: REV_9, healthy_revision: REV_8, event_id: res.body.id, dispatch_id: expect.stringMatching(UUID) },
       ]);
     });
 
@@ -89,7 +90,7 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       expect(h.github.accepted()).toHaveLength(1);
       expect(h.github.accepted()[0]!.body).toEqual({
         event_type: 'argo-degraded',
-        client_payload: { app: 'podinfo-prod', failed_revision: REV_9, healthy_revision: REV_8, event_id: res.body.id, restore_paths: paths },
+        client_payload: { app: 'podinfo-prod', failed_revision: REV_9, healthy_revision: REV_8, event_id: res.body.id, dispatch_id: expect.stringMatching(UUID), restore_paths: paths },
       });
     });
 

@@ -120,6 +120,12 @@ export class FakeGitHub {
   /** Job id → its plain-text log, served from a signed blob address like GitHub's (no token wanted there). */
   readonly jobLogs = new Map<number, string>();
   private nextRunId = 9_000_000_001;
+  /**
+   * How long a new run stays out of GET …/actions/runs (GitHub's run list is eventually consistent: a run
+   * the dispatch just started may be listed seconds later). 0: listed at once.
+   */
+  runListDelayMs = 0;
+  private readonly listedFrom = new Map<number, number>();
   /** Installation tokens issued, newest last (what GitHub's POST /app/installations/{id}/access_tokens gave). */
   readonly installationTokens: Array<{ token: string; installationId: number; expiresAt: number }> = [];
   private readonly readQueue: Array<{ status: number; headers?: Record<string, string>; message?: string }> = [];
@@ -269,6 +275,7 @@ export class FakeGitHub {
     const id = this.nextRunId++;
     const run: FakeRun = { id, name: 'gitops-rollback', display_title: displayTitle, event: 'repository_dispatch', status, conclusion: null, html_url: `${this.options.webPages ? this.url : 'https://github.com'}/acme/gitops/actions/runs/${id}`, head_branch: 'main', run_attempt: 1, created_at: now, updated_at: now };
     this.runs.push(run);
+    this.listedFrom.set(id, Date.now() + this.runListDelayMs);
     return run;
   }
 
@@ -393,7 +400,7 @@ export class FakeGitHub {
     if (resource === 'actions/runs') {
       const since = query.created?.startsWith('>=') ? Date.parse(query.created.slice(2)) : 0;
       const runs = this.runs
-        .filter((r) => (query.event === undefined || r.event === query.event) && Date.parse(r.created_at) >= since)
+        .filter((r) => (query.event === undefined || r.event === query.event) && Date.parse(r.created_at) >= since && Date.now() >= (this.listedFrom.get(r.id) ?? 0))
         .sort((a, b) => b.id - a.id)
         .slice(0, perPage);
       return finish(200, { total_count: runs.length, workflow_runs: runs });

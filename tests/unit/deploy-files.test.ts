@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES } from '../../src/config/config';
+import { pickRun } from '../../src/github/restore-lookups';
 import { loadNotificationsConfig, type WebhookService, type WebhookTemplate } from '../support/argocd-notifications';
 import { singleSource, toStateBody } from '../support/argocd-fixtures';
 import { RUN_TOKEN, evaluate, loadWorkflow } from '../support/workflow-runner';
@@ -134,10 +135,14 @@ describe('shipped deploy files', () => {
       expect(group('podinfo-prod')).toBe(group('podinfo-prod'));
     });
 
-    it('when a run is named, then its title carries the app and the event id (what the outcome tracking matches on)', () => {
-      expect(evaluate(workflow['run-name'], { client_payload: { app: 'podinfo-prod', event_id: '01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99' } })).toBe(
-        'Roll back podinfo-prod (event 01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99)',
-      );
+    it('when a run is named, then its title carries the app, the event id and the dispatch id (what the outcome tracking matches on)', () => {
+      const payload = { app: 'podinfo-prod', event_id: '01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99', dispatch_id: '01a2290a-7000-7000-8000-000000000001' };
+      const title = evaluate(workflow['run-name'], { client_payload: payload });
+      expect(title).toBe('Roll back podinfo-prod (event 01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99, dispatch 01a2290a-7000-7000-8000-000000000001)');
+      // The service's matcher takes exactly this dispatch's run by that title, and not another dispatch's.
+      const listed = { workflow_runs: [{ id: 1, display_title: title, status: 'queued', conclusion: null, created_at: '2026-11-29T10:00:01Z' }] };
+      expect(pickRun(listed, { eventId: payload.event_id, dispatchId: payload.dispatch_id, sentAt: Date.parse('2026-11-29T10:00:00Z') }, [])).toMatchObject({ id: '1' });
+      expect(pickRun(listed, { eventId: payload.event_id, dispatchId: '01a2290a-7000-7000-8000-000000000002', sentAt: Date.parse('2026-11-29T10:00:00Z') }, [])).toBeUndefined();
     });
 
     it('when it checks out, then it uses checkout v6 (Node 24) and fetches the full history (the healthy revision must be reachable)', () => {

@@ -12,20 +12,30 @@ const run = (id: number, title: string, created: string, status = 'completed', c
 });
 
 describe('pickRun (GET /actions/runs)', () => {
+  const DISPATCH = '01a22924-3000-7000-8000-000000000002';
+  const EARLIER = '01a22924-3000-7000-8000-000000000001';
+  /** This dispatch was answered at 10:00:00 (GitHub creates its run after that). */
+  const dispatch = { eventId: EVENT, dispatchId: DISPATCH, sentAt: Date.parse('2026-11-29T10:00:00Z') };
+  const titled = (dispatchId?: string) => `Roll back web (event ${EVENT}${dispatchId === undefined ? '' : `, dispatch ${dispatchId}`})`;
   it.each([
     ['no runs', { total_count: 0, workflow_runs: [] }, [], undefined],
-    ['a run of another event', { workflow_runs: [run(1, 'Roll back web (event other)', '2026-11-29T10:00:00Z')] }, [], undefined],
-    ['the run of this event', { workflow_runs: [run(2, `Roll back web (event ${EVENT})`, '2026-11-29T10:00:00Z', 'in_progress', null)] }, [], { id: '2', status: 'in_progress', conclusion: null }],
+    ['a run of another event', { workflow_runs: [run(1, 'Roll back web (event other, dispatch ' + DISPATCH + ')', '2026-11-29T10:00:01Z')] }, [], undefined],
+    ['the run of this dispatch', { workflow_runs: [run(2, titled(DISPATCH), '2026-11-29T10:00:01Z', 'in_progress', null)] }, [], { id: '2', status: 'in_progress', conclusion: null }],
+    ['only an earlier dispatch of the same event is listed (a replay whose run GitHub does not list yet)', { workflow_runs: [run(5, titled(EARLIER), '2026-11-29T10:00:30Z', 'completed', 'failure')] }, [], undefined],
+    ['the earlier dispatch is newer in the list, this one is there too', { workflow_runs: [run(6, titled(EARLIER), '2026-11-29T10:00:30Z'), run(7, titled(DISPATCH), '2026-11-29T10:00:02Z', 'queued', null)] }, [], { id: '7', status: 'queued' }],
+    ['a run named the old way (no dispatch id), created after this dispatch', { workflow_runs: [run(8, titled(), '2026-11-29T10:00:01Z', 'queued', null)] }, [], { id: '8' }],
+    ['a run named the old way, created within the clock allowance before this dispatch', { workflow_runs: [run(9, titled(), '2026-11-29T09:59:56Z', 'queued', null)] }, [], { id: '9' }],
+    ['a run named the old way, created before this dispatch (an earlier dispatch\'s)', { workflow_runs: [run(10, titled(), '2026-11-29T09:59:40Z', 'completed', 'cancelled')] }, [], undefined],
     [
       'a re-run after a cancelled one: the newest that was not cancelled-and-redispatched',
-      { workflow_runs: [run(3, `Roll back web (event ${EVENT})`, '2026-11-29T10:00:00Z', 'completed', 'cancelled'), run(4, `Roll back web (event ${EVENT})`, '2026-11-29T10:05:00Z', 'queued', null)] },
+      { workflow_runs: [run(3, titled(DISPATCH), '2026-11-29T10:00:01Z', 'completed', 'cancelled'), run(4, titled(DISPATCH), '2026-11-29T10:05:00Z', 'queued', null)] },
       ['3'],
       { id: '4', status: 'queued' },
     ],
-    ['only the cancelled one so far', { workflow_runs: [run(3, `Roll back web (event ${EVENT})`, '2026-11-29T10:00:00Z', 'completed', 'cancelled')] }, ['3'], undefined],
+    ['only the cancelled one so far', { workflow_runs: [run(3, titled(DISPATCH), '2026-11-29T10:00:01Z', 'completed', 'cancelled')] }, ['3'], undefined],
     ['a body that is not GitHub\'s', { message: 'Not Found' }, [], undefined],
   ])('when %s, then %o', (_name, data, skip, expected) => {
-    const found = pickRun(data, EVENT, skip);
+    const found = pickRun(data, dispatch, skip);
     if (expected === undefined) expect(found).toBeUndefined();
     else expect(found).toMatchObject(expected);
   });

@@ -1,4 +1,4 @@
-import { buildDispatchBody, serializeDispatchBody } from '../../src/domain/dispatch-body';
+import { buildDispatchBody, serializeDispatchBody, withDispatchId } from '../../src/domain/dispatch-body';
 import { checkRevision } from '../../src/domain/revision';
 import { DEFAULT_APP, inspectJson, parseWebhookMessage } from '../../src/domain/webhook-message';
 // Fixtures are untyped JSON reshaped the way Argo CD would.
@@ -233,14 +233,16 @@ describe('serializeDispatchBody', () => {
     });
   });
 
-  it('when extras would make 11 top-level keys, then it is refused', () => {
-    const extras = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`k${i}`, i]));
-    expect(() => serializeDispatchBody(buildDispatchBody({ ...base, extras }))).toThrow(/at most 10 top-level keys.*11/);
+  it('when extras would make 11 top-level keys once dispatch_id joins, then it is refused', () => {
+    const extras = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`k${i}`, i]));
+    expect(() => serializeDispatchBody(buildDispatchBody({ ...base, extras }))).toThrow(/at most 10 top-level keys; with failed_revision, healthy_revision, app, event_id and dispatch_id this one would have 11/);
   });
 
-  it('when six extras make exactly 10 keys, then it passes', () => {
-    const extras = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`k${i}`, i]));
-    expect(() => serializeDispatchBody(buildDispatchBody({ ...base, extras }))).not.toThrow();
+  it('when five extras make exactly 10 keys with dispatch_id, then it passes, and the sent body has them all', () => {
+    const extras = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, i]));
+    const sent = JSON.parse(withDispatchId(serializeDispatchBody(buildDispatchBody({ ...base, extras })), '01a2290a-7000-7000-8000-000000000001')) as { client_payload: Record<string, unknown> };
+    expect(Object.keys(sent.client_payload)).toHaveLength(10);
+    expect(sent.client_payload.dispatch_id).toBe('01a2290a-7000-7000-8000-000000000001');
   });
 
   it('when the payload reaches 64 KB, then it is refused', () => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { DeliveryAttempt, OutcomeHistoryEntry, RollbackEvent } from '../../domain/rollback-event';
 import { AppError } from '../../errors';
 import { EVENT_STATUSES, OUTCOMES } from '../../domain/rollback-event';
+import { withDispatchId } from '../../domain/dispatch-body';
 import { findReport, listOutcomeHistory } from '../../store/outcome-follows.repository';
 import { findEvent, findEventTime, listEvents } from '../../store/events.repository';
 import { acknowledgeByHand, replayByHand } from '../../rollback/actions-by-hand';
@@ -125,7 +126,8 @@ export function createEventsController({ config, store, clock, onEventStored }: 
     const acknowledged = await findAcknowledgement(store.db, event.id);
     res.json({
       ...toEventView(event),
-      dispatch: JSON.parse(event.dispatchBody) as unknown,
+      // As the current delivery sends it (with its dispatch id); a refused event's was never sent.
+      dispatch: JSON.parse(found.dispatchId ? withDispatchId(event.dispatchBody, found.dispatchId) : event.dispatchBody) as unknown,
       delivery_attempts: found.attempts.map(toAttemptView),
       outcome_history: history.map(toHistoryView),
       verified_by: verifiedBy ? { report_id: verifiedBy.id, revision: verifiedBy.revision, reported_at: iso(verifiedBy.reportedAt) } : null,

@@ -4,7 +4,7 @@ import { NEEDS_A_PERSON, type Outcome, type RollbackEvent } from '../domain/roll
 import { recordAction } from '../store/admin-actions.repository';
 import type { Store } from '../store/database';
 import { currentDelivery, DeliveryInProgressError, openDelivery } from '../store/deliveries.repository';
-import { findEvent, isUniqueViolation, summarizeDelivery } from '../store/events.repository';
+import { findEvent, isUniqueViolation, notFollowedYet, summarizeDelivery, summarizeFollow } from '../store/events.repository';
 import { pauseApp, resumeApp, type AppPause } from '../store/pauses.repository';
 
 /** Who acts and why, and from where (the status page or the JSON API). */
@@ -59,6 +59,9 @@ export async function replayByHand(config: Config, store: Store, id: string, act
       const delivery = await openDelivery(trx, id, { state, now });
       await recordAction(trx, { app, eventId: id, action: 'replay', by: actor.by, reason: actor.reason, via: actor.via, at: now });
       await summarizeDelivery(trx, store.dialect, delivery, now);
+      // The event's outcome starts afresh: the new delivery is followed once delivered. Earlier attempts
+      // stay in the outcome history and the delivery attempts.
+      await summarizeFollow(trx, store.dialect, notFollowedYet(id), now);
       return { previous: current.state, event: (await findEvent(trx, id))!.event };
     });
     return { app, ...previous };

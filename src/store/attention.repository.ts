@@ -40,7 +40,14 @@ export interface RecordedAcknowledgement {
   via: 'ui' | 'api';
 }
 
-/** The events listNeedsAPerson reads: dead ends without an acknowledgement newer than their outcome. */
+/**
+ * The one rule for what an acknowledgement acknowledges: the dead end the event is in now, reached when
+ * its summary last changed (events.updated_at). One recorded before that acknowledged an earlier dead end
+ * (before a replay that failed again) and counts for nothing now.
+ */
+const ACKNOWLEDGES_CURRENT = sql<boolean>`a.action = 'acknowledge' and a.event_id = e.id and a.at >= e.updated_at`;
+
+/** The events listNeedsAPerson reads: dead ends without an acknowledgement of the dead end they are in. */
 export function needsAPersonQuery(db: Db) {
   return (
     db
@@ -48,14 +55,20 @@ export function needsAPersonQuery(db: Db) {
       // The partial index's condition with literal values: a bound parameter list would not prove it
       // (SQLite then reads all events: 824 ms at 1,000,000).
       .where(sql<boolean>`e.outcome in (${sql.join(NEEDS_A_PERSON.map((o) => sql.lit(o)))})`)
-      .where((eb) =>
-        eb.not(eb.exists(eb.selectFrom('admin_actions as a').select(sql<number>`1`.as('one')).whereRef('a.event_id', '=', 'e.id').where('a.action', '=', 'acknowledge').whereRef('a.at', '>=', 'e.updated_at'))),
-      )
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('admin_actions as a').select(sql<number>`1`.as('one')).where(ACKNOWLEDGES_CURRENT))))
   );
 }
 
-/** The newest acknowledgement of a rollback, if any. */
+/** The acknowledgement of the rollback's current dead end, if someone recorded one. */
 export async function findAcknowledgement(db: Db, eventId: string): Promise<RecordedAcknowledgement | undefined> {
-  const row = await db.selectFrom('admin_actions').select(['actor', 'reason', 'at', 'via']).where('event_id', '=', eventId).where('action', '=', 'acknowledge').orderBy('at', 'desc').limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('admin_actions as a')
+    .innerJoin('events as e', 'e.id', 'a.event_id')
+    .select(['a.actor', 'a.reason', 'a.at', 'a.via'])
+    .where('a.event_id', '=', eventId)
+    .where(ACKNOWLEDGES_CURRENT)
+    .orderBy('a.at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return row ? { by: row.actor, reason: row.reason, at: Number(row.at), via: row.via } : undefined;
 }

@@ -235,8 +235,16 @@ export async function lockEvent(trx: Db, dialect: Dialect, eventId: string): Pro
 
 /** What the summary needs of a delivery row. */
 export type DeliverySummary = Pick<DeliveryRow, 'event_id' | 'state' | 'attempts' | 'due_at' | 'lease_owner' | 'last_error' | 'finished_at'>;
-/** What the summary needs of a follow-up row. */
-export type FollowSummary = Pick<OutcomeFollowRow, 'event_id' | 'outcome' | 'reason' | 'run_url' | 'restore_commit' | 'restore_url' | 'pull_request_url' | 'verified_report_id' | 'redispatches'>;
+/** What the summary needs of a follow-up row; `outcome: null` is "not followed yet" (a replay starts afresh). */
+export type FollowSummary = Omit<Pick<OutcomeFollowRow, 'event_id' | 'outcome' | 'reason' | 'run_url' | 'restore_commit' | 'restore_url' | 'pull_request_url' | 'verified_report_id' | 'redispatches'>, 'outcome' | 'reason'> & {
+  outcome: OutcomeFollowRow['outcome'] | null;
+  reason: string | null;
+};
+
+/** The summary of an event whose new delivery is not followed yet: no outcome, no run, fresh counts. */
+export function notFollowedYet(eventId: string): FollowSummary {
+  return { event_id: eventId, outcome: null, reason: null, run_url: null, restore_commit: null, restore_url: null, pull_request_url: null, verified_report_id: null, redispatches: 0 };
+}
 
 /**
  * Writes the event's delivery summary (status, attempts, next attempt, last error, delivered at) from

@@ -240,6 +240,40 @@ describe('rollback outcomes and notifications', () => {
     expect((await request(harness.app).post('/v1/events/01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99/acknowledge').set(admin).send({ by: 'ben', reason: 'seen' })).status).toBe(404);
   });
 
+  it('when an acknowledged dead end is replayed, then its outcome starts afresh (no stale dead end), and when it fails again the page and the API ask for a new acknowledgement', async () => {
+    const harness = await start();
+    const status = async () => ((await request(harness.app).get('/v1/status').set(admin)).body.needs_a_person as { count: number }).count;
+    actions.plan.push('fail');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restore_failed');
+    expect((await request(harness.app).post(`/v1/events/${id}/acknowledge`).set(admin).send({ by: 'ana', reason: 'fixing the script' })).status).toBe(200);
+    expect(await status()).toBe(0);
+    const agent = await signIn(harness, 'Ana Ops');
+    expect((await agent.get(`/ui/events/${id}`)).text).toContain('Acknowledged by <strong>ana</strong>');
+
+    // Replayed: the event's outcome is not followed yet, its counts fresh; nothing failed, nobody is called.
+    actions.plan.push('fail');
+    harness.github.runListDelayMs = 1000;
+    const replayed = await request(harness.app).post(`/v1/events/${id}/replay`).set(admin);
+    expect(replayed.status).toBe(202);
+    expect(replayed.body).toMatchObject({ status: 'queued', outcome: null, outcome_reason: null, run_url: null, redispatches: 0 });
+    expect(await status()).toBe(0);
+    const listed = (await request(harness.app).get(`/v1/events?outcome=restore_failed`).set(admin)).body as { events: unknown[] };
+    expect(listed.events).toEqual([]);
+
+    // It failed again: a new dead end, unacknowledged on the page and in the API; the earlier one stays in the history.
+    await waitForHistory(harness, id, (history) => history.filter((e) => e.outcome === 'restore_failed').length === 2);
+    expect(await status()).toBe(1);
+    const event = (await request(harness.app).get(`/v1/events/${id}`).set(admin)).body as { acknowledged: unknown; outcome: string; outcome_history: Array<{ outcome: string }> };
+    expect(event).toMatchObject({ outcome: 'restore_failed', acknowledged: null });
+    expect(event.outcome_history.map((e) => e.outcome).filter((o) => o !== 'restoring')).toEqual(['awaiting_run', 'restore_failed', 'awaiting_run', 'restore_failed']);
+    const page = (await agent.get(`/ui/events/${id}`)).text;
+    expect(page).toContain(`action="/ui/events/${id}/acknowledge"`);
+    expect(page).not.toContain('Acknowledged by');
+    // The earlier acknowledgement is still in the app's timeline.
+    expect((await agent.get('/ui/apps/podinfo-prod')).text).toContain('fixing the script');
+  });
+
   it("when a replay's run is listed late, then its follow-up waits for that run and never takes the earlier dispatch's failed run", async () => {
     const harness = await start();
     actions.plan.push('fail');

@@ -91,4 +91,27 @@ describe.each(DIALECTS)('replay on %s', (_dialect, createDatabase) => {
       expect.arrayContaining([expect.stringMatching(/dispatched again \(1 of 2\)/), expect.stringMatching(/^dispatched again by a replay \(was restore_failed\)/)]),
     );
   });
+
+  it('when an acknowledged dead end is replayed, then its outcome starts afresh at once, and a new dead end needs a new acknowledgement', async () => {
+    const needsAPerson = async () => ((await request(h.app).get('/v1/status').set(admin)).body.needs_a_person as { count: number }).count;
+    const id = (await request(h.app).post('/v1/webhooks/argocd').set(auth).send(seedBody())).body.id as string;
+    await h.github.waitFor((g) => g.accepted().length === 1);
+    h.github.updateRun(runs[0]!, 'completed', 'failure');
+    await until(async () => (await view(id)).outcome === 'restore_failed', 'restore_failed');
+    expect((await request(h.app).post(`/v1/events/${id}/acknowledge`).set(admin).send({ by: 'ana', reason: 'on it' })).status).toBe(200);
+    expect(await needsAPerson()).toBe(0);
+
+    // The replay's own answer and the store, before anything else happened: no outcome, fresh counts.
+    const release = h.github.holdReads();
+    const replayed = await request(h.app).post(`/v1/events/${id}/replay`).set(admin);
+    expect(replayed.body).toMatchObject({ outcome: null, redispatches: 0, run_url: null });
+    expect(await needsAPerson()).toBe(0);
+    release();
+    await h.github.waitFor((g) => g.accepted().length === 2);
+    await until(async () => (await view(id)).outcome === 'restoring', "the replay's run followed");
+    h.github.updateRun(runs[1]!, 'completed', 'failure');
+    await until(async () => (await view(id)).outcome === 'restore_failed', 'restore_failed again');
+    expect(await needsAPerson()).toBe(1);
+    expect((await request(h.app).get(`/v1/events/${id}`).set(admin)).body.acknowledged).toBeNull();
+  });
 });

@@ -4,13 +4,14 @@ import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createApp } from './app';
 import { continueAfterAuth } from './http/middleware/auth';
-import { systemClock, type Clock } from './clock';
+import { createDatabaseClock, systemClock, type Clock, type DatabaseClock } from './clock';
 import type { Config } from './config/config';
 import { githubAccessFor, type GitHubAccess } from './github/github-client';
 import { WiringMonitor, configuredRepositories } from './github/wiring-check';
 import { createMetrics } from './metrics/metrics';
 import { createWorkers, type Workers } from './workers/create-workers';
 import { openStore, type Store } from './store/database';
+import { readDatabaseNow } from './store/leased-work';
 import { listRecentRepositories } from './store/events.repository';
 
 /** The wiring check covers every repository a rollback went to in this long (besides the configured ones). */
@@ -55,6 +56,29 @@ export function listeningAddress(host: string, port: number): { listen: string; 
   return { listen: `${bracketed(host)}:${port}`, url: `http://${bracketed(reachable)}:${port}` };
 }
 
+/** Past this difference from the database's clock, a replica says so (its times come from the database's). */
+const CLOCK_OFFSET_SAID_MS = 1000;
+
+/**
+ * The clock the service runs on. On PostgreSQL, where replicas on different machines share the work, the
+ * database's (DatabaseClock: this machine's clock plus its measured offset), so every due time, pace and
+ * window is on one clock; on SQLite (one process, on the database's machine) the system clock.
+ */
+export async function replicaClock(store: Store, logger: Logger, base: Clock = systemClock): Promise<Clock> {
+  if (store.dialect !== 'postgres') return base;
+  let said = 0;
+  return createDatabaseClock(base, () => readDatabaseNow(store.db, store.dialect), {
+    onOffset(offsetMs) {
+      if (Math.abs(offsetMs - said) < CLOCK_OFFSET_SAID_MS) return;
+      said = offsetMs;
+      logger.warn(
+        { component: 'clock', offsetMs: Math.round(offsetMs) },
+        `this machine's clock is ${(Math.abs(offsetMs) / 1000).toFixed(1)} s ${offsetMs < 0 ? 'ahead of' : 'behind'} the database's: due times, the GitHub pace and loop-guard windows use the database's clock (check NTP on this machine)`,
+      );
+    },
+  });
+}
+
 /** A listen failure said with its remedy: which port, and the variable that changes it. */
 export class ListenError extends Error {
   constructor(
@@ -78,7 +102,6 @@ function listenProblem(error: Error, host: string, port: number): Error {
 
 /** Opens the store (running migrations), starts the workers (delivery and outcomes unless DRY_RUN), and listens. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
-  const clock = options.clock ?? systemClock;
   const storeLog = logger.child({ component: 'store' });
   const store =
     options.store ??
@@ -88,7 +111,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
   try {
     await store.migrate();
-    return await serve(config, logger, clock, store, options);
+    const clock = options.clock ?? (await replicaClock(store, logger));
+    return await serve(config, logger, clock, store, options, () => (clock as Partial<DatabaseClock>).stop?.());
   } catch (error) {
     // Nothing listens: the store (and its pool or file handle) must not outlive the failed start.
     await store.close().catch(() => undefined);
@@ -96,7 +120,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   }
 }
 
-async function serve(config: Config, logger: Logger, clock: Clock, store: Store, options: ServiceOptions): Promise<RunningService> {
+async function serve(config: Config, logger: Logger, clock: Clock, store: Store, options: ServiceOptions, stopClock: () => void): Promise<RunningService> {
   const metrics = createMetrics({ store, clock, appLabel: config.metrics.appLabel, maxApps: config.metrics.maxApps });
   // One client, so one GitHub App token cache, for the workers and the wiring check alike.
   const github = options.github === null ? undefined : (options.github ?? githubAccessFor(config));
@@ -179,6 +203,7 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
       wiring?.stop();
       // The HTTP drain and the workers' stop run side by side, each bounded by the same timeout.
       await Promise.all([drainRequests(), workers.stop(timeoutMs)]);
+      stopClock();
       await store.close();
       logger.info('stopped');
     })();

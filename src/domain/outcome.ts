@@ -12,10 +12,10 @@ export interface OutcomeState {
   /** When GitHub accepted the (latest) dispatch. */
   deliveredAt: number;
   runId: string | null;
-  /** The last look (local clock) that saw the run not yet completed. */
+  /** The last look (the service's clock) that saw the run not yet completed. */
   runSeenOpenAt: number | null;
   /**
-   * When the run ended, as a lower bound on the local clock: the last look that saw it running, else the
+   * When the run ended, as a lower bound on the service's clock: the last look that saw it running, else the
    * delivery. Never GitHub's updated_at, which is on GitHub's clock, not on the clock of the reports it is
    * compared with.
    */

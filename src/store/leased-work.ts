@@ -6,7 +6,8 @@ import type { Database } from './schema';
  * The one way work is leased, for every table of work: deliveries, outcome follow-ups, the notification
  * outbox and the token's dispatch slot. Each has the columns of LeasedWorkColumns:
  *
- * - `due_at`: when the item is next due, on the caller's clock (null: nothing left to do);
+ * - `due_at`: when the item is next due, on the service's clock (null: nothing left to do), which on
+ *   PostgreSQL is the database's (DatabaseClock), so every replica reads the same due time;
  * - `lease_owner`, `lease_expires_at`: who holds it, and until when on the **database's** clock, so
  *   replicas whose clocks disagree never take each other's live lease;
  * - `version`: moved on by every claim, renewal, completion and release.
@@ -44,10 +45,16 @@ export function databaseNow(dialect: Dialect): RawBuilder<number> {
   return dialect === 'postgres' ? sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint` : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
 }
 
+/** The database's clock now, read once (DatabaseClock measures a replica's offset with it). */
+export async function readDatabaseNow(db: Db, dialect: Dialect): Promise<number> {
+  const { rows } = await sql<{ now: number | string }>`select ${databaseNow(dialect)} as now`.execute(db);
+  return Number(rows[0]!.now);
+}
+
 export interface ClaimOptions {
   owner: string;
   leaseMs: number;
-  /** The caller's clock: items with due_at <= now are due. */
+  /** The service's clock (the database's on PostgreSQL): items with due_at <= now are due. */
   now: number;
   limit?: number;
   /** More conditions on the candidate rows (alias: the table's own name), e.g. one key, or "first of its app". */
@@ -119,7 +126,7 @@ export async function releaseLeases(db: Db, table: WorkTable, owner: string): Pr
 }
 
 /**
- * When the next item of `table` is due on the caller's clock: the earliest due time among the free
+ * When the next item of `table` is due on the service's clock: the earliest due time among the free
  * items, or when the first live lease runs out (converted from the database's clock). Undefined when no
  * work is left. `where` is the claim's own extra condition, so an item the claim would skip is not
  * reported as due.

@@ -15,12 +15,12 @@ export interface OutcomeFollowsTable extends LeasedWorkColumns {
   delivery_id: string;
   outcome: Outcome;
   reason: string;
-  /** When GitHub accepted the dispatch (local clock). */
+  /** When GitHub accepted the dispatch (the service's clock). */
   delivered_at: number;
   poll_ms: number;
   run_id: string | null;
   run_url: string | null;
-  /** The last look (local clock) that saw the run not yet completed. */
+  /** The last look (the service's clock) that saw the run not yet completed. */
   run_seen_open_at: number | null;
   /** A local-clock lower bound of when the run ended (see decideOutcome). */
   run_ended_at: number | null;

@@ -106,6 +106,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const store =
     options.store ??
     openStore(config.databaseUrl, {
+      postgres: config.postgres,
       onConnectionError: (error) => storeLog.warn({ err: error }, 'database connection lost; it is replaced on next use'),
       onBackgroundError: (error) => storeLog.error({ err: error }, 'the SQLite checkpoint thread failed; the connection checkpoints on the main thread again'),
     });

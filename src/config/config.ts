@@ -4,6 +4,7 @@ import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { BOOLEAN_HINT, parseBoolean } from './boolean';
 import { parseRoutesFile, resolveRoute, valuesPathProblem, type Route, type RouteRule } from './routes';
+import type { PostgresLimits } from '../store/database';
 
 /** Environment variables whose values must never be echoed back in an error. */
 // DATABASE_URL may carry a PostgreSQL password.
@@ -128,6 +129,13 @@ const envSchema = z
     METRICS_MAX_APPS: integer(1, 100_000, 500),
     UI_COOKIE_SECURE: booleanFlag,
     UI_SESSION_HOURS: integer(1, 720, 12),
+    // PostgreSQL (DATABASE_URL postgres://): bounds on every wait, so a half-open connection or a stuck
+    // query ends in a bounded 503 instead of holding the pool for ever.
+    PG_CONNECT_TIMEOUT_MS: integer(100, 600_000, 5000),
+    PG_QUERY_TIMEOUT_MS: integer(100, 600_000, 10_000),
+    PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(100, 3_600_000, 30_000),
+    PG_KEEPALIVE_MS: integer(0, 3_600_000, 10_000),
+    PG_POOL_WAIT_MS: integer(100, 600_000, 10_000),
     TRUST_PROXY: z
       .string()
       .trim()
@@ -245,6 +253,8 @@ export interface Config {
   /** The status page's sign-in: the session cookie's lifetime, and Secure on plain HTTP too (behind a TLS proxy). */
   readonly ui: { readonly cookieSecure: boolean; readonly sessionMs: number };
   readonly databaseUrl: string;
+  /** PostgreSQL's bounds (see StoreOptions.postgres). */
+  readonly postgres: PostgresLimits;
   readonly dryRun: boolean;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Routes from ROUTES_FILE, in file order; resolve with `routeFor(config, app)`. */
@@ -365,6 +375,13 @@ export function loadConfig(
     },
     ui: { cookieSecure: e.UI_COOKIE_SECURE, sessionMs: e.UI_SESSION_HOURS * 3_600_000 },
     databaseUrl: e.DATABASE_URL,
+    postgres: {
+      connectTimeoutMs: e.PG_CONNECT_TIMEOUT_MS,
+      queryTimeoutMs: e.PG_QUERY_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      keepAliveMs: e.PG_KEEPALIVE_MS,
+      poolWaitMs: e.PG_POOL_WAIT_MS,
+    },
     dryRun: e.DRY_RUN,
     logLevel: e.LOG_LEVEL,
     routes,

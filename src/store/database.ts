@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import type PgModule from 'pg';
 import { pgModule } from './pg-module';
 import type { Database } from './schema';
 import { migrations } from './migrations';
@@ -49,7 +50,29 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * Every wait on PostgreSQL has a bound, so a half-open connection (the peer gone without a FIN), a stuck
+ * query or a busy pool ends in an error the webhook answers 503 instead of a hang:
+ * - connectTimeoutMs: opening a connection;
+ * - queryTimeoutMs: a query's answer, on the client (a query never sent or never answered over a dead
+ *   connection; that connection is then dropped, not reused) and as the server's statement_timeout;
+ * - idleInTransactionTimeoutMs: the server ends a session idle inside a transaction this long;
+ * - keepAliveMs: TCP keepalive's first probe after this much silence (0: off);
+ * - poolWaitMs: waiting for a connection while all of the pool's are busy (a busy pool is not an outage).
+ */
+export interface PostgresLimits {
+  connectTimeoutMs: number;
+  queryTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  keepAliveMs: number;
+  poolWaitMs: number;
+}
+
+export const DEFAULT_POSTGRES_LIMITS: PostgresLimits = { connectTimeoutMs: 5000, queryTimeoutMs: 10_000, idleInTransactionTimeoutMs: 30_000, keepAliveMs: 10_000, poolWaitMs: 10_000 };
+
 export interface StoreOptions {
+  /** PostgreSQL's bounds (default DEFAULT_POSTGRES_LIMITS). */
+  postgres?: PostgresLimits;
   /** Called when an idle PostgreSQL connection fails (the pool replaces it); never throws. */
   onConnectionError?: (error: Error) => void;
   /** Called when SQLite's checkpoint thread fails (the connection then checkpoints itself); never throws. */
@@ -188,13 +211,57 @@ function openSqlite(location: string, options: StoreOptions): Store {
   });
 }
 
+/** pg's message when a query's answer did not come within query_timeout (pg/lib/client.js). */
+const QUERY_READ_TIMEOUT = 'Query read timeout';
+
+/**
+ * pg's Client, bounded (PostgresLimits): its own connect timeout (the pool's is its wait for a free
+ * connection), and a connection whose query timed out on the client is dropped, never handed out again:
+ * pg leaves that query active, and every later query on the connection would queue behind it.
+ */
+function boundedClientClass(limits: PostgresLimits): typeof PgModule.Client {
+  const Base = pgModule().Client;
+  return class BoundedClient extends Base {
+    constructor(config?: string | PgModule.ClientConfig) {
+      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: limits.connectTimeoutMs });
+    }
+
+    override query(...args: unknown[]): never {
+      const result = (Base.prototype.query as (...a: unknown[]) => unknown).apply(this, args);
+      if (result instanceof Promise) {
+        return result.catch((error: unknown) => {
+          if (error instanceof Error && error.message === QUERY_READ_TIMEOUT) this.abandon();
+          throw error;
+        }) as never;
+      }
+      return result as never;
+    }
+
+    /** Marks the connection ending (the pool removes it when released) and cuts its socket. */
+    private abandon(): void {
+      this.end().catch(() => undefined);
+      (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }
+  };
+}
+
 function openPostgres(url: string, options: StoreOptions): Store {
+  const limits = options.postgres ?? DEFAULT_POSTGRES_LIMITS;
   const pool = new (pgModule().Pool)({
     connectionString: url,
     max: options.poolSize ?? 10,
-    // Fail fast while the database is unreachable: the webhook answers 503 and Argo CD retries.
-    connectionTimeoutMillis: 5000,
+    Client: boundedClientClass(limits),
+    // The wait for a free connection while every one is busy; opening one is bounded by the client's own
+    // timeout. A busy pool waits this long before the webhook answers 503 (busy), and Argo CD retries.
+    connectionTimeoutMillis: limits.poolWaitMs,
     idleTimeoutMillis: 30_000,
+    // The server cancels a statement first (57014, a slow database); the client's read timeout, a second
+    // later, catches a connection that answers nothing (half-open).
+    statement_timeout: limits.queryTimeoutMs,
+    query_timeout: limits.queryTimeoutMs + 1000,
+    idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+    keepAlive: limits.keepAliveMs > 0,
+    keepAliveInitialDelayMillis: limits.keepAliveMs,
     application_name: 'gitops-rollback-webhook',
   });
   // A connection dropped by a database restart emits 'error': on the pool while idle, on the client

@@ -1,6 +1,8 @@
 // What a lost or refusing database looks like from Node: a socket error, or pg's own connection errors.
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|driver has already been destroyed|The database connection is not open/i;
+const CONNECTION_MESSAGES = /Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end|driver has already been destroyed|The database connection is not open|Query read timeout|^timeout expired$/i;
+/** pg-pool's message when no connection came free within its wait (PG_POOL_WAIT_MS): busy, not down. */
+const POOL_BUSY_MESSAGE = /timeout exceeded when trying to connect/i;
 
 /**
  * SQLite result codes (better-sqlite3's `code`, extended codes included) that say the database cannot be
@@ -17,8 +19,14 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CO
  * locked family (serialization failure, deadlock, lock not available), which a retry resolves.
  */
 function isPgUnavailable(code: string): boolean {
-  return /^(08|53|58)/.test(code) || /^57P0[1-5]$/.test(code) || ['25006', '40001', '40P01', '55P03'].includes(code);
+  return /^(08|53|58)/.test(code) || /^57P0[1-5]$/.test(code) || [...PG_BUSY, '25006', '25P03'].includes(code);
 }
+
+/**
+ * PostgreSQL's busy family: serialization failure, deadlock, lock not available, and a statement
+ * cancelled by statement_timeout (PG_QUERY_TIMEOUT_MS: the database was too slow to answer in time).
+ */
+const PG_BUSY = ['40001', '40P01', '55P03', '57014'];
 
 /**
  * True when `error` means the store is unavailable (unreachable, down, out of space, busy or read-only):
@@ -34,7 +42,7 @@ export function isStoreUnavailable(error: unknown): boolean {
     // A pg DatabaseError carries its SQLSTATE (five characters) as `code`.
     if (/^[0-9A-Z]{5}$/.test(code) && isPgUnavailable(code)) return true;
   }
-  return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
+  return error instanceof Error && (CONNECTION_MESSAGES.test(error.message) || POOL_BUSY_MESSAGE.test(error.message));
 }
 
 /** What kind of store problem an error is, by name, for the log, /v1/status and the status page. */
@@ -43,7 +51,7 @@ export type StoreProblemKind = 'disk_full' | 'read_only' | 'busy' | 'connection_
 const PROBLEM_LABELS: Record<StoreProblemKind, string> = {
   disk_full: 'disk full',
   read_only: 'read-only',
-  busy: 'busy (locked by another writer)',
+  busy: 'busy (locked, too slow to answer, or no free connection)',
   connection_lost: 'connection lost',
   io_error: 'I/O error',
   unavailable: 'unavailable',
@@ -58,11 +66,11 @@ export function storeProblemOf(error: unknown): { kind: StoreProblemKind; label:
       ? 'disk_full'
       : /^SQLITE_READONLY/.test(code) || code === '25006'
         ? 'read_only'
-        : /^SQLITE_(BUSY|LOCKED)/.test(code) || ['40001', '40P01', '55P03'].includes(code)
+        : /^SQLITE_(BUSY|LOCKED)/.test(code) || PG_BUSY.includes(code) || (error instanceof Error && POOL_BUSY_MESSAGE.test(error.message))
           ? 'busy'
           : /^SQLITE_IOERR/.test(code) || /^58/.test(code)
             ? 'io_error'
-            : SOCKET_CODES.has(code) || /^08/.test(code) || /^57P0[1-3]$/.test(code) || (error instanceof Error && CONNECTION_MESSAGES.test(error.message))
+            : SOCKET_CODES.has(code) || /^08/.test(code) || /^57P0[1-3]$/.test(code) || code === '25P03' || (error instanceof Error && CONNECTION_MESSAGES.test(error.message))
               ? 'connection_lost'
               : 'unavailable';
   return { kind, label: PROBLEM_LABELS[kind] };

@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       routes: [],
       rollback: { maxPerWindow: 3, windowMinutes: 60, healthyGraceMs: 1_800_000 },
       retention: { days: 90 },
+      postgres: { connectTimeoutMs: 5000, queryTimeoutMs: 10_000, idleInTransactionTimeoutMs: 30_000, keepAliveMs: 10_000, poolWaitMs: 10_000 },
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
       outcomes: { pollMs: 10_000, pollMaxMs: 120_000, runLookupMs: 600_000, verifyTimeoutMs: 1_800_000, maxRedispatch: 2, branch: 'main' },
       notify: { url: undefined, format: 'slack' },

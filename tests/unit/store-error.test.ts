@@ -49,6 +49,8 @@ describe('isStoreUnavailable', () => {
   });
 });
 
+const BUSY = 'busy (locked, too slow to answer, or no free connection)';
+
 describe('storeProblemOf: an outage by name', () => {
   it.each([
     ['SQLite disk full', sqlite('SQLITE_FULL'), 'disk_full', 'disk full'],
@@ -56,8 +58,14 @@ describe('storeProblemOf: an outage by name', () => {
     ['SQLite read-only file', sqlite('SQLITE_READONLY'), 'read_only', 'read-only'],
     ['SQLite read-only database moved (extended)', sqlite('SQLITE_READONLY_DBMOVED'), 'read_only', 'read-only'],
     ['PostgreSQL read-only transaction (a standby)', postgres('25006'), 'read_only', 'read-only'],
-    ['SQLite busy', sqlite('SQLITE_BUSY'), 'busy', 'busy (locked by another writer)'],
-    ['PostgreSQL deadlock', postgres('40P01'), 'busy', 'busy (locked by another writer)'],
+    ['SQLite busy', sqlite('SQLITE_BUSY'), 'busy', BUSY],
+    ['PostgreSQL deadlock', postgres('40P01'), 'busy', BUSY],
+    ['PostgreSQL statement timeout (PG_QUERY_TIMEOUT_MS)', postgres('57014'), 'busy', BUSY],
+    ['pg pool: no free connection within PG_POOL_WAIT_MS', new Error('timeout exceeded when trying to connect'), 'busy', BUSY],
+    ['pg: no answer within query_timeout (a half-open connection)', new Error('Query read timeout'), 'connection_lost', 'connection lost'],
+    ['pg pool: the connect timeout', new Error('Connection terminated due to connection timeout'), 'connection_lost', 'connection lost'],
+    ["pg client: its own connect timeout (PG_CONNECT_TIMEOUT_MS)", new Error('timeout expired'), 'connection_lost', 'connection lost'],
+    ['PostgreSQL idle in transaction too long', postgres('25P03'), 'connection_lost', 'connection lost'],
     ['SQLite I/O error on fsync', sqlite('SQLITE_IOERR_FSYNC'), 'io_error', 'I/O error'],
     ['PostgreSQL connection failure', postgres('08006'), 'connection_lost', 'connection lost'],
     ['a refused socket', socket('ECONNREFUSED'), 'connection_lost', 'connection lost'],

@@ -56,9 +56,11 @@ export function toAppError(error: unknown): AppError {
 /** The one place that writes `{"error": {"code", "message"}}`. Unknown errors become 500 with no stack. */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
   const appError = toAppError(error);
+  // A store outage is said by name (disk full, read-only, busy, connection lost), with its first error.
+  const problem = appError.code === 'STORE_UNAVAILABLE' ? storeProblemOf(appError.cause ?? error) : undefined;
+  // When to try again: a busy store (a full pool, locks, a slow statement) clears in moments.
+  if (appError.code === 'STORE_UNAVAILABLE') res.setHeader('Retry-After', problem?.kind === 'busy' ? '1' : '5');
   if (appError.status >= 500) {
-    // A store outage is said by name (disk full, read-only, busy, connection lost), with its first error.
-    const problem = appError.code === 'STORE_UNAVAILABLE' ? storeProblemOf(appError.cause ?? error) : undefined;
     req.log.error({ err: appError.cause ?? error, code: appError.code, storeProblem: problem?.kind }, problem ? `${appError.message} (${problem.label})` : appError.message);
   } else {
     req.log.info({ code: appError.code, status: appError.status }, appError.message);

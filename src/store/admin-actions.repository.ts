@@ -26,5 +26,5 @@ export async function recordAction(db: Db, action: Omit<RecordedAction, 'id'>): 
 /** An app's actions, newest first. */
 export async function listActions(db: Db, app: string, limit: number): Promise<RecordedAction[]> {
   const rows = await db.selectFrom('admin_actions').selectAll().where('app', '=', app).orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
-  return rows.map((r) => ({ id: r.id, app: r.app, eventId: r.event_id, action: r.action, by: r.actor, reason: r.reason, via: r.via, at: Number(r.at) }));
+  return rows.map((r) => ({ id: r.id, app: r.app, eventId: r.event_id, action: r.action, by: r.actor, reason: r.reason, via: r.via, at: r.at }));
 }

@@ -16,7 +16,7 @@ export async function listAppNames(db: Db, limit: number, offset = 0): Promise<s
 
 export async function countAppNames(db: Db): Promise<number> {
   const row = await db.selectFrom('apps').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(row.n);
+  return row.n;
 }
 
 /** Where the newest facts of an app are (ids), and its rollbacks since the start of its loop-guard window. */
@@ -38,7 +38,7 @@ export interface AppHeads {
 export async function listAppHeads(db: Db, apps: ReadonlyArray<{ app: string; since: number }>): Promise<AppHeads[]> {
   if (apps.length === 0) return [];
   const values = sql.join(apps.map(({ app, since }) => sql`(${app}, cast(${since} as bigint))`));
-  const { rows } = await sql<{ app: string; last_event: string | null; last_report: string | null; last_refusal: string | null; in_window: number | string }>`
+  const { rows } = await sql<{ app: string; last_event: string | null; last_report: string | null; last_refusal: string | null; in_window: number }>`
     with w(app, since) as (values ${values})
     select w.app,
       (select e.id from events e where e.app = w.app order by e.created_at desc, e.id desc limit 1) as last_event,
@@ -46,5 +46,5 @@ export async function listAppHeads(db: Db, apps: ReadonlyArray<{ app: string; si
       (select r.id from health_reports r where r.app = w.app and r.note is not null order by r.reported_at desc limit 1) as last_refusal,
       (select count(distinct c.failed_revision) from events c where c.app = w.app and c.status <> 'suppressed' and c.created_at >= w.since) as in_window
     from w`.execute(db);
-  return rows.map((r) => ({ app: r.app, lastEventId: r.last_event, lastReportId: r.last_report, lastRefusalId: r.last_refusal, rollbacksInWindow: Number(r.in_window) }));
+  return rows.map((r) => ({ app: r.app, lastEventId: r.last_event, lastReportId: r.last_report, lastRefusalId: r.last_refusal, rollbacksInWindow: r.in_window }));
 }

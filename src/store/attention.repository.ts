@@ -24,12 +24,12 @@ export interface NeedsAPerson {
 export async function listNeedsAPerson(db: Db, limit: number): Promise<{ count: number; newest: NeedsAPerson[] }> {
   const open = needsAPersonQuery(db);
   const [counted, rows] = await Promise.all([
-    open.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+    open.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     open.select(['e.id', 'e.app', 'e.outcome', 'e.outcome_reason', 'e.run_url', 'e.updated_at']).orderBy('e.updated_at', 'desc').orderBy('e.id', 'desc').limit(limit).execute(),
   ]);
   return {
-    count: Number(counted.n),
-    newest: rows.map((r) => ({ id: r.id, app: r.app, outcome: r.outcome!, reason: r.outcome_reason, runUrl: r.run_url, since: Number(r.updated_at) })),
+    count: counted.n,
+    newest: rows.map((r) => ({ id: r.id, app: r.app, outcome: r.outcome!, reason: r.outcome_reason, runUrl: r.run_url, since: r.updated_at })),
   };
 }
 
@@ -70,5 +70,5 @@ export async function findAcknowledgement(db: Db, eventId: string): Promise<Reco
     .orderBy('a.at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row ? { by: row.actor, reason: row.reason, at: Number(row.at), via: row.via } : undefined;
+  return row ? { by: row.actor, reason: row.reason, at: row.at, via: row.via } : undefined;
 }

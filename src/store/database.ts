@@ -245,10 +245,26 @@ function boundedClientClass(limits: PostgresLimits): typeof PgModule.Client {
   };
 }
 
+/** PostgreSQL's bigint (int8): its times in epoch ms and its counts, which pg returns as strings. */
+const INT8_OID = 20;
+
+/**
+ * pg's type parsers, with bigint read as a number: every time here is epoch milliseconds and every count
+ * a row count, far below 2^53, so the rows arrive as the table types say, on both dialects (better-sqlite3
+ * returns numbers), and no call site converts. Per pool, not pg's global registry.
+ */
+function numericBigints(): PgModule.CustomTypesConfig {
+  const { types } = pgModule();
+  const parserOf = (oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) =>
+    oid === INT8_OID && format !== 'binary' ? (value) => Number(value) : (types.getTypeParser(oid, format) as (value: string) => unknown);
+  return { getTypeParser: parserOf as PgModule.CustomTypesConfig['getTypeParser'] };
+}
+
 function openPostgres(url: string, options: StoreOptions): Store {
   const limits = options.postgres ?? DEFAULT_POSTGRES_LIMITS;
   const pool = new (pgModule().Pool)({
     connectionString: url,
+    types: numericBigints(),
     max: options.poolSize ?? 10,
     Client: boundedClientClass(limits),
     // The wait for a free connection while every one is busy; opening one is bounded by the client's own

@@ -55,7 +55,7 @@ export async function openDelivery(
   const row: DeliveryRow = {
     id: uuidv7(),
     event_id: eventId,
-    seq: current ? Number(current.seq) + 1 : 1,
+    seq: current ? current.seq + 1 : 1,
     state: options.state,
     attempts: 0,
     transient_failures: 0,
@@ -93,8 +93,8 @@ export async function claimDeliveries(trx: Db, dialect: Dialect, now: number, ow
     claimed.push({
       id: row.id,
       lease: leaseOf('deliveries', row),
-      attempts: Number(row.attempts),
-      transientFailures: Number(row.transient_failures),
+      attempts: row.attempts,
+      transientFailures: row.transient_failures,
       continuesFollowId: row.continues_follow_id,
       event: { ...toRollbackEvent(event), status: 'delivering' },
     });
@@ -136,7 +136,7 @@ export async function completeDelivery(trx: Db, dialect: Dialect, delivery: Clai
     .values({
       event_id: delivery.event.id,
       delivery_id: delivery.id,
-      attempt: Number(last?.n ?? 0) + 1,
+      attempt: (last?.n ?? 0) + 1,
       started_at: attempt.startedAt,
       finished_at: attempt.finishedAt,
       status_code: attempt.statusCode,

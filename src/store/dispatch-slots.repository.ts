@@ -16,7 +16,7 @@ export async function acquireSlot(db: Db, dialect: Dialect, tokenKey: string, ow
   const take = async () => (await claimWork(db, dialect, 'dispatch_slots', { owner, leaseMs: holdMs, now, where: sql<boolean>`token_key = ${tokenKey}` }))[0];
   let row = await take();
   if (row) return { acquired: true, lease: leaseOf('dispatch_slots', row) };
-  const current = await sql<{ due_at: number | string; wait: number | string | null }>`
+  const current = await sql<{ due_at: number; wait: number | null }>`
     select due_at, case when lease_owner is null then null else lease_expires_at - ${databaseNow(dialect)} end as wait
     from dispatch_slots where token_key = ${tokenKey}`.execute(db);
   const slot = current.rows[0];
@@ -30,8 +30,8 @@ export async function acquireSlot(db: Db, dialect: Dialect, tokenKey: string, ow
     row = await take();
     return row ? { acquired: true, lease: leaseOf('dispatch_slots', row) } : { acquired: false, retryAt: now };
   }
-  const held = slot.wait === null ? now : now + Math.max(0, Number(slot.wait));
-  return { acquired: false, retryAt: Math.max(Number(slot.due_at), held) };
+  const held = slot.wait === null ? now : now + Math.max(0, slot.wait);
+  return { acquired: false, retryAt: Math.max(slot.due_at, held) };
 }
 
 /**

@@ -13,7 +13,6 @@ type Db = Kysely<Database> | Transaction<Database>;
 const NOT_SUPPRESSED = sql<boolean>`status <> 'suppressed'`;
 
 // bigint columns come back as strings from some drivers; normalise at the edge.
-const toMs = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
 export function toRollbackEvent(row: EventRow): RollbackEvent {
   return {
@@ -25,16 +24,16 @@ export function toRollbackEvent(row: EventRow): RollbackEvent {
     eventType: row.event_type,
     dispatchBody: row.dispatch_body,
     status: row.status,
-    attempts: Number(row.attempts),
-    nextAttemptAt: toMs(row.next_attempt_at),
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
     requestId: row.request_id,
     targetReason: row.target_reason,
     suppressionReason: row.suppression_reason,
     restorePlan: row.restore_plan ? (JSON.parse(row.restore_plan) as StoredRestorePlan) : null,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    deliveredAt: toMs(row.delivered_at),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deliveredAt: row.delivered_at,
     outcome: row.outcome,
     outcomeReason: row.outcome_reason,
     runUrl: row.run_url,
@@ -42,19 +41,19 @@ export function toRollbackEvent(row: EventRow): RollbackEvent {
     restoreUrl: row.restore_url,
     pullRequestUrl: row.pull_request_url,
     verifiedReportId: row.verified_report_id,
-    redispatches: Number(row.redispatches ?? 0),
+    redispatches: row.redispatches ?? 0,
   };
 }
 
 function toDeliveryAttempt(row: AttemptRow): DeliveryAttempt {
   return {
-    attempt: Number(row.attempt),
-    startedAt: Number(row.started_at),
-    finishedAt: Number(row.finished_at),
-    statusCode: row.status_code === null ? null : Number(row.status_code),
+    attempt: row.attempt,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    statusCode: row.status_code,
     outcome: row.outcome,
     error: row.error,
-    nextAttemptAt: toMs(row.next_attempt_at),
+    nextAttemptAt: row.next_attempt_at,
   };
 }
 
@@ -144,7 +143,7 @@ export async function countRollbacksSince(db: Db, app: string, since: number): P
     .where(NOT_SUPPRESSED)
     .where('created_at', '>=', since)
     .executeTakeFirstOrThrow();
-  return Number(row.n);
+  return row.n;
 }
 
 /** The events with these ids (in no particular order). */
@@ -222,7 +221,7 @@ export async function listNewestFailed(db: Db, limit: number): Promise<RollbackE
 /** When the event `id` was created, if the store has it. */
 export async function findEventTime(db: Db, id: string): Promise<number | undefined> {
   const row = await db.selectFrom('events').select('created_at').where('id', '=', id).executeTakeFirst();
-  return row === undefined ? undefined : Number(row.created_at);
+  return row === undefined ? undefined : row.created_at;
 }
 
 /**
@@ -260,10 +259,10 @@ export async function summarizeDelivery(trx: Db, dialect: Dialect, delivery: Del
     .updateTable('events')
     .set({
       status,
-      attempts: Number(delivery.attempts),
-      next_attempt_at: open ? toMs(delivery.due_at) : null,
+      attempts: delivery.attempts,
+      next_attempt_at: open ? delivery.due_at : null,
       last_error: delivery.last_error,
-      delivered_at: delivery.state === 'delivered' ? toMs(delivery.finished_at) : null,
+      delivered_at: delivery.state === 'delivered' ? delivery.finished_at : null,
       updated_at: now,
     })
     .where('id', '=', delivery.event_id)
@@ -283,7 +282,7 @@ export async function summarizeFollow(trx: Db, dialect: Dialect, follow: FollowS
       restore_url: follow.restore_url,
       pull_request_url: follow.pull_request_url,
       verified_report_id: follow.verified_report_id,
-      redispatches: Number(follow.redispatches),
+      redispatches: follow.redispatches,
       updated_at: now,
     })
     .where('id', '=', follow.event_id)

@@ -47,8 +47,8 @@ export function databaseNow(dialect: Dialect): RawBuilder<number> {
 
 /** The database's clock now, read once (DatabaseClock measures a replica's offset with it). */
 export async function readDatabaseNow(db: Db, dialect: Dialect): Promise<number> {
-  const { rows } = await sql<{ now: number | string }>`select ${databaseNow(dialect)} as now`.execute(db);
-  return Number(rows[0]!.now);
+  const { rows } = await sql<{ now: number }>`select ${databaseNow(dialect)} as now`.execute(db);
+  return rows[0]!.now;
 }
 
 export interface ClaimOptions {
@@ -86,8 +86,8 @@ export async function claimWork<T extends WorkTable>(db: Db, dialect: Dialect, t
 
 /** The lease a claimed row carries. */
 export function leaseOf<T extends WorkTable>(table: T, row: WorkRow<T>): Lease<T> {
-  const r = row as unknown as Record<string, unknown>;
-  return { table, key: String(r[KEY[table]]), owner: String(r.lease_owner), version: Number(r.version) };
+  const r = row as unknown as Record<string, unknown> & { version: number };
+  return { table, key: String(r[KEY[table]]), owner: String(r.lease_owner), version: r.version };
 }
 
 /** Extends a live lease by `leaseMs` from the database's now. Throws LeaseLostError when it was taken over. */
@@ -98,7 +98,7 @@ export async function renewLease<T extends WorkTable>(db: Db, dialect: Dialect, 
     returning version`.execute(db);
   const row = result.rows[0];
   if (!row) throw new LeaseLostError(lease);
-  return { ...lease, version: Number(row.version) };
+  return { ...lease, version: row.version };
 }
 
 /**
@@ -135,14 +135,14 @@ export async function nextDueAt(db: Db, dialect: Dialect, table: WorkTable, now:
   const name = sql.table(table);
   const extra = where ? sql`and ${where}` : sql``;
   // The first free entry of the due index: order by … limit 1 stops there, where min() would scan the queue.
-  const due = await sql<{ at: number | string | null }>`select due_at as at from ${name} where due_at is not null and lease_owner is null ${extra} order by due_at limit 1`.execute(db);
+  const due = await sql<{ at: number | null }>`select due_at as at from ${name} where due_at is not null and lease_owner is null ${extra} order by due_at limit 1`.execute(db);
   // Read from the partial index of leased items (a handful), whatever the length of the queue.
-  const lease = await sql<{ wait: number | string | null }>`
+  const lease = await sql<{ wait: number | null }>`
     select min(lease_expires_at) - ${databaseNow(dialect)} as wait from ${name} where lease_owner is not null and due_at is not null`.execute(db);
   const candidates: number[] = [];
   const at = due.rows[0]?.at;
-  if (at !== null && at !== undefined) candidates.push(Number(at));
+  if (at !== null && at !== undefined) candidates.push(at);
   const wait = lease.rows[0]?.wait;
-  if (wait !== null && wait !== undefined) candidates.push(now + Math.max(0, Number(wait)));
+  if (wait !== null && wait !== undefined) candidates.push(now + Math.max(0, wait));
   return candidates.length > 0 ? Math.min(...candidates) : undefined;
 }

@@ -52,7 +52,7 @@ export interface OutboxItem {
 const toItem = (row: NotificationRow): OutboxItem => ({
   id: row.id,
   lease: leaseOf('notifications', row),
-  attempts: Number(row.attempts),
+  attempts: row.attempts,
   message: JSON.parse(row.message) as NotificationMessage,
 });
 
@@ -105,11 +105,11 @@ export async function listFailedNotifications(db: Db, filter: { app?: string; li
   let query = db.selectFrom('notifications').select(['id', 'app', 'kind', 'event_id', 'last_error', 'created_at']).where('status', '=', 'failed');
   if (filter.app !== undefined) query = query.where('app', '=', filter.app);
   const rows = await query.orderBy('created_at', 'desc').limit(filter.limit).execute();
-  return rows.map((r) => ({ id: r.id, app: r.app, kind: r.kind, eventId: r.event_id, error: r.last_error ?? 'refused', createdAt: Number(r.created_at) }));
+  return rows.map((r) => ({ id: r.id, app: r.app, kind: r.kind, eventId: r.event_id, error: r.last_error ?? 'refused', createdAt: r.created_at }));
 }
 
 /** How many messages the receiver refused for good. */
 export async function countFailedNotifications(db: Db): Promise<number> {
   const row = await db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'failed').executeTakeFirst();
-  return Number(row?.n ?? 0);
+  return row?.n ?? 0;
 }

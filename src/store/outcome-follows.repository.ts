@@ -34,7 +34,7 @@ export async function startFollow(trx: Db, dialect: Dialect, delivery: { id: str
   const base = {
     id: uuidv7(),
     event_id: delivery.eventId,
-    seq: previous ? Number(previous.seq) + 1 : 1,
+    seq: previous ? previous.seq + 1 : 1,
     delivery_id: delivery.id,
     delivered_at: now,
     poll_ms: pollMs,
@@ -55,7 +55,7 @@ export async function startFollow(trx: Db, dialect: Dialect, delivery: { id: str
     version: 0,
   };
   if (continued) {
-    const row = { ...base, outcome: continued.outcome, reason: continued.reason, cancelled_runs: continued.cancelled_runs, redispatches: Number(continued.redispatches) };
+    const row = { ...base, outcome: continued.outcome, reason: continued.reason, cancelled_runs: continued.cancelled_runs, redispatches: continued.redispatches };
     await trx.insertInto('outcome_follows').values(row).execute();
     await summarizeFollow(trx, dialect, row, now);
     return false;
@@ -80,15 +80,15 @@ export interface FollowedRollback {
 function toState(row: OutcomeFollowRow): OutcomeState {
   return {
     outcome: row.outcome,
-    deliveredAt: Number(row.delivered_at),
+    deliveredAt: row.delivered_at,
     runId: row.run_id,
-    runSeenOpenAt: row.run_seen_open_at === null ? null : Number(row.run_seen_open_at),
-    runEndedAt: row.run_ended_at === null ? null : Number(row.run_ended_at),
+    runSeenOpenAt: row.run_seen_open_at,
+    runEndedAt: row.run_ended_at,
     cancelledRuns: row.cancelled_runs.split(',').filter(Boolean),
-    redispatches: Number(row.redispatches),
+    redispatches: row.redispatches,
     restoreCommit: row.restore_commit,
     pullRequestUrl: row.pull_request_url,
-    pollMs: Number(row.poll_ms),
+    pollMs: row.poll_ms,
   };
 }
 
@@ -161,7 +161,7 @@ export async function releaseFollows(db: Db, owner: string): Promise<number> {
 
 export async function listOutcomeHistory(db: Db, eventId: string): Promise<OutcomeHistoryEntry[]> {
   const rows = await db.selectFrom('outcome_history').selectAll().where('event_id', '=', eventId).orderBy('at').orderBy('id').execute();
-  return rows.map((r) => ({ at: Number(r.at), outcome: r.outcome, reason: r.reason, url: r.url }));
+  return rows.map((r) => ({ at: r.at, outcome: r.outcome, reason: r.reason, url: r.url }));
 }
 
 /** The Healthy report that verifies a restore: at `revision` since `since`, or any after `after`. */
@@ -169,11 +169,11 @@ export async function findVerifyingReport(db: Db, app: string, query: { revision
   let q = db.selectFrom('health_reports').select(['id', 'revision', 'reported_at']).where('app', '=', app).where('status', '=', 'Healthy');
   q = 'revision' in query ? q.where('revision', '=', query.revision).where('reported_at', '>=', since) : q.where('reported_at', '>', query.after);
   const row = await q.orderBy('reported_at').orderBy('id').executeTakeFirst();
-  return row ? { id: row.id, revision: row.revision, reportedAt: Number(row.reported_at) } : undefined;
+  return row ? { id: row.id, revision: row.revision, reportedAt: row.reported_at } : undefined;
 }
 
 /** A report by id (the one that verified a rollback). */
 export async function findReport(db: Db, id: string): Promise<{ id: string; revision: string; reportedAt: number } | undefined> {
   const row = await db.selectFrom('health_reports').select(['id', 'revision', 'reported_at']).where('id', '=', id).executeTakeFirst();
-  return row ? { id: row.id, revision: row.revision, reportedAt: Number(row.reported_at) } : undefined;
+  return row ? { id: row.id, revision: row.revision, reportedAt: row.reported_at } : undefined;
 }

@@ -40,4 +40,4 @@ export async function findPauses(db: Db, apps: readonly string[]): Promise<AppPa
   return (await db.selectFrom('app_pauses').selectAll().where('app', 'in', [...apps]).execute()).map(toPause);
 }
 
-const toPause = (row: Selectable<AppPausesTable>): AppPause => ({ app: row.app, reason: row.reason, by: row.paused_by, since: Number(row.paused_at) });
+const toPause = (row: Selectable<AppPausesTable>): AppPause => ({ app: row.app, reason: row.reason, by: row.paused_by, since: row.paused_at });

@@ -6,22 +6,22 @@ import type { Database } from './schema';
 
 export async function countEventsByStatus(db: Kysely<Database>): Promise<Record<string, number>> {
   const rows = await db.selectFrom('events').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
 export async function countOutcomes(db: Kysely<Database>): Promise<Record<string, number>> {
   const rows = await db.selectFrom('events').select(['outcome', (eb) => eb.fn.countAll<number>().as('n')]).where('outcome', 'is not', null).groupBy('outcome').execute();
-  return Object.fromEntries(rows.map((r) => [String(r.outcome), Number(r.n)]));
+  return Object.fromEntries(rows.map((r) => [String(r.outcome), r.n]));
 }
 
 export async function countOpenOutcomes(db: Kysely<Database>): Promise<number> {
   const row = await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('outcome', 'in', OPEN_OUTCOMES).executeTakeFirst();
-  return Number(row?.n ?? 0);
+  return row?.n ?? 0;
 }
 
 export async function countPendingNotifications(db: Kysely<Database>): Promise<number> {
   const row = await db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'pending').executeTakeFirst();
-  return Number(row?.n ?? 0);
+  return row?.n ?? 0;
 }
 
 /** When the oldest event not yet delivered was created, or undefined when there is none. */
@@ -35,7 +35,7 @@ export async function oldestUndeliveredAt(db: Kysely<Database>): Promise<number 
  * that of those rows, not of the whole history.
  */
 export async function unfinishedFigures(db: Kysely<Database>): Promise<{ undelivered: number; failed: number; oldestUndeliveredAt: number | undefined }> {
-  const { rows } = await sql<{ status: string; n: number | string; oldest: number | string | null }>`
+  const { rows } = await sql<{ status: string; n: number; oldest: number | null }>`
     select status, count(*) as n, min(created_at) as oldest from events
     where status in ('queued', 'retrying', 'delivering', 'failed') group by status`.execute(db);
   let undelivered = 0;
@@ -43,11 +43,11 @@ export async function unfinishedFigures(db: Kysely<Database>): Promise<{ undeliv
   let oldest: number | undefined;
   for (const row of rows) {
     if (row.status === 'failed') {
-      failed = Number(row.n);
+      failed = row.n;
       continue;
     }
-    undelivered += Number(row.n);
-    if (row.oldest !== null) oldest = Math.min(oldest ?? Infinity, Number(row.oldest));
+    undelivered += row.n;
+    if (row.oldest !== null) oldest = Math.min(oldest ?? Infinity, row.oldest);
   }
   return { undelivered, failed, oldestUndeliveredAt: oldest };
 }

@@ -17,7 +17,7 @@ export const REPORTS_CONSIDERED = 500;
 export const LEDGER_CONSIDERED = 10;
 
 function toReport(row: HealthReportRow): RevisionReport {
-  return { id: row.id, revision: row.revision, status: row.status, source: row.source, reportedAt: Number(row.reported_at), note: row.note };
+  return { id: row.id, revision: row.revision, status: row.status, source: row.source, reportedAt: row.reported_at, note: row.note };
 }
 
 export interface NewReport {
@@ -86,7 +86,7 @@ export async function listPolicyReports(db: Db, app: string, revisions: readonly
   const { shortest, longest } = await db
     .selectNoFrom([lengths.orderBy('id_length', 'asc').as('shortest'), lengths.orderBy('id_length', 'desc').as('longest')])
     .executeTakeFirstOrThrow();
-  const otherLength = (shortest !== null && Number(shortest) !== length) || (longest !== null && Number(longest) !== length);
+  const otherLength = (shortest !== null && shortest !== length) || (longest !== null && longest !== length);
   if (otherLength) return listReports(db, app);
   const named = await db.selectFrom('revision_states').select('reports').where('app', '=', app).where('revision', 'in', names).execute();
   const healthy = await db

@@ -47,14 +47,14 @@ async function oldRows<Extra>(trx: Db, table: RetentionTable, column: TimeColumn
   // A row value: both engines range-scan the time index from the cursor (the same condition written with
   // OR made SQLite sort every older row on each batch: 319 ms a batch at 1,000,000 events, 1.8 ms so).
   const later = cursor === undefined ? sql`` : sql`and (${time}, id) > (${cursor.at}, ${cursor.id})`;
-  const { rows } = await sql<Extra & { id: string; at: number | string }>`select ${columns} from ${sql.table(table)} where ${time} < ${cutoff} ${later} order by ${time}, id limit ${limit}`.execute(trx);
+  const { rows } = await sql<Extra & { id: string; at: number }>`select ${columns} from ${sql.table(table)} where ${time} < ${cutoff} ${later} order by ${time}, id limit ${limit}`.execute(trx);
   return rows;
 }
 
 /** The batch's answer: what was deleted, and where the next batch starts (none when this one was short). */
-function batch(rows: ReadonlyArray<{ id: string; at: number | string }>, limit: number, deleted: Partial<Record<string, number>>): Omit<RetentionBatch, 'heldMs'> {
+function batch(rows: ReadonlyArray<{ id: string; at: number }>, limit: number, deleted: Partial<Record<string, number>>): Omit<RetentionBatch, 'heldMs'> {
   const last = rows[rows.length - 1];
-  return { deleted, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: Number(last.at), id: last.id } };
+  return { deleted, scanned: rows.length, next: rows.length < limit || !last ? undefined : { at: last.at, id: last.id } };
 }
 
 async function deleteIds(trx: Db, table: 'health_reports' | 'notifications' | 'admin_actions', ids: string[]): Promise<number> {

@@ -12,7 +12,7 @@ export async function startSession(db: Db, session: { id: string; name: string; 
 /** Whether the session still stands: recorded, not ended, not expired. */
 export async function sessionStands(db: Db, id: string, now: number): Promise<boolean> {
   const row = await db.selectFrom('ui_sessions').select(['expires_at', 'ended_at']).where('id', '=', id).executeTakeFirst();
-  return row !== undefined && row.ended_at === null && Number(row.expires_at) > now;
+  return row !== undefined && row.ended_at === null && row.expires_at > now;
 }
 
 /** Ends one session (sign-out). */

@@ -52,8 +52,8 @@ describe.each(DIALECTS)('one rollback, several repositories, on %s', (_dialect, 
     await h.waitForStatus(second!.id, 'delivered');
     const sent = h.github.accepted().map((d) => ({ repository: `${d.owner}/${d.repo}`, payload: d.body?.client_payload }));
     expect(sent.sort((a, b) => a.repository.localeCompare(b.repository))).toEqual([
-      { repository: 'acme/charts', payload: { app: 'shop', failed_revision: REV_9, healthy_revision: REV_8, event_id: first!.id, restore_paths: 'charts/shop' } },
-      { repository: 'acme/helm-values', payload: { app: 'shop', failed_revision: REV_9, healthy_revision: VAL_8, event_id: second!.id, restore_paths: 'shop/values-prod.yaml' } },
+      { repository: 'acme/charts', payload: { app: 'shop', failed_revision: REV_9, healthy_revision: REV_8, event_id: first!.id, dispatch_id: expect.any(String), restore_paths: 'charts/shop' } },
+      { repository: 'acme/helm-values', payload: { app: 'shop', failed_revision: REV_9, healthy_revision: VAL_8, event_id: second!.id, dispatch_id: expect.any(String), restore_paths: 'shop/values-prod.yaml' } },
     ]);
     const view = (await request(h.app).get(`/v1/events/${second!.id}`).set(admin)).body as Record<string, unknown>;
     expect(view).toMatchObject({

@@ -4,7 +4,7 @@ import { openStore, type Store } from '../../src/store/database';
 import { claimDeliveries, openDelivery } from '../../src/store/deliveries.repository';
 import { acquireSlot, releaseSlot } from '../../src/store/dispatch-slots.repository';
 import { insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
-import type { Lease } from '../../src/store/leased-work';
+import { readDatabaseNow, type Lease } from '../../src/store/leased-work';
 import { DIALECTS, createPostgresDatabase, type TestDatabase } from '../support/dialects';
 import { until } from '../support/until';
 
@@ -45,6 +45,18 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     requestId: null,
     targetReason: 'from payload',
     suppressionReason: status === 'suppressed' ? 'loop guard' : null,
+  });
+
+  it('when bigint columns, counts and the database clock are read, then they arrive as numbers (no call site converts)', async () => {
+    const at = 1_796_000_000_123;
+    await insertEvent(store.db, event('queued'), at);
+    const row = await store.db.selectFrom('events').select(['created_at', 'attempts']).executeTakeFirstOrThrow();
+    expect(row).toEqual({ created_at: at, attempts: 0 });
+    const counted = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(counted.n).toBe(1);
+    const { rows } = await sql<{ total: number; newest: number }>`select count(*) as total, max(created_at) as newest from events`.execute(store.db);
+    expect(rows[0]).toEqual({ total: 1, newest: at });
+    expect(typeof (await readDatabaseNow(store.db, store.dialect))).toBe('number');
   });
 
   it('when two rollbacks with the same key are inserted, then the second is a unique violation (what settles races)', async () => {

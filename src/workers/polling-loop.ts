@@ -19,7 +19,12 @@ export abstract class PollingLoop {
   protected stopSignal = new AbortController();
   /** Aborted when the grace period of stop() ran out: what is still in flight is cut. */
   protected cancelSignal = new AbortController();
-  private wakeSignal = new AbortController();
+  /**
+   * Ends the current turn's wait: aborted by notify() and by stop(). One per turn and nothing else
+   * listens to it, so a turn leaves nothing behind (AbortSignal.any on the long-lived stop signal added a
+   * listener to it every turn that Node 20 never removed: 1,000,000 turns, 1,000,000 listeners, +40 MiB).
+   */
+  private waitSignal = new AbortController();
   private woken = false;
   private done: Promise<void> = Promise.resolve();
 
@@ -49,13 +54,14 @@ export abstract class PollingLoop {
   /** Wakes the loop early: there may be work. */
   notify(): void {
     this.woken = true;
-    this.wakeSignal.abort();
+    this.waitSignal.abort();
   }
 
   async stop(graceMs = 0): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.stopSignal.abort();
+    this.waitSignal.abort();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -72,13 +78,14 @@ export abstract class PollingLoop {
   private async loop(): Promise<void> {
     while (this.running) {
       this.woken = false;
-      this.wakeSignal = new AbortController();
+      this.waitSignal = new AbortController();
       try {
         const next = await this.step();
         if (next === 'worked') continue;
         if (this.woken) continue;
         const until = Math.min(next ?? Number.POSITIVE_INFINITY, this.clock.now() + this.pollIntervalMs);
-        await this.clock.sleep(Math.max(0, until - this.clock.now()), AbortSignal.any([this.stopSignal.signal, this.wakeSignal.signal]));
+        if (!this.running) break;
+        await this.clock.sleep(Math.max(0, until - this.clock.now()), this.waitSignal.signal);
       } catch (error) {
         if (error instanceof LeaseLostError) {
           this.logger.warn({ table: error.lease.table, key: error.lease.key }, 'lease was lost (another worker took this work over); result dropped, nothing written');

@@ -71,6 +71,19 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     'User-Agent': USER_AGENT,
   });
 
+  /**
+   * One request for `target`'s repository; when GitHub refuses its token with 401 and the token came from
+   * a provider that caches (a GitHub App installation), the cache for that repository is dropped and the
+   * request sent once more with a fresh token. A 401 means GitHub did not act on it: sending it again can
+   * never make a second dispatch.
+   */
+  async function exchangeFor(target: DispatchTarget, request: () => Promise<AxiosResponse>): Promise<{ answer: GitHubAnswer; data: unknown }> {
+    const first = await exchange(request);
+    if (first.answer.kind !== 'response' || first.answer.status !== 401 || !options.tokens.forget) return first;
+    options.tokens.forget(target);
+    return exchange(request);
+  }
+
   /** Runs one request; the answer carries status, lower-case headers and GitHub's message, never the config. */
   async function exchange(request: () => Promise<AxiosResponse>): Promise<{ answer: GitHubAnswer; data: unknown }> {
     try {
@@ -96,16 +109,16 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     async sendDispatch(target, serializedBody, signal) {
       const path = `/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}/dispatches`;
       // The body is already JSON; keep axios from re-serialising it.
-      const result = await exchange(async () =>
+      const result = await exchangeFor(target, async () =>
         http.post(path, serializedBody, { headers: { ...(await headersFor(target)), 'Content-Type': 'application/json' }, signal, transformRequest: [(data: unknown) => data], responseType: 'json' }),
       );
       return result.answer;
     },
     get(path, params, signal) {
-      return exchange(async () => http.get(path, { headers: await headersFor(repositoryOf(path)), params, signal, responseType: 'json' }));
+      return exchangeFor(repositoryOf(path), async () => http.get(path, { headers: await headersFor(repositoryOf(path)), params, signal, responseType: 'json' }));
     },
     async getLog(path, signal) {
-      const first = await exchange(async () => http.get(path, { headers: await headersFor(repositoryOf(path)), signal, responseType: 'text' }));
+      const first = await exchangeFor(repositoryOf(path), async () => http.get(path, { headers: await headersFor(repositoryOf(path)), signal, responseType: 'text' }));
       if (first.answer.kind !== 'response' || first.answer.status !== 302) return first;
       const location = first.answer.headers.location;
       if (!location || !/^https?:\/\//.test(location)) return { answer: { kind: 'transport', message: 'GitHub answered 302 for the job log without an address' }, data: undefined };

@@ -21,6 +21,11 @@ export interface TokenProvider {
   /** Names the pace slot: rate limits belong to the token (a PAT) or to the App. Never the token itself. */
   readonly key: string;
   tokenFor(target: DispatchTarget): Promise<string>;
+  /**
+   * GitHub refused a token this provider gave for `target` (401): whatever it cached for that repository
+   * (its installation and token) is dropped, so the next tokenFor looks again. A PAT caches nothing.
+   */
+  forget?(target: DispatchTarget): void;
 }
 
 /** The provider the configuration asks for: the App, else the PAT; undefined in a dry run with neither. */
@@ -105,21 +110,42 @@ export function appTokens(options: GitHubAppOptions): TokenProvider {
     return { token: data.token, expiresAt, renewAt: expiresAt - Math.min(5 * 60_000, lifetime / 4) };
   }
 
+  async function tokenOf(installationId: number): Promise<string> {
+    const cached = tokens.get(installationId);
+    if (cached && now() < cached.renewAt) return cached.token;
+    // One renewal at a time per installation, however many requests ask at once.
+    let renewal = pending.get(installationId);
+    if (!renewal) {
+      renewal = issue(installationId).finally(() => pending.delete(installationId));
+      pending.set(installationId, renewal);
+    }
+    const fresh = await renewal;
+    tokens.set(installationId, fresh);
+    return fresh.token;
+  }
+
+  /** Drops the repository's looked-up installation and its token (the App was reinstalled, or removed). */
+  function forget(target: DispatchTarget): void {
+    const repo = `${target.owner}/${target.repo}`;
+    const known = installations.get(repo);
+    installations.delete(repo);
+    if (known !== undefined) tokens.delete(known);
+    else if (options.installationId !== undefined) tokens.delete(options.installationId);
+  }
+
   return {
     key: tokenKeyFor(options.apiUrl, `github-app:${options.appId}`),
     async tokenFor(target) {
-      const installationId = await installationFor(target);
-      const cached = tokens.get(installationId);
-      if (cached && now() < cached.renewAt) return cached.token;
-      // One renewal at a time per installation, however many requests ask at once.
-      let renewal = pending.get(installationId);
-      if (!renewal) {
-        renewal = issue(installationId).finally(() => pending.delete(installationId));
-        pending.set(installationId, renewal);
+      const looked = options.installationId === undefined && installations.has(`${target.owner}/${target.repo}`);
+      try {
+        return await tokenOf(await installationFor(target));
+      } catch (error) {
+        // A cached installation GitHub no longer knows (the App reinstalled: a new id): look it up again, once.
+        if (!looked || !(error instanceof GitHubAppAuthError) || ![401, 403, 404].includes(error.status)) throw error;
+        forget(target);
+        return tokenOf(await installationFor(target));
       }
-      const fresh = await renewal;
-      tokens.set(installationId, fresh);
-      return fresh.token;
     },
+    forget,
   };
 }

@@ -69,6 +69,32 @@ describe('GitHub App authentication', () => {
     expect(h.github.received.map((r) => r.status)).toEqual([204, 204]);
   });
 
+  it('when the App is reinstalled (a new installation id) while its token is cached, then the next rollback finds the new installation and is delivered, without a restart', async () => {
+    await start();
+    await h.waitForStatus(await rollback('podinfo-prod', 1), 'delivered');
+    h.github.reinstallApp('acme/gitops', 33);
+    const second = await rollback('podinfo-prod', 2);
+    await h.waitForStatus(second, 'delivered');
+    // The cached token of installation 11 was refused (401, not acted on), the installation looked up again.
+    expect(h.github.received.map((r) => r.status)).toEqual([204, 401, 204]);
+    expect(h.github.installationTokens.map((t) => t.installationId)).toEqual([11, 33]);
+    expect(tokenOf(2)).toBe(h.github.installationTokens[1]!.token);
+    expect(h.github.accepted()).toHaveLength(2);
+    expect((await findEvent(h.store.db, second))!.attempts).toEqual([expect.objectContaining({ statusCode: 204, outcome: 'delivered' })]);
+  });
+
+  it('when the App is reinstalled while its token needs renewing, then the old installation’s 404 sends the service to look it up again, once', async () => {
+    await start({ tokenTtlMs: 400 });
+    await h.waitForStatus(await rollback('podinfo-prod', 1), 'delivered');
+    const first = h.github.installationTokens[0]!;
+    // Past the renewal point (a quarter of the lifetime early): the next dispatch asks for a new token.
+    while (Date.now() < first.expiresAt - 50) await new Promise((r) => setTimeout(r, 20));
+    h.github.reinstallApp('acme/gitops', 33);
+    await h.waitForStatus(await rollback('podinfo-prod', 2), 'delivered');
+    expect(h.github.installationTokens.map((t) => t.installationId)).toEqual([11, 33]);
+    expect(h.github.received.map((r) => r.status)).toEqual([204, 204]);
+  });
+
   it('when the installation was revoked, then GitHub’s 401 fails the rollback with a log that says what to check', async () => {
     await start({ revoked: [11] });
     const id = await rollback('podinfo-prod', 1);

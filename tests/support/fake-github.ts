@@ -167,6 +167,16 @@ export class FakeGitHub {
     this.queue.push(...answers);
   }
 
+  /**
+   * The App is uninstalled from `repository` and installed again: a new installation id covers it. The
+   * old installation's tokens no longer open it, and the old id is unknown to GitHub (404).
+   */
+  reinstallApp(repository: string, installationId: number): void {
+    const app = this.options.app;
+    if (!app) throw new Error('no GitHub App configured');
+    app.installations[repository] = installationId;
+  }
+
   /** Drops hanging requests' sockets (as a crashed GitHub edge would) and clears the script. */
   reset(): void {
     this.queue.length = 0;

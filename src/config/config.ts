@@ -114,6 +114,7 @@ const envSchema = z
         .optional(),
     ),
     NOTIFY_FORMAT: z.enum(['slack', 'json'], { error: 'expected slack or json' }).default('slack'),
+    NOTIFY_MAX_ATTEMPTS: integer(1, 1000, 20),
     READY_REQUIRES_GITHUB: booleanFlag,
     HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000, 10_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000, 30_000),
@@ -278,7 +279,8 @@ export interface Config {
    */
   readonly metrics: { readonly token: string | undefined; readonly appLabel: boolean; readonly maxApps: number };
   /** Where people are told; no url, no messages. */
-  readonly notify: { readonly url: string | undefined; readonly format: 'slack' | 'json' };
+  /** NOTIFY_MAX_ATTEMPTS: sends of one message at most, then it ends failed and its app's next ones go. */
+  readonly notify: { readonly url: string | undefined; readonly format: 'slack' | 'json'; readonly maxAttempts: number };
   readonly delivery: {
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
@@ -395,7 +397,7 @@ export function loadConfig(
       maxRedispatch: e.RESTORE_MAX_REDISPATCH,
       branch: e.RESTORE_BRANCH,
     },
-    notify: { url: e.NOTIFY_URL, format: e.NOTIFY_FORMAT },
+    notify: { url: e.NOTIFY_URL, format: e.NOTIFY_FORMAT, maxAttempts: e.NOTIFY_MAX_ATTEMPTS },
     metrics: {
       token: e.METRICS_TOKEN ?? (e.METRICS_PUBLIC ? undefined : (e.ADMIN_TOKEN ?? e.WEBHOOK_TOKEN)),
       appLabel: e.METRICS_APP_LABEL,

@@ -47,7 +47,7 @@ export function createWorkers(config: Config, parts: WorkerParts): Workers {
   const { store, clock, logger, github, metrics, pollIntervalMs, random } = parts;
   const notify = config.notify.url !== undefined;
   const notifier = config.notify.url
-    ? new Notifier({ store, clock, logger, url: config.notify.url, format: config.notify.format, timeoutMs: config.github.timeoutMs, leaseMs: config.delivery.leaseMs, pollIntervalMs, random, metrics })
+    ? new Notifier({ store, clock, logger, url: config.notify.url, format: config.notify.format, maxAttempts: config.notify.maxAttempts, timeoutMs: config.github.timeoutMs, leaseMs: config.delivery.leaseMs, pollIntervalMs, random, metrics })
     : undefined;
   let delivery: DeliveryWorker | undefined;
   let outcomes: OutcomeWorker | undefined;

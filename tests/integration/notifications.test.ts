@@ -86,10 +86,38 @@ describe.each(DIALECTS)('notifications on %s', (_dialect, createDatabase) => {
     answers = [];
   });
 
+  it("when a message is still refused after NOTIFY_MAX_ATTEMPTS sends, then it ends failed with why, and its app's next messages go", async () => {
+    await h.close();
+    h = await createHarness({ database: await createDatabase(), env: { DRY_RUN: 'true', NOTIFY_URL: receiver.url, NOTIFY_FORMAT: 'json', NOTIFY_MAX_ATTEMPTS: '2' } });
+    // The first message keeps getting 503; the one after it must not wait for ever.
+    receiver.refuseWith = (m) => (m.reason === 'down for it' ? 503 : undefined);
+    await write([message('podinfo-prod', 'down for it'), message('podinfo-prod', 'next one')]);
+    await receiver.waitFor(() => reasons('podinfo-prod').includes('next one'), 15_000);
+    await settled();
+    const rows = await h.store.db.selectFrom('notifications').select(['status', 'attempts', 'last_error']).where('app', '=', 'podinfo-prod').orderBy('id').execute();
+    expect(rows).toEqual([
+      { status: 'failed', attempts: 2, last_error: 'the receiver answered 503; gave up after 2 attempts (NOTIFY_MAX_ATTEMPTS)' },
+      { status: 'sent', attempts: 1, last_error: null },
+    ]);
+  });
+
+  it("when the receiver redirects, then the message ends failed at once naming where it points (not followed), and the app's next messages go", async () => {
+    receiver.redirectWith = (m) => (m.reason === 'redirected' ? 'https://hooks.example.test/services/T9/B9/moved-not-a-secret' : undefined);
+    await write([message('web', 'redirected'), message('web', 'after it')]);
+    await receiver.waitFor(() => reasons('web').includes('after it'));
+    await settled();
+    const rows = await h.store.db.selectFrom('notifications').select(['status', 'attempts', 'last_error']).where('app', '=', 'web').orderBy('id').execute();
+    expect(rows).toEqual([
+      { status: 'failed', attempts: 1, last_error: 'the receiver answered 301, redirecting to https://hooks.example.test; redirects are not followed: set NOTIFY_URL to the address it redirects to' },
+      { status: 'sent', attempts: 1, last_error: null },
+    ]);
+    expect(h.logs.text()).not.toContain('moved-not-a-secret');
+  });
+
   it("when two replicas send the outbox at once, then each app's messages arrive in the order they were written, each once", async () => {
     for (const name of ['replica-a', 'replica-b']) {
       const store = openStore(h.config.databaseUrl);
-      const notifier = new Notifier({ store, clock: h.clock, logger: createLogger('silent'), url: receiver.url, format: 'json', timeoutMs: 2000, leaseMs: 10_000, pollIntervalMs: 20, owner: name });
+      const notifier = new Notifier({ store, clock: h.clock, logger: createLogger('silent'), url: receiver.url, format: 'json', maxAttempts: 20, timeoutMs: 2000, leaseMs: 10_000, pollIntervalMs: 20, owner: name });
       replicas.push({ store, notifier });
     }
     const apps = ['app-a', 'app-b', 'app-c'];

@@ -14,6 +14,8 @@ export class NotifyReceiver {
   down = false;
   /** Refuses a message for good with the status it returns (as Slack answers 400 invalid_payload); undefined takes it. */
   refuseWith: ((message: Record<string, unknown>) => number | undefined) | undefined;
+  /** Answers a message 301 with this Location instead of taking it (a webhook that moved); undefined takes it. */
+  redirectWith: ((message: Record<string, unknown>) => string | undefined) | undefined;
   url = '';
   private readonly server: Server;
   private readonly signal = new RequestSignal();
@@ -55,7 +57,11 @@ export class NotifyReceiver {
     } else {
       const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       const refusal = this.refuseWith?.(message);
-      if (refusal !== undefined) {
+      const moved = this.redirectWith?.(message);
+      if (moved !== undefined) {
+        this.refused += 1;
+        res.writeHead(301, { location: moved }).end();
+      } else if (refusal !== undefined) {
         this.refused += 1;
         res.writeHead(refusal, { 'content-type': 'text/plain' }).end('invalid_payload');
       } else {

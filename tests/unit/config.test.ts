@@ -53,7 +53,7 @@ describe('loadConfig', () => {
       postgres: { connectTimeoutMs: 5000, queryTimeoutMs: 10_000, idleInTransactionTimeoutMs: 30_000, keepAliveMs: 10_000, poolWaitMs: 10_000 },
       delivery: { maxAttempts: 10, retryBaseMs: 2000, leaseMs: 60_000, shutdownTimeoutMs: 10_000 },
       outcomes: { pollMs: 10_000, pollMaxMs: 120_000, runLookupMs: 600_000, verifyTimeoutMs: 1_800_000, maxRedispatch: 2, branch: 'main' },
-      notify: { url: undefined, format: 'slack' },
+      notify: { url: undefined, format: 'slack', maxAttempts: 20 },
       metrics: { token: 'webhook-token-0123456789', appLabel: false, maxApps: 500 },
     });
   });
@@ -84,7 +84,7 @@ describe('loadConfig', () => {
     });
     expect(config.outcomes).toMatchObject({ runLookupMs: 1500, verifyTimeoutMs: 3000, maxRedispatch: 0, branch: 'release/prod' });
     expect(config.rollback.healthyGraceMs).toBe(0);
-    expect(config.notify).toEqual({ url: 'https://hooks.example.test/services/T000/B000/notasecretatall', format: 'json' });
+    expect(config.notify).toEqual({ url: 'https://hooks.example.test/services/T000/B000/notasecretatall', format: 'json', maxAttempts: 20 });
   });
 
   it('when RETENTION_DAYS would delete rollbacks the loop guard still counts, then it is refused; 0 keeps everything', () => {

@@ -1,4 +1,5 @@
 import { notificationText, renderNotification, type NotificationMessage } from '../../src/domain/notification';
+import { decideSend, type ReceiverAnswer, type SendDecision } from '../../src/notify/notifier';
 
 const message: NotificationMessage = {
   kind: 'restore_failed',
@@ -42,5 +43,30 @@ describe('notifications', () => {
     expect(notificationText({ ...message, kind: 'not_a_deploy', healthyRevision: null, link: null, eventId: null, reason: 'r' })).toBe(
       'podinfo-prod: Degraded, not rolled back: the revision was long healthy (9f1c2e7d4b8a)\nr',
     );
+  });
+});
+
+describe('decideSend: one send to the receiver', () => {
+  const response = (status: number, location?: string): ReceiverAnswer => ({ kind: 'response', status, location });
+  it.each<[string, ReceiverAnswer, number, SendDecision]>([
+    ['200', response(200), 1, { status: 'sent' }],
+    ['204 on the last allowed attempt', response(204), 20, { status: 'sent' }],
+    ['503, early', response(503), 3, { status: 'retry', error: 'the receiver answered 503' }],
+    ['429', response(429), 1, { status: 'retry', error: 'the receiver answered 429' }],
+    ['408', response(408), 1, { status: 'retry', error: 'the receiver answered 408' }],
+    ['no answer', { kind: 'transport', code: 'ECONNREFUSED' }, 1, { status: 'retry', error: 'no answer from the receiver (ECONNREFUSED)' }],
+    ['503 on the last allowed attempt', response(503), 20, { status: 'failed', error: 'the receiver answered 503; gave up after 20 attempts (NOTIFY_MAX_ATTEMPTS)' }],
+    ['no answer on the last allowed attempt', { kind: 'transport', code: 'ETIMEDOUT' }, 20, { status: 'failed', error: 'no answer from the receiver (ETIMEDOUT); gave up after 20 attempts (NOTIFY_MAX_ATTEMPTS)' }],
+    ['400 (a body it rejects)', response(400), 1, { status: 'failed', error: 'the receiver answered 400' }],
+    ['404 (a revoked webhook)', response(404), 1, { status: 'failed', error: 'the receiver answered 404' }],
+    [
+      '301 with a Location (its path, a credential, not named)',
+      response(301, 'https://hooks.example.com/services/T0/B0/not-to-be-logged'),
+      1,
+      { status: 'failed', error: 'the receiver answered 301, redirecting to https://hooks.example.com; redirects are not followed: set NOTIFY_URL to the address it redirects to' },
+    ],
+    ['302 without a Location', response(302), 1, { status: 'failed', error: 'the receiver answered 302, redirecting to no Location; redirects are not followed: set NOTIFY_URL to the address it redirects to' }],
+  ])('when %s, then %o', (_name, answer, attempt, expected) => {
+    expect(decideSend(answer, attempt, 20)).toEqual(expected);
   });
 });

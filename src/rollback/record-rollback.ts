@@ -8,7 +8,7 @@ import type { WebhookMessage } from '../domain/webhook-message';
 import type { Store } from '../store/database';
 import { openDelivery } from '../store/deliveries.repository';
 import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
-import { enqueueNotification, hasNotification } from '../store/notifications.repository';
+import { enqueueNotification, tellOnce } from '../store/notifications.repository';
 import { findPause } from '../store/pauses.repository';
 import { insertReport, listPolicyReports, recordRefusal } from '../store/reports.repository';
 
@@ -67,7 +67,7 @@ export async function recordNotRestorable(store: Store, message: NotRestorableMe
   return store.transaction(async (trx) => {
     await store.lockApp(trx, message.app);
     await recordRefusal(trx, { id: uuidv7(), app: message.app, revision, reason: message.reason }, context.now);
-    if (!context.notify || (await hasNotification(trx, message.app, message.kind, revision))) return false;
+    if (!context.notify || !(await tellOnce(trx, { app: message.app, kind: message.kind, subject: revision, at: context.now }))) return false;
     await enqueueNotification(trx, true, { kind: message.kind, app: message.app, eventId: null, failedRevision: revision, healthyRevision: null, reason: message.reason, link: null, at: context.now });
     return true;
   });
@@ -128,7 +128,7 @@ export async function recordRollback(
       if (chartOnly !== undefined) {
         // Not the git revision's fault: no Degraded report for it (it would poison a good commit), a refusal.
         await recordRefusal(trx, { id: uuidv7(), app: message.app, revision: message.failedRevision, reason: chartOnly }, now);
-        const firstTime = notify && !(await hasNotification(trx, message.app, 'not_restorable', (message.failedRevisions ?? []).join(',')));
+        const firstTime = notify && (await tellOnce(trx, { app: message.app, kind: 'not_restorable', subject: (message.failedRevisions ?? []).join(','), at: now }));
         if (firstTime) await enqueueNotification(trx, true, { kind: 'not_restorable', app: message.app, eventId: null, failedRevision: (message.failedRevisions ?? []).join(','), healthyRevision: null, reason: chartOnly, link: null, at: now });
         return { kind: 'not_restorable', reason: chartOnly, firstTime };
       }

@@ -36,10 +36,17 @@ export async function enqueueNotification(db: Db, enabled: boolean, message: Not
     .execute();
 }
 
-/** True when a notification of `kind` about `app` and exactly `failedRevision` is already stored. */
-export async function hasNotification(db: Db, app: string, kind: NotificationKind, failedRevision: string): Promise<boolean> {
-  const rows = await db.selectFrom('notifications').select('message').where('app', '=', app).where('kind', '=', kind).orderBy('created_at', 'desc').limit(50).execute();
-  return rows.some((row) => (JSON.parse(row.message) as NotificationMessage).failedRevision === failedRevision);
+/**
+ * Records, in the caller's transaction, that people are being told `kind` about `app` and `subject`:
+ * true the first time, false ever after (told_once is never deleted: once means once, across retention).
+ */
+export async function tellOnce(db: Db, told: { app: string; kind: NotificationKind; subject: string; at: number }): Promise<boolean> {
+  const result = await db
+    .insertInto('told_once')
+    .values({ app: told.app, kind: told.kind, subject: told.subject, told_at: told.at })
+    .onConflict((oc) => oc.columns(['app', 'kind', 'subject']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 export interface OutboxItem {

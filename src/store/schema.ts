@@ -10,6 +10,7 @@ import type { NotificationsTable } from './notifications.table';
 import type { OutcomeFollowsTable } from './outcome-follows.table';
 import type { OutcomeHistoryTable } from './outcome-history.table';
 import type { RevisionStatesTable } from './revision-states.table';
+import type { ToldOnceTable } from './told-once.table';
 import type { UiSessionsTable } from './ui-sessions.table';
 
 /** Every table, as Kysely sees it (one *.table.ts each). */
@@ -27,4 +28,5 @@ export interface Database {
   apps: AppsTable;
   admin_actions: AdminActionsTable;
   ui_sessions: UiSessionsTable;
+  told_once: ToldOnceTable;
 }

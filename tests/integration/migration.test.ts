@@ -1,4 +1,5 @@
 import { Migrator, sql } from 'kysely';
+import { tellOnce } from '../../src/store/notifications.repository';
 import type { RevisionReport } from '../../src/domain/rollback-policy';
 import { summarizeRevision } from '../../src/domain/revision-summary';
 import { countAppNames, listAppNames } from '../../src/store/apps.repository';
@@ -200,5 +201,37 @@ describe.each(DIALECTS)('migrating to the apps table on %s', (dialect, createDat
     ]);
     expect(await countAppNames(store.db)).toBe(3);
     expect(await listAppNames(store.db, 2, 1)).toEqual(['paused-only', 'reported']);
+  });
+});
+
+/** An installation from before told_once: what its stored messages told is remembered after the upgrade. */
+describe.each(DIALECTS)('migrating to told_once on %s', (dialect, createDatabase) => {
+  let database: TestDatabase;
+  let store: Store;
+  beforeEach(async () => {
+    database = await createDatabase();
+    store = openStore(database.url);
+    await migrateTo(store, dialect, '2026-12-06T23-00-needs-a-person');
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('when not_deployed and not_restorable messages are stored, then each (app, kind, subject) is told once, at its first message, and a second telling is refused', async () => {
+    const message = (id: string, app: string, kind: string, failedRevision: string, at: number) =>
+      sql`insert into notifications (id, event_id, app, kind, message, status, attempts, due_at, version, created_at) values (${id}, null, ${app}, ${kind}, ${JSON.stringify({ kind, app, failedRevision })}, 'sent', 1, null, 0, ${at})`.execute(store.db);
+    await message('n1', 'web', 'not_deployed', 'none', 500);
+    await message('n2', 'web', 'not_deployed', 'none', 300);
+    await message('n3', 'charts', 'not_restorable', `${'a'.repeat(40)},${'b'.repeat(40)}`, 400);
+    await message('n4', 'web', 'verified', 'c'.repeat(40), 600);
+    await store.migrate();
+    const rows = await store.db.selectFrom('told_once').selectAll().orderBy('app').execute();
+    expect(rows).toEqual([
+      { app: 'charts', kind: 'not_restorable', subject: `${'a'.repeat(40)},${'b'.repeat(40)}`, told_at: 400 },
+      { app: 'web', kind: 'not_deployed', subject: 'none', told_at: 300 },
+    ]);
+    expect(await tellOnce(store.db, { app: 'web', kind: 'not_deployed', subject: 'none', at: 900 })).toBe(false);
+    expect(await tellOnce(store.db, { app: 'web', kind: 'not_deployed', subject: 'other', at: 900 })).toBe(true);
   });
 });

@@ -10,7 +10,8 @@ import { RetentionWorker } from '../../src/retention/retention-worker';
 import { openStore, type Store } from '../../src/store/database';
 import { insertReport } from '../../src/store/reports.repository';
 import { findEvent } from '../../src/store/events.repository';
-import { REV_8, REV_9 } from '../support/argocd-fixtures';
+import { REV_8, REV_9, neverSynced, toStateBody } from '../support/argocd-fixtures';
+import { NotifyReceiver } from '../support/notify-receiver';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, LogCapture, type Harness } from '../support/harness';
 import { until } from '../support/until';
@@ -108,6 +109,31 @@ describe.each(DIALECTS)('retention (RETENTION_DAYS) on %s', (_dialect, createDat
     // Asked to roll back to it, the policy goes to the ledger instead (a forgotten failure would say "from payload").
     expect(toFailed.status).toBe(202);
     expect(toFailed.body).toMatchObject({ healthy_revision: HEALTHY[11], target_reason: expect.stringMatching(/^from ledger/) });
+  });
+});
+
+describe.each(DIALECTS)('told once, across retention, on %s', (_dialect, createDatabase) => {
+  it("when people were told an app was never deployed and retention deleted that message, then the same report re-sent a year later tells nobody again", async () => {
+    const receiver = await new NotifyReceiver().start();
+    const clock = createManualClock();
+    const h = await createHarness({ clock, database: await createDatabase(), env: { RETENTION_DAYS: '90', NOTIFY_URL: receiver.url, NOTIFY_FORMAT: 'json' } });
+    try {
+      const send = () => request(h.app).post('/v1/webhooks/argocd').set(auth).send(toStateBody(neverSynced()));
+      expect((await send()).body.status).toBe('not_deployed');
+      await receiver.waitFor((r) => r.messages.length === 1);
+      await until(async () => (await h.store.db.selectFrom('notifications').select('status').execute()).every((m) => m.status === 'sent'), 'the message recorded sent');
+      clock.advance(100 * DAY);
+      await h.waitForLog((e) => typeof e.msg === 'string' && e.msg.startsWith('retention:') && ((e.deleted as { notifications?: number }).notifications ?? 0) >= 1, 'a retention run that deleted the message');
+      expect(await h.store.db.selectFrom('notifications').select('id').execute()).toEqual([]);
+
+      expect((await send()).body.status).toBe('not_deployed');
+      // Nothing new to send: the outbox stays empty and the receiver heard it once.
+      expect(await h.store.db.selectFrom('notifications').select('id').execute()).toEqual([]);
+      expect(receiver.messages.map((m) => m.kind)).toEqual(['not_deployed']);
+    } finally {
+      await h.close();
+      await receiver.stop();
+    }
   });
 });
 

@@ -16,7 +16,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'the webhook takes POST only' },
   RATE_LIMITED: { status: 429, message: 'too many requests' },
-  STORE_UNAVAILABLE: { status: 503, message: 'the event store is unavailable; nothing was stored, retry later' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the event store is unavailable; the request was not stored, retry later' },
   GITHUB_NOT_READY: { status: 503, message: 'the GitHub wiring check fails and READY_REQUIRES_GITHUB=true; see GET /v1/status' },
   SHUTTING_DOWN: { status: 503, message: 'the service is shutting down; another replica, or this one after its restart, takes the traffic' },
   INTERNAL: { status: 500, message: 'internal error' },

@@ -8,7 +8,8 @@ import type { Database } from './schema';
 import { migrations } from './migrations';
 import { Checkpointer } from './checkpointer';
 import { WalSync } from './wal-sync';
-import { StoreHealth, type StoreProblem } from './store-error';
+import { StoreHealth, UnconfirmedWriteError, type StoreProblem } from './store-error';
+import { guardedDialect, refuseInsideTransactionWork, runAsTransactionWork } from './transaction-guard';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -97,8 +98,9 @@ function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store
   const health = new StoreHealth();
   return {
     problem: () => health.current(),
-    transaction: <T>(work: (trx: Transaction<Database>) => Promise<T>) =>
-      transaction(work).then(
+    transaction: <T>(work: (trx: Transaction<Database>) => Promise<T>) => {
+      refuseInsideTransactionWork('a transaction');
+      return transaction(work).then(
         (value) => {
           health.succeeded();
           return value;
@@ -107,7 +109,8 @@ function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store
           health.failed(error);
           throw error;
         },
-      ),
+      );
+    },
     db,
     dialect,
     async migrate() {
@@ -153,7 +156,7 @@ function openSqlite(location: string, options: StoreOptions): Store {
   // mode at once; an existing one needs a VACUUM, done once after its migrations (afterMigrate).
   const emptyFile = Number(sqlite.prepare('select count(*) from sqlite_master').pluck().get()) === 0;
   if (emptyFile) sqlite.pragma('auto_vacuum = INCREMENTAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: guardedDialect(new SqliteDialect({ database: withStatementCache(sqlite) })) });
   const wal = filename === ':memory:' ? undefined : new WalSync(`${filename}-wal`);
   // Checkpoints on their own thread (Checkpointer); if it fails, the connection checkpoints itself again.
   let checkpointer: Checkpointer | undefined;
@@ -286,11 +289,11 @@ function openPostgres(url: string, options: StoreOptions): Store {
   const onError = (error: Error) => options.onConnectionError?.(error);
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: guardedDialect(new PostgresDialect({ pool })) });
   let closed = false;
   return withMigrations(db, 'postgres', {
     // Each transaction on its own pooled connection; PostgreSQL groups concurrent commits' WAL flushes itself.
-    transaction: (work) => db.transaction().execute(work),
+    transaction: (work) => db.transaction().execute((trx) => runAsTransactionWork(() => work(trx))),
     async lockApp(trx, app) {
       // A transaction-scoped advisory lock keyed by the app's name; released at commit or rollback.
       await sql`select pg_advisory_xact_lock(hashtextextended(${`gitops-rollback:${app}`}, 0))`.execute(trx);
@@ -345,7 +348,7 @@ interface Unit {
  * fsync fails, every caller in the group gets that error (after a failed commit nothing of the group
  * is stored).
  */
-function groupCommit(
+export function groupCommit(
   db: Kysely<Database>,
   durable: () => Promise<void>,
   beforeGroup: () => Promise<void> | undefined = () => undefined,
@@ -363,7 +366,7 @@ function groupCommit(
         for (const unit of group) {
           await sql`savepoint unit`.execute(trx);
           try {
-            const value = await unit.work(trx);
+            const value = await runAsTransactionWork(() => unit.work(trx));
             await sql`release savepoint unit`.execute(trx);
             outcomes.push(() => unit.resolve(value));
           } catch (error) {
@@ -389,18 +392,26 @@ function groupCommit(
   }
 
   async function drain(): Promise<void> {
-    while (waiting.length > 0) {
-      const pause = beforeGroup();
-      if (pause) await pause;
-      const group = waiting.splice(0, maxGroup);
-      const outcomes = await runGroup(group);
-      if (outcomes === undefined) continue;
-      durable().then(
-        () => outcomes.forEach((settle) => settle()),
-        (error: unknown) => group.forEach((unit) => unit.reject(error)),
-      );
+    try {
+      while (waiting.length > 0) {
+        const pause = beforeGroup();
+        if (pause) await pause;
+        const group = waiting.splice(0, maxGroup);
+        const outcomes = await runGroup(group);
+        if (outcomes === undefined) continue;
+        durable().then(
+          () => outcomes.forEach((settle) => settle()),
+          // Committed, not confirmed on disk: kept or lost, and each caller is told exactly that.
+          (error: unknown) => group.forEach((unit) => unit.reject(new UnconfirmedWriteError(error))),
+        );
+      }
+    } catch (error) {
+      // Whatever failed here, every caller still waiting hears it; none is left hanging.
+      for (const unit of waiting.splice(0)) unit.reject(error);
+    } finally {
+      // Always: a drain that ended any other way left every later transaction waiting for ever.
+      running = false;
     }
-    running = false;
   }
 
   return <T>(work: (trx: Transaction<Database>) => Promise<T>) =>

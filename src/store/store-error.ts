@@ -1,5 +1,26 @@
 // What a lost or refusing database looks like from Node: a socket error, or pg's own connection errors.
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+/** The file system's answers to the fsync of SQLite's WAL (WalSync): the disk failed, filled or turned read-only. */
+const FILE_CODES: Record<string, StoreProblemKind> = { EIO: 'io_error', ENOSPC: 'disk_full', EDQUOT: 'disk_full', EROFS: 'read_only' };
+
+/**
+ * A write the database committed but that could not be made durable (SQLite: the fsync of its WAL
+ * failed): it may be kept or lost, and the answer must say so rather than "not stored". Carries the
+ * cause's code, so it is classified like the cause.
+ */
+export class UnconfirmedWriteError extends Error {
+  readonly code: string | undefined;
+  constructor(override readonly cause: unknown) {
+    super(`the write was committed but the disk did not confirm it: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'UnconfirmedWriteError';
+    this.code = typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+  }
+}
+
+/** By name, not instanceof: an error from another realm is one too. */
+export function isUnconfirmedWrite(error: unknown): boolean {
+  return error instanceof Error && error.name === 'UnconfirmedWriteError';
+}
 const CONNECTION_MESSAGES = /Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end|driver has already been destroyed|The database connection is not open|Query read timeout|^timeout expired$/i;
 /** pg-pool's message when no connection came free within its wait (PG_POOL_WAIT_MS): busy, not down. */
 const POOL_BUSY_MESSAGE = /timeout exceeded when trying to connect/i;
@@ -38,7 +59,7 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
   if (code !== undefined) {
-    if (SOCKET_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
+    if (SOCKET_CODES.has(code) || SQLITE_UNAVAILABLE.test(code) || code in FILE_CODES) return true;
     // A pg DatabaseError carries its SQLSTATE (five characters) as `code`.
     if (/^[0-9A-Z]{5}$/.test(code) && isPgUnavailable(code)) return true;
   }
@@ -61,8 +82,8 @@ const PROBLEM_LABELS: Record<StoreProblemKind, string> = {
 export function storeProblemOf(error: unknown): { kind: StoreProblemKind; label: string } | undefined {
   if (!isStoreUnavailable(error)) return undefined;
   const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : '';
-  const kind: StoreProblemKind =
-    /^SQLITE_FULL/.test(code) || code === '53100'
+  const kind: StoreProblemKind = FILE_CODES[code] ??
+    (/^SQLITE_FULL/.test(code) || code === '53100'
       ? 'disk_full'
       : /^SQLITE_READONLY/.test(code) || code === '25006'
         ? 'read_only'
@@ -72,7 +93,7 @@ export function storeProblemOf(error: unknown): { kind: StoreProblemKind; label:
             ? 'io_error'
             : SOCKET_CODES.has(code) || /^08/.test(code) || /^57P0[1-3]$/.test(code) || code === '25P03' || (error instanceof Error && CONNECTION_MESSAGES.test(error.message))
               ? 'connection_lost'
-              : 'unavailable';
+              : 'unavailable');
   return { kind, label: PROBLEM_LABELS[kind] };
 }
 

@@ -102,7 +102,7 @@ describe.each(DIALECTS)('store errors on %s', (dialect, createDatabase) => {
       const lines = h.logs.entries.filter((e) => e.code === 'STORE_UNAVAILABLE');
       expect(lines).toHaveLength(5);
       for (const line of lines) {
-        expect(line).toMatchObject({ level: 50, storeProblem: 'disk_full', msg: 'the event store is unavailable; nothing was stored, retry later (disk full)', err: expect.objectContaining({ code: 'SQLITE_FULL' }) });
+        expect(line).toMatchObject({ level: 50, storeProblem: 'disk_full', msg: 'the event store is unavailable; the request was not stored, retry later (disk full)', err: expect.objectContaining({ code: 'SQLITE_FULL' }) });
       }
       expect(h.logs.text()).not.toContain('cannot rollback');
       expect(await countEvents()).toBe(1);

@@ -1,6 +1,11 @@
-import { sql } from 'kysely';
+import SQLiteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { openStore, type Store } from '../../src/store/database';
+import { groupCommit, openStore, type Store } from '../../src/store/database';
+import type { Database } from '../../src/store/schema';
+import { WrongHandleError } from '../../src/store/transaction-guard';
+import { UnconfirmedWriteError, storeProblemOf } from '../../src/store/store-error';
+import { toAppError } from '../../src/http/middleware/error-handler';
 import { claimDeliveries, openDelivery } from '../../src/store/deliveries.repository';
 import { acquireSlot, releaseSlot } from '../../src/store/dispatch-slots.repository';
 import { insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
@@ -307,4 +312,69 @@ describe.each(DIALECTS)('store.transaction on %s', (dialect, createDatabase) => 
       expect(await visible()).toEqual([2]);
     });
   }
+});
+
+describe('the transaction rules, as checks', () => {
+  it.each(DIALECTS)('when a transaction’s work queries store.db or opens a transaction of its own on %s, then it fails at once with WrongHandleError, and the store goes on', async (_dialect, createDatabase) => {
+    const database = await createDatabase();
+    const store = openStore(database.url);
+    try {
+      await store.migrate();
+      const onDb = store.transaction(async () => {
+        await store.db.selectFrom('events').select('id').execute();
+      });
+      await expect(onDb).rejects.toThrow(WrongHandleError);
+      await expect(onDb).rejects.toThrow(/^a query on store\.db inside a transaction's work: use the transaction's trx/);
+      await expect(store.transaction(() => store.transaction(() => Promise.resolve(1)))).rejects.toThrow(/^a transaction inside a transaction's work/);
+      // The store is not stuck: the next transaction and a query on store.db outside one both work.
+      expect(await store.transaction(async (trx) => (await trx.selectFrom('events').select('id').execute()).length)).toBe(0);
+      expect(await store.db.selectFrom('events').select('id').execute()).toEqual([]);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+
+  it('when the fsync after a SQLite commit fails, then the callers hear that the write is unconfirmed (not "not stored"), the answer says it may be kept, and it was committed', async () => {
+    const sqlite = new SQLiteDatabase(':memory:');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const eio = Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    const transaction = groupCommit(db, () => Promise.reject(eio));
+    try {
+      await sql`create table t (id integer primary key)`.execute(db);
+      const failure = await transaction((trx) => sql`insert into t (id) values (1)`.execute(trx)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(UnconfirmedWriteError);
+      expect(storeProblemOf(failure)).toEqual({ kind: 'io_error', label: 'I/O error' });
+      const answer = toAppError(failure);
+      expect([answer.code, answer.status]).toEqual(['STORE_UNAVAILABLE', 503]);
+      expect(answer.message).toBe('the event store took the request but the disk did not confirm it: it may be kept or lost; send it again (one that was kept is answered duplicate)');
+      expect((await sql<{ n: number }>`select count(*) as n from t`.execute(db)).rows[0]!.n).toBe(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('when something throws between SQLite groups, then the waiting callers hear it and later transactions still run', async () => {
+    const sqlite = new SQLiteDatabase(':memory:');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    let fail = true;
+    const transaction = groupCommit(
+      db,
+      () => Promise.resolve(),
+      () => {
+        if (!fail) return undefined;
+        fail = false;
+        return Promise.reject(new Error('checkpoint thread gone'));
+      },
+    );
+    try {
+      await expect(transaction(() => Promise.resolve('first'))).rejects.toThrow('checkpoint thread gone');
+      expect(await transaction(() => Promise.resolve('second'))).toBe('second');
+    } finally {
+      await db.destroy();
+    }
+  });
 });

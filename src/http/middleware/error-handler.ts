@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../../errors';
 import { InvalidPayloadError } from '../../domain/invalid-payload';
-import { isStoreUnavailable, storeProblemOf } from '../../store/store-error';
+import { isStoreUnavailable, isUnconfirmedWrite, storeProblemOf } from '../../store/store-error';
 import { WWW_AUTHENTICATE } from './auth';
 
 /** Errors raised by body-parser/raw-body carry a `type`; map the ones a client can cause. */
@@ -50,6 +50,9 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof InvalidPayloadError) return new AppError('INVALID_PAYLOAD', error.message);
   const fromClient = fromBodyParser(error) ?? fromClientStatus(error);
   if (fromClient) return fromClient;
+  if (isUnconfirmedWrite(error) && isStoreUnavailable(error)) {
+    return new AppError('STORE_UNAVAILABLE', 'the event store took the request but the disk did not confirm it: it may be kept or lost; send it again (one that was kept is answered duplicate)', { cause: error });
+  }
   return new AppError(isStoreUnavailable(error) ? 'STORE_UNAVAILABLE' : 'INTERNAL', undefined, { cause: error });
 }
 

@@ -676,6 +676,7 @@ function growthTargets(results: GrowthResult[]): Record<string, boolean> {
     targets[`app list page 200 <= 100 ms (${at})`] = r.overviewPage200.maxMs <= 100;
     targets[`an idle open tab costs <= 2 ms CPU/s (${at})`] = r.tabCpuMsPerSecond <= 2;
     targets[`/v1/events page 200 p50 <= 1.5x page 1 (${at})`] = r.eventsPage200.p50Ms <= 1.5 * r.eventsPage1.p50Ms;
+    targets[`/v1/apps a page (100 apps) p50 <= 100 ms, first and last (${at})`] = r.appsPage1.p50Ms <= 100 && r.appsPageLast.p50Ms <= 100;
     // SQLite's one writer waits for a batch; on PostgreSQL a batch locks only the rows it deletes.
     if (r.dialect === 'sqlite') targets[`retention holds the write lock <= 50 ms (${at})`] = r.retention.longestBatchMs <= 50;
   }
@@ -699,6 +700,8 @@ function printGrowth(results: GrowthResult[]): void {
     ['one open tab, CPU ms/s (a 304 a second, a render a minute)', (r) => r.tabCpuMsPerSecond.toFixed(2)],
     ['/v1/events page 1, p50 / max (ms)', (r) => ms(r.eventsPage1)],
     ['/v1/events page 200, p50 / max (ms)', (r) => ms(r.eventsPage200)],
+    ['/v1/apps page 1, p50 / max (ms)', (r) => ms(r.appsPage1)],
+    ['/v1/apps last page, p50 / max (ms)', (r) => ms(r.appsPageLast)],
     ['/metrics series (with an app label)', (r) => `${r.metricsSeries} (${r.metricsAppSeries})`],
     ['retention run (s)', (r) => (r.retention.ms / 1000).toFixed(1)],
     ['retention: longest write-lock hold (ms)', (r) => r.retention.longestBatchMs.toFixed(1)],

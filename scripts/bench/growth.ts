@@ -49,6 +49,9 @@ export interface GrowthResult {
   live304: Timing;
   eventsPage1: Timing;
   eventsPage200: Timing;
+  /** GET /v1/apps, 100 apps a page: the first page and the last (10,000 apps: page 100). */
+  appsPage1: Timing;
+  appsPageLast: Timing;
   /** CPU of the service per second of wall time: idle, and idle with one open tab polling its live part. */
   idleCpuMsPerSecond: number;
   idleTabCpuMsPerSecond: number;
@@ -193,6 +196,16 @@ export async function benchGrowth(options: { root: string; work: string; githubU
     const eventsPage200 = await timing(base + next, admin);
     say(`/v1/events page 1 p50 ${eventsPage1.p50Ms.toFixed(1)} ms, page 200 p50 ${eventsPage200.p50Ms.toFixed(1)} ms`);
 
+    const appsPage1 = await timing(`${base}/v1/apps`, admin);
+    let appsNext = '/v1/apps';
+    let appsLast = appsNext;
+    while (appsNext) {
+      appsLast = appsNext;
+      appsNext = ((await (await fetch(base + appsNext, { headers: admin })).json()) as { next: string | null }).next ?? '';
+    }
+    const appsPageLast = await timing(base + appsLast, admin);
+    say(`/v1/apps page 1 p50 ${appsPage1.p50Ms.toFixed(1)} ms, last page p50 ${appsPageLast.p50Ms.toFixed(1)} ms`);
+
     // What one open tab costs while nothing happens, as public/ui.js polls (once a second, with its ETag).
     // First the real thing for IDLE_SECONDS (how many polls were 304, and the CPU against the idle service;
     // the idle service's own background work makes that difference noisy), then each part on its own, back
@@ -276,6 +289,8 @@ export async function benchGrowth(options: { root: string; work: string; githubU
       live304,
       eventsPage1,
       eventsPage200,
+      appsPage1,
+      appsPageLast,
       idleCpuMsPerSecond,
       idleTabCpuMsPerSecond,
       cpuPer304Ms: cpuPer304,

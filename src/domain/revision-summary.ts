@@ -36,3 +36,12 @@ export function summarizeRevision(reports: readonly RevisionReport[]): RevisionR
   if (newestHealthy) kept.add(newestHealthy);
   return [...kept].sort((a, b) => byTime(b, a));
 }
+
+/**
+ * Whether a revision is known failed, from its summary: the newest of its Healthy and Degraded reports
+ * is Degraded (what knownFailedReports says of its reports; the summary keeps both newest ones).
+ */
+export function isKnownFailed(summary: readonly RevisionReport[]): boolean {
+  const weighed = summary.filter((r) => r.status === 'Healthy' || r.status === 'Degraded').sort((a, b) => byTime(b, a));
+  return weighed[0]?.status === 'Degraded';
+}

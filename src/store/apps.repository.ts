@@ -8,10 +8,36 @@ export async function noteApp(db: Db, app: string, now: number): Promise<void> {
   await db.insertInto('apps').values({ app, first_seen_at: now }).onConflict((oc) => oc.column('app').doNothing()).execute();
 }
 
-/** Every app that ever sent a report or a rollback (or was paused), alphabetically. */
-export async function listAppNames(db: Db, limit: number, offset = 0): Promise<string[]> {
-  const rows = await db.selectFrom('apps').select('app').orderBy('app').limit(limit).offset(offset).execute();
+/** Every app that ever sent a report or a rollback (or was paused), alphabetically; `after` pages by name (keyset). */
+export async function listAppNames(db: Db, limit: number, offset = 0, after?: string): Promise<string[]> {
+  let query = db.selectFrom('apps').select('app');
+  if (after !== undefined) query = query.where('app', '>', after);
+  const rows = await query.orderBy('app').limit(limit).offset(offset).execute();
   return rows.map((r) => r.app);
+}
+
+/** What GET /v1/apps counts of each app: its healthy revisions and its known-failed ones, ever. */
+export interface AppCounts {
+  app: string;
+  healthyRevisions: number;
+  knownFailedRevisions: number;
+}
+
+/**
+ * The counts of many apps in one statement: per app two counts of index entries (revision_states_ledger_idx
+ * for the healthy revisions, the partial revision_states_failed_idx for the known-failed ones), whatever
+ * the history. Folding each app's newest 500 reports instead cost a read of up to 500 rows an app.
+ */
+export async function listAppCounts(db: Db, apps: readonly string[]): Promise<AppCounts[]> {
+  if (apps.length === 0) return [];
+  const values = sql.join(apps.map((app) => sql`(${app})`));
+  const { rows } = await sql<{ app: string; healthy: number; failed: number }>`
+    with w(app) as (values ${values})
+    select w.app,
+      (select count(*) from revision_states s where s.app = w.app and s.newest_healthy_at is not null) as healthy,
+      (select count(*) from revision_states f where f.app = w.app and f.known_failed = 1) as failed
+    from w`.execute(db);
+  return rows.map((r) => ({ app: r.app, healthyRevisions: r.healthy, knownFailedRevisions: r.failed }));
 }
 
 export async function countAppNames(db: Db): Promise<number> {

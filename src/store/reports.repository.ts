@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { summarizeRevision } from '../domain/revision-summary';
+import { isKnownFailed, summarizeRevision } from '../domain/revision-summary';
 import { byTime, type RevisionReport } from '../domain/rollback-policy';
 import type { HealthReportRow } from './health-reports.table';
 import { noteApp } from './apps.repository';
@@ -48,9 +48,10 @@ export async function insertReport(db: Db, report: NewReport, now: number): Prom
     id_length: report.revision.length,
     reports: JSON.stringify(summary),
     newest_healthy_at: summary.find((r) => r.status === 'Healthy')?.reportedAt ?? null,
+    known_failed: isKnownFailed(summary) ? 1 : 0,
   };
   await (state
-    ? db.updateTable('revision_states').set({ reports: values.reports, newest_healthy_at: values.newest_healthy_at }).where('app', '=', report.app).where('revision', '=', report.revision)
+    ? db.updateTable('revision_states').set({ reports: values.reports, newest_healthy_at: values.newest_healthy_at, known_failed: values.known_failed }).where('app', '=', report.app).where('revision', '=', report.revision)
     : db.insertInto('revision_states').values(values)
   ).execute();
 }

@@ -11,4 +11,6 @@ export interface RevisionStatesTable {
   reports: string;
   /** When it was last reported Healthy, if ever: the ledger, newest first, from an index. */
   newest_healthy_at: number | null;
+  /** 1 when the revision is known failed (isKnownFailed of its summary), else 0: counted per app from an index. */
+  known_failed: number;
 }

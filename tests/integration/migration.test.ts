@@ -2,7 +2,7 @@ import { Migrator, sql } from 'kysely';
 import { tellOnce } from '../../src/store/notifications.repository';
 import type { RevisionReport } from '../../src/domain/rollback-policy';
 import { summarizeRevision } from '../../src/domain/revision-summary';
-import { countAppNames, listAppNames } from '../../src/store/apps.repository';
+import { countAppNames, listAppCounts, listAppNames } from '../../src/store/apps.repository';
 import { openStore, type Store } from '../../src/store/database';
 import { summarizeDelivery, summarizeFollow } from '../../src/store/events.repository';
 import { migrations } from '../../src/store/migrations';
@@ -233,5 +233,39 @@ describe.each(DIALECTS)('migrating to told_once on %s', (dialect, createDatabase
     ]);
     expect(await tellOnce(store.db, { app: 'web', kind: 'not_deployed', subject: 'none', at: 900 })).toBe(false);
     expect(await tellOnce(store.db, { app: 'web', kind: 'not_deployed', subject: 'other', at: 900 })).toBe(true);
+  });
+});
+
+/** An installation from before known_failed: each revision's mark is what its summary says. */
+describe.each(DIALECTS)('migrating to known_failed on %s', (dialect, createDatabase) => {
+  let database: TestDatabase;
+  let store: Store;
+  beforeEach(async () => {
+    database = await createDatabase();
+    store = openStore(database.url);
+    await migrateTo(store, dialect, '2026-12-07T10-00-told-once');
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('when summaries end Degraded, Healthy, healed or only Progressing, then only the Degraded ones are marked, and counted from the index', async () => {
+    const report = (id: string, status: string, at: number) => ({ id, revision: 'r', status, source: 'health_report', reportedAt: at, note: null });
+    const state = (app: string, revision: string, reports: object[]) =>
+      sql`insert into revision_states (app, revision, id_length, reports, newest_healthy_at) values (${app}, ${revision}, 40, ${JSON.stringify(reports)}, null)`.execute(store.db);
+    await state('web', 'a'.repeat(40), [report('2', 'Degraded', 20), report('1', 'Healthy', 10)]);
+    await state('web', 'b'.repeat(40), [report('4', 'Healthy', 40), report('3', 'Degraded', 30)]);
+    await state('web', 'c'.repeat(40), [report('6', 'Progressing', 60), report('5', 'Degraded', 50)]);
+    await state('web', 'd'.repeat(40), [report('7', 'Progressing', 70)]);
+    await state('shop', 'a'.repeat(40), [report('8', 'Degraded', 80)]);
+    await store.migrate();
+    const rows = await store.db.selectFrom('revision_states').select(['app', 'revision', 'known_failed']).orderBy('app').orderBy('revision').execute();
+    expect(rows.map((r) => `${r.app} ${r.revision[0]} ${r.known_failed}`)).toEqual(['shop a 1', 'web a 1', 'web b 0', 'web c 1', 'web d 0']);
+    expect(await listAppCounts(store.db, ['web', 'shop', 'nobody'])).toEqual([
+      { app: 'web', healthyRevisions: 0, knownFailedRevisions: 2 },
+      { app: 'shop', healthyRevisions: 0, knownFailedRevisions: 1 },
+      { app: 'nobody', healthyRevisions: 0, knownFailedRevisions: 0 },
+    ]);
   });
 });

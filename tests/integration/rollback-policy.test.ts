@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { findEvent, listEvents } from '../../src/store/events.repository';
+import { listReports } from '../../src/store/reports.repository';
+import { healthyLedger, knownFailedReports } from '../../src/domain/rollback-policy';
 // Fixtures are untyped JSON reshaped the way Argo CD would.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
@@ -354,6 +356,35 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
         known_failed: [{ revision: REV_9, source: 'health_report' }],
         rollbacks: [{ id: rollback.body.id, status: 'queued', failed_revision: REV_9, healthy_revision: REV_8, target_reason: expect.stringMatching(/^from ledger/), suppression_reason: null }],
       });
+    });
+
+    it("when there are more apps than a page holds, then the pages follow by name with next, and each row counts what that app's own reports say", async () => {
+      await start({ worker: false, env: { ROLLBACK_MAX_PER_WINDOW: '100' } });
+      // Seven apps, each with its own story: healthy deploys, failures, a failure healed by a later Healthy report.
+      const apps = Array.from({ length: 7 }, (_, i) => `app-${i}`);
+      for (const [i, app] of apps.entries()) {
+        for (let k = 0; k <= i; k++) await report(app, 'Healthy', failedRevision(100 + k));
+        if (i % 2 === 1) await report(app, 'Degraded', failedRevision(200 + i));
+        if (i % 3 === 2) {
+          await report(app, 'Degraded', failedRevision(100));
+          await report(app, 'Healthy', failedRevision(100));
+        }
+      }
+      const pages: Array<{ apps: Array<Record<string, unknown>>; next: string | null }> = [];
+      for (let url: string | null = '/v1/apps?limit=3'; url !== null; ) {
+        const page = await request(h.app).get(url).set(admin);
+        expect(page.status).toBe(200);
+        pages.push(page.body as { apps: Array<Record<string, unknown>>; next: string | null });
+        url = page.body.next as string | null;
+      }
+      expect(pages.map((p) => p.apps.map((a) => a.app))).toEqual([apps.slice(0, 3), apps.slice(3, 6), apps.slice(6)]);
+      expect(pages.map((p) => p.next)).toEqual(['/v1/apps?limit=3&after=app-2', '/v1/apps?limit=3&after=app-5', null]);
+      for (const row of pages.flatMap((p) => p.apps)) {
+        const reports = await listReports(h.store.db, String(row.app));
+        expect([row.app, row.healthy_revisions, row.known_failed_revisions]).toEqual([row.app, healthyLedger(reports).length, knownFailedReports(reports).length]);
+      }
+      expect(pages[0]!.apps.map((a) => a.known_failed_revisions)).toEqual([0, 1, 0]);
+      expect((await request(h.app).get('/v1/apps?limit=0').set(admin)).status).toBe(422);
     });
 
     it('when an app is unknown, then 404; without the admin token, then 401', async () => {

@@ -3,17 +3,25 @@ import { routeFor } from '../../config/config';
 import { healthyLedger, knownFailedReports } from '../../domain/rollback-policy';
 import { AppError } from '../../errors';
 import { listEvents } from '../../store/events.repository';
-import { findPause, type AppPause } from '../../store/pauses.repository';
+import { findPause, findPauses, type AppPause } from '../../store/pauses.repository';
 import { pauseByHand, resumeByHand } from '../../rollback/actions-by-hand';
-import { listAppNames } from '../../store/apps.repository';
-import { listReports } from '../../store/reports.repository';
+import { listAppCounts, listAppHeads, listAppNames } from '../../store/apps.repository';
+import { findEventsByIds } from '../../store/events.repository';
+import { findReportsByIds, listReports } from '../../store/reports.repository';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps';
 import { byField, parseBody, reasonField } from '../parse-body';
 
 const RECENT = 20;
-const MAX_APPS = 1000;
+/** Apps a page of GET /v1/apps holds by default, and at most (?limit=). */
+const APPS_PER_PAGE = 100;
+const MAX_APPS_PER_PAGE = 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
+
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(MAX_APPS_PER_PAGE).default(APPS_PER_PAGE),
+  after: z.string().min(1).max(253).optional(),
+});
 
 const pauseBody = z.strictObject({ reason: reasonField('shown to everyone and in every refusal'), by: byField });
 const resumeBody = z.strictObject({ by: byField, reason: z.string().trim().max(500).optional() });
@@ -22,26 +30,49 @@ const pauseView = (pause: AppPause | undefined) => (pause ? { reason: pause.reas
 
 /** GET /v1/apps and GET /v1/apps/{app}: what the policy knows about each app; POST …/pause and …/resume. */
 export function createAppsController({ config, store, clock }: AppDeps) {
-  const summarize = async (app: string) => {
-    const reports = await listReports(store.db, app);
-    const [lastRollback] = await listEvents(store.db, { app, limit: 1 });
-    const last = reports.find((r) => r.source === 'health_report');
-    // The newest Degraded report that rolled nothing back, and why (no healthy revision, long healthy, …).
-    const refusal = reports.find((r) => r.note);
-    return {
-      app,
-      last_report: last ? { status: last.status, revision: last.revision, reported_at: iso(last.reportedAt) } : null,
-      healthy_revisions: healthyLedger(reports).length,
-      known_failed_revisions: knownFailedReports(reports).length,
-      last_rollback: lastRollback ? { id: lastRollback.id, status: lastRollback.status, outcome: lastRollback.outcome, created_at: iso(lastRollback.createdAt) } : null,
-      last_refusal: refusal ? { revision: refusal.revision, reason: refusal.note, reported_at: iso(refusal.reportedAt), newer_than_last_rollback: !lastRollback || refusal.reportedAt >= lastRollback.createdAt } : null,
-      paused: pauseView(await findPause(store.db, app)),
-    };
-  };
-
-  const list: RequestHandler = async (_req, res) => {
-    const names = await listAppNames(store.db, MAX_APPS);
-    res.json({ apps: await Promise.all(names.map(summarize)) });
+  /**
+   * A page of apps in a fixed number of statements, whatever its size and the history: the names (keyset
+   * by name), where each app's newest report, refusal and rollback are, their counts, then those rows and
+   * the pauses by key. Reading each app's newest 500 reports cost up to 3,000 queries a call.
+   */
+  const list: RequestHandler = async (req, res) => {
+    const query = listQuery.safeParse(req.query);
+    if (!query.success) {
+      const issue = query.error.issues[0]!;
+      throw new AppError('INVALID_PAYLOAD', `${issue.path.join('.')}: ${issue.message}`);
+    }
+    const { limit, after } = query.data;
+    const names = await listAppNames(store.db, limit, 0, after);
+    // No loop-guard window here: counted from now, nothing.
+    const [heads, counts, pauses] = await Promise.all([listAppHeads(store.db, names.map((app) => ({ app, since: clock.now() }))), listAppCounts(store.db, names), findPauses(store.db, names)]);
+    const [events, reports] = await Promise.all([
+      findEventsByIds(store.db, heads.flatMap((h) => (h.lastEventId ? [h.lastEventId] : []))),
+      findReportsByIds(store.db, heads.flatMap((h) => [h.lastReportId, h.lastRefusalId].filter((id): id is string => id !== null))),
+    ]);
+    const eventById = new Map(events.map((e) => [e.id, e]));
+    const reportById = new Map(reports.map((r) => [r.id, r]));
+    const headOf = new Map(heads.map((h) => [h.app, h]));
+    const countOf = new Map(counts.map((c) => [c.app, c]));
+    const apps = names.map((app) => {
+      const head = headOf.get(app);
+      const last = head?.lastReportId ? reportById.get(head.lastReportId) : undefined;
+      const lastRollback = head?.lastEventId ? eventById.get(head.lastEventId) : undefined;
+      // The newest Degraded report that rolled nothing back, and why (no healthy revision, long healthy, …).
+      const refusal = head?.lastRefusalId ? reportById.get(head.lastRefusalId) : undefined;
+      return {
+        app,
+        last_report: last ? { status: last.status, revision: last.revision, reported_at: iso(last.reportedAt) } : null,
+        healthy_revisions: countOf.get(app)?.healthyRevisions ?? 0,
+        known_failed_revisions: countOf.get(app)?.knownFailedRevisions ?? 0,
+        last_rollback: lastRollback ? { id: lastRollback.id, status: lastRollback.status, outcome: lastRollback.outcome, created_at: iso(lastRollback.createdAt) } : null,
+        last_refusal: refusal ? { revision: refusal.revision, reason: refusal.note, reported_at: iso(refusal.reportedAt), newer_than_last_rollback: !lastRollback || refusal.reportedAt >= lastRollback.createdAt } : null,
+        paused: pauseView(pauses.find((p) => p.app === app)),
+      };
+    });
+    const lastName = names[names.length - 1];
+    const next = names.length === limit && lastName !== undefined ? `/v1/apps?${new URLSearchParams({ limit: String(limit), after: lastName }).toString()}` : null;
+    if (next) res.links({ next });
+    res.json({ apps, next });
   };
 
   const get: RequestHandler = async (req, res) => {

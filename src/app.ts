@@ -43,6 +43,14 @@ export function createApp(given: AppDeps): Express {
   app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new AppError('NOT_FOUND', `no route for OPTIONS ${req.path}`) : undefined));
   // Every header line is read (the listener drops none: see startService); past MAX_HEADER_LINES, 431.
   app.use((req, _res, next) => next(req.rawHeaders.length / 2 > MAX_HEADER_LINES ? new AppError('TOO_MANY_HEADERS', `${req.rawHeaders.length / 2} header lines; the service reads at most ${MAX_HEADER_LINES}`) : undefined));
+  // While it starts, only the probes answer; everything else is told what the start waits for.
+  const { startup } = deps;
+  if (startup) {
+    app.use((req, _res, next) => {
+      if (startup.ready() || req.path === '/healthz' || req.path === '/readyz') return next();
+      next(new AppError('STARTING', `the service is starting: ${startup.waitingFor()}; send again in a moment`));
+    });
+  }
   // The status page (its own CSP, cookie session and HTML errors), then the JSON API.
   app.use(createUiRouter(deps));
   app.use(createRouter(deps));

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: { status: 429, message: 'too many requests' },
   STORE_UNAVAILABLE: { status: 503, message: 'the event store is unavailable; the request was not stored, retry later' },
   GITHUB_NOT_READY: { status: 503, message: 'the GitHub wiring check fails and READY_REQUIRES_GITHUB=true; see GET /v1/status' },
+  STARTING: { status: 503, message: 'the service is starting (migrating its store); it takes webhooks in a moment' },
   SHUTTING_DOWN: { status: 503, message: 'the service is shutting down; another replica, or this one after its restart, takes the traffic' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

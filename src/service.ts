@@ -100,7 +100,11 @@ function listenProblem(error: Error, host: string, port: number): Error {
   return error;
 }
 
-/** Opens the store (running migrations), starts the workers (delivery and outcomes unless DRY_RUN), and listens. */
+/**
+ * Opens the store, listens (answering /healthz at once, everything else 503 STARTING while it starts),
+ * runs the migrations (a long one, SQLite's one-time VACUUM, off the HTTP thread), then starts the
+ * workers and takes webhooks. Resolves once it takes them.
+ */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const storeLog = logger.child({ component: 'store' });
   const store =
@@ -111,7 +115,6 @@ export async function startService(config: Config, logger: Logger, options: Serv
       onBackgroundError: (error) => storeLog.error({ err: error }, 'the SQLite checkpoint thread failed; the connection checkpoints on the main thread again'),
     });
   try {
-    await store.migrate();
     const clock = options.clock ?? (await replicaClock(store, logger));
     return await serve(config, logger, clock, store, options, () => (clock as Partial<DatabaseClock>).stop?.());
   } catch (error) {
@@ -131,7 +134,10 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
       : undefined;
   const workers = createWorkers(config, { store, clock, logger, github, metrics, pollIntervalMs: options.pollIntervalMs, random: options.random });
   let stopping: Promise<void> | undefined;
+  // Until the migrations are done: /healthz answers, /readyz and the rest say what the start waits for.
+  const startup = { ready: false, waitingFor: 'opening the store' };
   const app = createApp({
+    startup: { ready: () => startup.ready, waitingFor: () => startup.waitingFor },
     metrics,
     wiring,
     isStopping: () => stopping !== undefined,
@@ -161,10 +167,22 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
       resolve();
     });
   });
-  if (options.workers !== false) workers.start();
-  wiring?.start();
   const { port } = server.address() as AddressInfo;
   const { listen, url } = listeningAddress(config.http.host, port);
+  logger.info({ listen, url }, 'starting: /healthz answers; webhooks wait until the store is migrated');
+  try {
+    await store.migrate((waitingFor) => {
+      startup.waitingFor = waitingFor;
+      logger.info({ component: 'store' }, `starting: ${waitingFor}`);
+    });
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    throw error;
+  }
+  startup.ready = true;
+  if (options.workers !== false) workers.start();
+  wiring?.start();
   logger.info({ listen, url, dryRun: config.dryRun, repo: `${config.github.owner}/${config.github.repo}`, store: store.dialect }, 'listening');
   // Said once at start: the shipped templates send the Application's sources, from which the paths are
   // worked out; only a notification without them (shapes A and B, an older template) needs VALUES_PATHS.

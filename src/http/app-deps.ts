@@ -30,4 +30,6 @@ export interface AppDeps {
   authGuard?: FailureGuard;
   /** True once SIGTERM arrived: /readyz turns 503 at once so no new traffic is sent here. */
   isStopping?: () => boolean;
+  /** While the service starts (migrations): not ready, and what it waits for. Absent: ready. */
+  startup?: { ready(): boolean; waitingFor(): string };
 }

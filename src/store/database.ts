@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
@@ -8,6 +8,7 @@ import type { Database } from './schema';
 import { migrations } from './migrations';
 import { Checkpointer } from './checkpointer';
 import { WalSync } from './wal-sync';
+import { vacuumOffThread } from './vacuum-thread';
 import { StoreHealth, UnconfirmedWriteError, type StoreProblem } from './store-error';
 import { guardedDialect, refuseInsideTransactionWork, runAsTransactionWork } from './transaction-guard';
 
@@ -22,8 +23,11 @@ export interface Store {
    * groupCommit. `work` must only use `trx` (no other store call, no waiting on the network).
    */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
-  /** Runs pending migrations; throws with the failing migration's name. */
-  migrate(): Promise<void>;
+  /**
+   * Runs pending migrations; throws with the failing migration's name. `onStep` hears what each long
+   * step is waiting for (the migrations to apply, SQLite's one-time VACUUM), for the log and /readyz.
+   */
+  migrate(onStep?: (waitingFor: string) => void): Promise<void>;
   /**
    * Gives the space of deleted rows back to the file system, at most `maxPages` pages in one transaction:
    * SQLite's incremental vacuum (the file is in auto_vacuum=INCREMENTAL mode); PostgreSQL's autovacuum
@@ -92,7 +96,11 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
   return openSqlite(match[1], options);
 }
 
-function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store, 'lockApp' | 'close' | 'transaction' | 'reclaimSpace' | 'changeStamp'> & { afterMigrate?: () => void }): Store {
+function withMigrations(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  rest: Pick<Store, 'lockApp' | 'close' | 'transaction' | 'reclaimSpace' | 'changeStamp'> & { afterMigrate?: (onStep: (waitingFor: string) => void) => Promise<void> },
+): Store {
   const { afterMigrate, transaction, ...parts } = rest;
   // Every write's answer: a spell of unavailable errors is kept by name (its first error) until a write succeeds.
   const health = new StoreHealth();
@@ -113,19 +121,21 @@ function withMigrations(db: Kysely<Database>, dialect: Dialect, rest: Pick<Store
     },
     db,
     dialect,
-    async migrate() {
+    async migrate(onStep = () => undefined) {
       // Kysely looks for its own migration tables in every schema unless told which one; with two
       // installations in one database (one schema each) it would find the other's and skip creating its
       // own. Pin them to the schema this connection writes to.
       const migrationTableSchema =
         dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
       const migrator = new Migrator({ db, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations) } });
+      const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+      if (pending.length > 0) onStep(`applying ${pending.length} migration${pending.length === 1 ? '' : 's'} (${pending[0]}${pending.length > 1 ? ` … ${pending[pending.length - 1]}` : ''})`);
       const { error, results } = await migrator.migrateToLatest();
       const failed = results?.find((r) => r.status === 'Error');
       if (error) {
         throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
       }
-      afterMigrate?.();
+      await afterMigrate?.(onStep);
     },
     async ping() {
       try {
@@ -183,10 +193,19 @@ function openSqlite(location: string, options: StoreOptions): Store {
   return withMigrations(db, 'sqlite', {
     transaction,
     lockApp: () => Promise.resolve(),
-    afterMigrate() {
+    async afterMigrate(onStep) {
       if (Number(sqlite.pragma('auto_vacuum', { simple: true })) === 2) return;
-      sqlite.pragma('auto_vacuum = INCREMENTAL');
-      sqlite.exec('VACUUM');
+      if (filename === ':memory:') {
+        sqlite.pragma('auto_vacuum = INCREMENTAL');
+        sqlite.exec('VACUUM');
+        return;
+      }
+      // A file from before retention: rewritten once, off the HTTP thread (this connection idle meanwhile).
+      onStep(`converting the SQLite file to auto_vacuum=INCREMENTAL (a one-time VACUUM of ${(statSync(filename).size / 1048576).toFixed(0)} MB)`);
+      await vacuumOffThread(filename);
+      // This connection reads the file's auto_vacuum mode again at its next read (pragma auto_vacuum alone
+      // answers what it read before), so retention's incremental_vacuum finds the new mode.
+      sqlite.prepare('select count(*) from sqlite_master').get();
     },
     changeStamp() {
       // Straight on the connection, not queued behind a transaction: a change counted here before its
@@ -209,6 +228,9 @@ function openSqlite(location: string, options: StoreOptions): Store {
       closed = true;
       await checkpointer?.stop();
       await db.destroy();
+      // Kysely closes the connection only if a query ever opened its driver: a start that failed before
+      // any query (the port taken) would leave the file open.
+      if (sqlite.open) sqlite.close();
       wal?.close();
     },
   });

@@ -19,7 +19,7 @@ describe('startService', () => {
     try {
       const config = loadConfig({ REPO_OWNER: 'acme', REPO_NAME: 'gitops', DRY_RUN: 'true', WEBHOOK_TOKEN, DATABASE_URL: database.url, HOST: '127.0.0.1', PORT: String(port) });
       await expect(startService(config, createLogger('silent'), { store })).rejects.toMatchObject({ code: 'EADDRINUSE' });
-      // Migrated before the listen failed, closed after: no file handle or pool outlives a failed start.
+      // The listen failed before the migrations; the store is closed after: no file handle or pool outlives a failed start.
       await expect(store.ping()).rejects.toThrow(/destroyed|not open/);
     } finally {
       await store.close();

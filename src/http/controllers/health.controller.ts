@@ -8,9 +8,10 @@ export const live: RequestHandler = (_req, res) => {
 };
 
 /** /readyz: the store answers a query (config was valid, or the process would not have started). */
-export function createReadiness({ config, store, isStopping, wiring }: AppDeps): RequestHandler {
+export function createReadiness({ config, store, isStopping, wiring, startup }: AppDeps): RequestHandler {
   return async (_req, res) => {
     if (isStopping?.()) throw new AppError('SHUTTING_DOWN');
+    if (startup && !startup.ready()) throw new AppError('STARTING', `the service is starting: ${startup.waitingFor()}`);
     const github = wiring?.current();
     // A broken GitHub does not stop webhooks from being stored safely, so by default it is only reported.
     if (config.github.readyRequiresGitHub && github && !github.ok) throw new AppError('GITHUB_NOT_READY');

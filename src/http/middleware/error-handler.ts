@@ -63,6 +63,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
   const problem = appError.code === 'STORE_UNAVAILABLE' ? storeProblemOf(appError.cause ?? error) : undefined;
   // When to try again: a busy store (a full pool, locks, a slow statement) clears in moments.
   if (appError.code === 'STORE_UNAVAILABLE') res.setHeader('Retry-After', problem?.kind === 'busy' ? '1' : '5');
+  if (appError.code === 'STARTING') res.setHeader('Retry-After', '5');
   if (appError.status >= 500) {
     req.log.error({ err: appError.cause ?? error, code: appError.code, storeProblem: problem?.kind }, problem ? `${appError.message} (${problem.label})` : appError.message);
   } else {

@@ -158,7 +158,7 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
   // Node keeps the first 2,000 raw header entries and drops the rest silently; read them all (16 KB in all
   // at most, Node's own bound) so the app answers 431 past MAX_HEADER_LINES instead of guessing.
   server.maxHeadersCount = 0;
-  server.on('checkContinue', continueAfterAuth([config.auth.webhookToken, config.auth.adminToken, ...(config.metrics.token ? [config.metrics.token] : [])], app));
+  server.on('checkContinue', continueAfterAuth(app));
   await new Promise<void>((resolve, reject) => {
     const fail = (error: Error) => reject(listenProblem(error, config.http.host, config.http.port));
     server.once('error', fail);

@@ -16,10 +16,10 @@ interface Answer {
 }
 
 /** One request on its own connection to the real listener, with exactly these header lines. */
-function send(url: string, path: string, headers: Array<[string, string]>, body: string | undefined, waitForContinue = false): Promise<Answer> {
+function send(url: string, path: string, headers: Array<[string, string]>, body: string | undefined, waitForContinue = false, localAddress?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const informational: number[] = [];
-    const req = httpRequest(`${url}${path}`, { method: 'POST', agent: false });
+    const req = httpRequest(`${url}${path}`, { method: 'POST', agent: false, localAddress });
     for (const [name, value] of headers) req.appendHeader(name, value);
     req.on('information', (info) => informational.push(info.statusCode));
     req.on('continue', () => req.end(body));
@@ -60,6 +60,26 @@ describe('the listener: Expect: 100-continue and header lines', () => {
     const accepted = await send(service.url, '/v1/webhooks/argocd', [...json, ['Expect', '100-continue'], ['Authorization', `Bearer ${WEBHOOK_TOKEN}`]], body, true);
     expect(accepted.informational).toEqual([100]);
     expect(accepted.status).toBe(202);
+  });
+
+  it('when an address has used up its failure budget, then even its right token gets 429 before any 100 Continue: a guess with Expect learns nothing', async () => {
+    const from = '127.0.0.23';
+    for (let i = 0; i < 20; i++) {
+      const wrong = await send(service.url, '/v1/webhooks/argocd', [...json, ['Expect', '100-continue'], ['Authorization', `Bearer wrong-guess-${i}-0123456789`]], body, true, from);
+      expect([wrong.status, wrong.informational]).toEqual([401, []]);
+    }
+    for (const [path, token] of [
+      ['/v1/webhooks/argocd', WEBHOOK_TOKEN],
+      ['/v1/webhooks/argocd', 'still-guessing-0123456789'],
+      ['/v1/events/01a2290a-6d1c-7b3e-9f00-4c8e2b1d0a99/replay', ADMIN_TOKEN],
+    ] as const) {
+      const answer = await send(service.url, path, [...json, ['Expect', '100-continue'], ['Authorization', `Bearer ${token}`]], body, true, from);
+      expect([path, answer.status, answer.informational]).toEqual([path, 429, []]);
+      expect(answer.headers['retry-after']).toMatch(/^\d+$/);
+    }
+    // Another address is not slowed, and its right token still gets its 100 first.
+    const other = await send(service.url, '/v1/webhooks/argocd', [...json, ['Expect', '100-continue'], ['Authorization', `Bearer ${WEBHOOK_TOKEN}`]], JSON.stringify(seedBody({ failed_revision: 'c'.repeat(40) })), true, '127.0.0.24');
+    expect([other.status, other.informational]).toEqual([202, [100]]);
   });
 
   it.each([201, 1100])('when a request carries %i header lines, then 431 TOO_MANY_HEADERS, not a misleading "empty body"', async (lines) => {

@@ -91,7 +91,11 @@ export function requireToken(expected: string, kind: TokenKind, guard?: FailureG
     if (blocked) return next(blocked);
     const header = req.headers['x-webhook-token'];
     const tokens = presentedTokens(req.headers.authorization, Array.isArray(header) ? header[0] : header);
-    if (matches(tokens)) return next();
+    if (matches(tokens)) {
+      // Authenticated and within budget: now, and only now, the client may send its body.
+      if (String(req.headers.expect).toLowerCase() === '100-continue') res.writeContinue();
+      return next();
+    }
     const inQuery = Object.keys(req.query).find((name) => QUERY_TOKEN.test(name));
     // A request with no token at all guesses nothing: only a wrong one spends.
     if (tokens.length > 0 || inQuery !== undefined) spendFailure(req, guard);
@@ -103,18 +107,13 @@ export function requireToken(expected: string, kind: TokenKind, guard?: FailureG
 }
 
 /**
- * The listener's answer to `Expect: 100-continue` (Node's 'checkContinue'): "100 Continue" only for a
- * request that presents one of the service's tokens; any other goes straight to the app, which refuses it
- * (401) before its body is sent.
+ * The listener's answer to `Expect: 100-continue` (Node's 'checkContinue'): none of its own. The request
+ * goes to the app, whose token check (requireToken) sends "100 Continue" once the token is right and the
+ * address within its failure budget: an address over budget gets its 429, a wrong token its 401, before
+ * anything else, so a 100 answers no guess.
  */
-export function continueAfterAuth(tokens: readonly string[], app: (req: IncomingMessage, res: ServerResponse) => void) {
-  const matchers = tokens.map((t) => tokenMatcher(t));
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const header = req.headers['x-webhook-token'];
-    const presented = presentedTokens(req.headers.authorization, Array.isArray(header) ? header[0] : header);
-    if (presented.length > 0 && matchers.some((matches) => matches(presented))) res.writeContinue();
-    app(req, res);
-  };
+export function continueAfterAuth(app: (req: IncomingMessage, res: ServerResponse) => void) {
+  return (req: IncomingMessage, res: ServerResponse): void => app(req, res);
 }
 
 export const WWW_AUTHENTICATE = 'Bearer realm="gitops-rollback-webhook", Basic realm="gitops-rollback-webhook"';

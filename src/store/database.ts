@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type ControlledTransaction, type SqliteDatabase, type Transaction } from 'kysely';
 import type PgModule from 'pg';
 import { pgModule } from './pg-module';
 import type { Database } from './schema';
@@ -46,6 +46,8 @@ export interface Store {
   problem(): StoreProblem | undefined;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** Resolves when a write of `bytes` commits (one row of store_probe): whether the store takes such writes. */
+  probeWrite(now: number, bytes: number): Promise<void>;
   /**
    * Serialises rollback decisions for one app until `trx` ends, so the loop guard's count and the
    * insert that follows cannot interleave with another replica's. SQLite needs nothing: one connection
@@ -136,6 +138,16 @@ function withMigrations(
         throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
       }
       await afterMigrate?.(onStep);
+    },
+    async probeWrite(now: number, bytes: number) {
+      const room = String(now % 10).repeat(bytes);
+      await this.transaction((trx) =>
+        trx
+          .insertInto('store_probe')
+          .values({ id: 1, at: now, room })
+          .onConflict((oc) => oc.column('id').doUpdateSet({ at: now, room }))
+          .execute(),
+      );
     },
     async ping() {
       try {
@@ -379,35 +391,48 @@ export function groupCommit(
   const waiting: Unit[] = [];
   let running = false;
 
-  /** Runs the group; resolves to its callers' answers once committed (not yet durable). */
+  /**
+   * Runs the group; resolves to its callers' answers once committed (not yet durable). The transaction is
+   * driven by hand so that the first error that ended it (SQLITE_FULL, an I/O error, read-only: in a
+   * statement or at COMMIT) is what every caller hears, never the complaint of the rollback after it
+   * ("cannot rollback - no transaction is active", when SQLite already rolled back itself), which was
+   * answered 500 before.
+   */
   async function runGroup(group: Unit[]): Promise<Array<() => void> | undefined> {
     const outcomes: Array<() => void> = [];
+    let trx: ControlledTransaction<Database>;
+    try {
+      trx = await db.startTransaction().execute();
+    } catch (error) {
+      for (const unit of group) unit.reject(error);
+      return undefined;
+    }
     let cause: unknown;
     try {
-      await db.transaction().execute(async (trx) => {
-        for (const unit of group) {
-          await sql`savepoint unit`.execute(trx);
+      for (const unit of group) {
+        await sql`savepoint unit`.execute(trx);
+        try {
+          const value = await runAsTransactionWork(() => unit.work(trx));
+          await sql`release savepoint unit`.execute(trx);
+          outcomes.push(() => unit.resolve(value));
+        } catch (error) {
           try {
-            const value = await runAsTransactionWork(() => unit.work(trx));
+            await sql`rollback to savepoint unit`.execute(trx);
             await sql`release savepoint unit`.execute(trx);
-            outcomes.push(() => unit.resolve(value));
-          } catch (error) {
-            try {
-              await sql`rollback to savepoint unit`.execute(trx);
-              await sql`release savepoint unit`.execute(trx);
-            } catch {
-              // SQLite ended the whole transaction itself (a full disk, an I/O error): the unit's error is the
-              // cause, not the missing savepoint.
-              cause ??= error;
-              throw error;
-            }
-            outcomes.push(() => unit.reject(error));
+          } catch {
+            // SQLite ended the whole transaction itself (a full disk, an I/O error): the unit's error is the cause.
+            cause = error;
+            throw error;
           }
+          outcomes.push(() => unit.reject(error));
         }
-      });
+      }
+      await trx.commit().execute();
     } catch (error) {
-      // Kysely's rollback after such an error fails too ("no transaction is active"): answer the first error.
-      for (const unit of group) unit.reject(cause ?? error);
+      cause ??= error;
+      // Releases the connection whatever it says (it fails when SQLite rolled back already).
+      await trx.rollback().execute().catch(() => undefined);
+      for (const unit of group) unit.reject(cause);
       return undefined;
     }
     return outcomes;

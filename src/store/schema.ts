@@ -10,6 +10,7 @@ import type { NotificationsTable } from './notifications.table';
 import type { OutcomeFollowsTable } from './outcome-follows.table';
 import type { OutcomeHistoryTable } from './outcome-history.table';
 import type { RevisionStatesTable } from './revision-states.table';
+import type { StoreProbeTable } from './store-probe.table';
 import type { ToldOnceTable } from './told-once.table';
 import type { UiSessionsTable } from './ui-sessions.table';
 
@@ -29,4 +30,5 @@ export interface Database {
   admin_actions: AdminActionsTable;
   ui_sessions: UiSessionsTable;
   told_once: ToldOnceTable;
+  store_probe: StoreProbeTable;
 }

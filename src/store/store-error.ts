@@ -101,6 +101,8 @@ export function storeProblemOf(error: unknown): { kind: StoreProblemKind; label:
 export interface StoreProblem {
   kind: StoreProblemKind;
   label: string;
+  /** The first error's code (SQLITE_FULL, 53100, EROFS…), '' when it had none. */
+  code: string;
   first: string;
   since: number;
   lastAt: number;
@@ -141,6 +143,6 @@ export class StoreHealth {
     // By shape, not instanceof: an error from another realm (a worker, a test's module registry) is one too.
     const { code, message: text } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
     const message = typeof text === 'string' ? `${typeof code === 'string' ? `${code}: ` : ''}${text}` : String(error);
-    this.spell = { ...problem, first: message.slice(0, 300), since: now, lastAt: now, count: 1 };
+    this.spell = { ...problem, code: typeof code === 'string' ? code : '', first: message.slice(0, 300), since: now, lastAt: now, count: 1 };
   }
 }

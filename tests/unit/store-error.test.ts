@@ -93,7 +93,7 @@ describe('StoreHealth: a spell of store errors', () => {
     now += 10;
     health.failed(new Error('cannot rollback - no transaction is active'));
     health.failed(sqlite('SQLITE_IOERR'));
-    expect(health.current()).toEqual({ kind: 'disk_full', label: 'disk full', first: 'SQLITE_FULL: sqlite said SQLITE_FULL', since: 1000, lastAt: 1010, count: 2 });
+    expect(health.current()).toEqual({ kind: 'disk_full', label: 'disk full', code: 'SQLITE_FULL', first: 'SQLITE_FULL: sqlite said SQLITE_FULL', since: 1000, lastAt: 1010, count: 2 });
     // A read-only poll that succeeds on a full disk does not end it at once.
     health.succeeded();
     now += STORE_PROBLEM_QUIET_MS - 1;

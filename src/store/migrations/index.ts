@@ -17,6 +17,7 @@ import * as refusals from './2026-12-06T22-00-refusals';
 import * as needsAPerson from './2026-12-06T23-00-needs-a-person';
 import * as toldOnce from './2026-12-07T10-00-told-once';
 import * as knownFailed from './2026-12-07T11-00-known-failed';
+import * as storeProbe from './2026-12-07T12-00-store-probe';
 
 /** Every migration, keyed by its dated name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-06T23-00-needs-a-person': needsAPerson,
   '2026-12-07T10-00-told-once': toldOnce,
   '2026-12-07T11-00-known-failed': knownFailed,
+  '2026-12-07T12-00-store-probe': storeProbe,
 };

@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { AppDeps } from './http/app-deps';
 import { errorHandler, notFound } from './http/middleware/error-handler';
@@ -14,6 +14,22 @@ export type { AppDeps };
 
 /** Header lines a request may carry: browsers send about 20, proxies add a few. */
 export const MAX_HEADER_LINES = 200;
+
+/**
+ * Inputs no route reads, refused before any does, the same on both stores: a NUL character in the path
+ * (404) or in a query value (422), which PostgreSQL's text cannot hold; a bracketed query parameter
+ * (`app[]=x`, `before[x]=1`), which the query parser leaves as an unknown name so the filter it meant
+ * was silently dropped; and a parameter given twice (422), each named.
+ */
+const refuseOddRequests: RequestHandler = (req, _res, next) => {
+  if (/%00/.test(req.path) || req.path.includes('\u0000')) return next(new AppError('NOT_FOUND', 'the path contains a NUL character (%00)'));
+  for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
+    if (/[[\]]/.test(name)) return next(new AppError('INVALID_PAYLOAD', `query parameter ${name}: brackets are not read; send ${name.replace(/\[.*$/, '')}=<value> once`));
+    if (typeof value !== 'string') return next(new AppError('INVALID_PAYLOAD', `query parameter ${name}: given more than once; send it once`));
+    if (value.includes('\u0000')) return next(new AppError('INVALID_PAYLOAD', `query parameter ${name}: contains a NUL character (%00)`));
+  }
+  next();
+};
 
 /** Builds the Express app from its parts; never listens (src/main.ts does). */
 export function createApp(given: AppDeps): Express {
@@ -43,6 +59,7 @@ export function createApp(given: AppDeps): Express {
   app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new AppError('NOT_FOUND', `no route for OPTIONS ${req.path}`) : undefined));
   // Every header line is read (the listener drops none: see startService); past MAX_HEADER_LINES, 431.
   app.use((req, _res, next) => next(req.rawHeaders.length / 2 > MAX_HEADER_LINES ? new AppError('TOO_MANY_HEADERS', `${req.rawHeaders.length / 2} header lines; the service reads at most ${MAX_HEADER_LINES}`) : undefined));
+  app.use(refuseOddRequests);
   // While it starts, only the probes answer; everything else is told what the start waits for.
   const { startup } = deps;
   if (startup) {

@@ -41,6 +41,13 @@ export const DEFAULT_APP = 'default';
 const RESERVED_PAYLOAD_KEYS = new Set(['failed_revision', 'healthy_revision', 'app', 'event_id']);
 const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
 const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$/;
+/** What an app name must look like, as every refusal says it. */
+export const APP_NAME_RULE = 'expected an Argo CD application name (letters, digits, . _ / -; at most 253)';
+
+/** True when `name` is a name Argo CD can give an app (the webhook's rule, used everywhere an app is named). */
+export function isAppName(name: string): boolean {
+  return APP_NAME.test(name);
+}
 
 type Json = Record<string, unknown>;
 
@@ -61,10 +68,12 @@ export const MAX_JSON_DEPTH = 32;
  * `prototype`, however the JSON escaped it), or nesting deeper than MAX_JSON_DEPTH (which would break
  * JSON.stringify later). Returns what is wrong, or undefined.
  */
-export function inspectJson(value: unknown): { forbidden: string } | { tooDeep: string } | undefined {
+export function inspectJson(value: unknown): { forbidden: string } | { tooDeep: string } | { nul: string } | undefined {
   const stack: Array<{ node: unknown; path: string; depth: number }> = [{ node: value, path: '', depth: 0 }];
   while (stack.length > 0) {
     const { node, path, depth } = stack.pop()!;
+    // PostgreSQL's text cannot hold U+0000 (SQLite's can): refused on both, so both answer alike.
+    if (typeof node === 'string' && node.includes('\u0000')) return { nul: path || 'body' };
     if (typeof node !== 'object' || node === null) continue;
     if (depth >= MAX_JSON_DEPTH) return { tooDeep: path || 'body' };
     if (Array.isArray(node)) {
@@ -74,6 +83,7 @@ export function inspectJson(value: unknown): { forbidden: string } | { tooDeep: 
     const keys = Object.keys(node);
     for (const key of keys) {
       if (FORBIDDEN_KEYS.includes(key)) return { forbidden: path ? `${path}.${key}` : key };
+      if (key.includes('\u0000')) return { nul: path || 'body' };
     }
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!;
@@ -85,7 +95,7 @@ export function inspectJson(value: unknown): { forbidden: string } | { tooDeep: 
 
 function parseApp(raw: unknown, field: string): string {
   if (typeof raw !== 'string' || raw === NO_VALUE || !APP_NAME.test(raw)) {
-    throw invalid(field, 'expected an Argo CD application name (letters, digits, . _ / -; at most 253)');
+    throw invalid(field, APP_NAME_RULE);
   }
   return raw;
 }

@@ -100,7 +100,14 @@ export function createUiRouter(deps: AppDeps): Router {
   router.use('/ui', helmet.referrerPolicy({ policy: 'same-origin' }));
   router.use('/ui/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
   router.use('/ui', cookieParser(sessionSecret(config.auth.adminToken)));
-  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  // A form value with a NUL character (which PostgreSQL's text cannot hold) is refused as bad input.
+  const urlencoded = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  const form: RequestHandler = (req, res, next) =>
+    urlencoded(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      const nul = Object.entries((req.body ?? {}) as Record<string, unknown>).find(([, value]) => typeof value === 'string' && value.includes('\u0000'));
+      next(nul ? new AppError('INVALID_PAYLOAD', `${nul[0]}: contains a NUL character, which is not accepted`) : undefined);
+    });
 
   /** Pages need a session: without one, GETs go to the sign-in form and come back; the live fragment says 401. */
   const signedIn: RequestHandler = async (req, res, next) => {

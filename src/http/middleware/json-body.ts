@@ -105,6 +105,7 @@ export const parseJsonBody: RequestHandler = (req, res, next) => {
     }
     const problem = inspectJson(parsed);
     if (problem && 'forbidden' in problem) return next(new AppError('INVALID_PAYLOAD', `${problem.forbidden}: this key name is not accepted`));
+    if (problem && 'nul' in problem) return next(new AppError('INVALID_PAYLOAD', `${problem.nul}: contains a NUL character (\\u0000), which is not accepted`));
     if (problem) return next(new AppError('INVALID_PAYLOAD', `${problem.tooDeep}: nested deeper than ${MAX_JSON_DEPTH} levels`));
     req.body = parsed;
     next();

@@ -6,6 +6,8 @@ import type { Store } from '../store/database';
 import { currentDelivery, DeliveryInProgressError, openDelivery } from '../store/deliveries.repository';
 import { findEvent, isUniqueViolation, notFollowedYet, summarizeDelivery, summarizeFollow } from '../store/events.repository';
 import { pauseApp, resumeApp, type AppPause } from '../store/pauses.repository';
+import { appExists } from '../store/apps.repository';
+import { APP_NAME_RULE, isAppName } from '../domain/webhook-message';
 
 /** Who acts and why, and from where (the status page or the JSON API). */
 export interface Actor {
@@ -19,17 +21,30 @@ export interface Actor {
  * one transaction, so the app's page never shows a change without its author. The JSON API and the
  * status page both call these.
  */
-export async function pauseByHand(store: Store, app: string, actor: Actor & { reason: string }, now: number): Promise<AppPause> {
+/**
+ * Pauses `app`, which must be named as Argo CD names apps (INVALID_PAYLOAD otherwise) and be one the
+ * service has seen (a report, a rollback, a pause), unless `allowUnseen` says the caller means an app
+ * that has not sent anything yet (NOT_FOUND otherwise): a typo must not create an app. Returns whether
+ * the app was unseen.
+ */
+export async function pauseByHand(store: Store, app: string, actor: Actor & { reason: string; allowUnseen?: boolean }, now: number): Promise<AppPause & { unseen: boolean }> {
+  if (!isAppName(app)) throw new AppError('INVALID_PAYLOAD', `app: ${APP_NAME_RULE}`);
   const pause = { app, reason: actor.reason, by: actor.by, since: now };
+  let unseen = false;
   await store.transaction(async (trx) => {
+    unseen = !(await appExists(trx, app));
+    if (unseen && !actor.allowUnseen) {
+      throw new AppError('NOT_FOUND', `no report, rollback or pause of app ${JSON.stringify(app)} yet: to pause an app before it sends anything, say so with allow_unseen: true`);
+    }
     await pauseApp(trx, pause);
     await recordAction(trx, { app, eventId: null, action: 'pause', by: actor.by, reason: actor.reason, via: actor.via, at: now });
   });
-  return pause;
+  return { ...pause, unseen };
 }
 
 /** Returns the pause that ended, or undefined when the app was not paused (recorded either way). */
 export async function resumeByHand(store: Store, app: string, actor: Actor, now: number): Promise<AppPause | undefined> {
+  if (!isAppName(app)) throw new AppError('INVALID_PAYLOAD', `app: ${APP_NAME_RULE}`);
   return store.transaction(async (trx) => {
     const ended = await resumeApp(trx, app);
     await recordAction(trx, { app, eventId: null, action: 'resume', by: actor.by, reason: actor.reason, via: actor.via, at: now });

@@ -8,6 +8,11 @@ export async function noteApp(db: Db, app: string, now: number): Promise<void> {
   await db.insertInto('apps').values({ app, first_seen_at: now }).onConflict((oc) => oc.column('app').doNothing()).execute();
 }
 
+/** Whether the service has seen `app` (a report, a rollback or a pause). */
+export async function appExists(db: Db, app: string): Promise<boolean> {
+  return (await db.selectFrom('apps').select('app').where('app', '=', app).executeTakeFirst()) !== undefined;
+}
+
 /** Every app that ever sent a report or a rollback (or was paused), alphabetically; `after` pages by name (keyset). */
 export async function listAppNames(db: Db, limit: number, offset = 0, after?: string): Promise<string[]> {
   let query = db.selectFrom('apps').select('app');

@@ -18,9 +18,10 @@ describe.each(DIALECTS)('the pause switch on %s', (_dialect, createDatabase) => 
   const rollback = (app = 'podinfo-prod', n = 1) => request(h.app).post('/v1/webhooks/argocd').set(webhook).send(seedBody({ app, failed_revision: failedRevision(n) }));
 
   it('when an app is paused, then its rollbacks are recorded and refused with who and why, other apps are not, and /v1/apps shows it', async () => {
-    const paused = await request(h.app).post('/v1/apps/podinfo-prod/pause').set(admin).send({ reason: 'database migration until 14:00', by: 'ana@example.com' });
+    // Paused before it sent anything: said so explicitly, and answered so.
+    const paused = await request(h.app).post('/v1/apps/podinfo-prod/pause').set(admin).send({ reason: 'database migration until 14:00', by: 'ana@example.com', allow_unseen: true });
     expect(paused.status).toBe(200);
-    expect(paused.body).toEqual({ app: 'podinfo-prod', paused: { reason: 'database migration until 14:00', by: 'ana@example.com', since: expect.any(String) } });
+    expect(paused.body).toEqual({ app: 'podinfo-prod', paused: { reason: 'database migration until 14:00', by: 'ana@example.com', since: expect.any(String) }, unseen: true });
 
     const refused = await rollback();
     expect(refused.status).toBe(409);
@@ -38,7 +39,9 @@ describe.each(DIALECTS)('the pause switch on %s', (_dialect, createDatabase) => 
   });
 
   it('when the app is resumed, then the same rollback goes through', async () => {
-    await request(h.app).post('/v1/apps/podinfo-prod/pause').set(admin).send({ reason: 'incident 42', by: 'ana' });
+    expect((await rollback('podinfo-prod', 7)).status).toBe(202);
+    const paused = await request(h.app).post('/v1/apps/podinfo-prod/pause').set(admin).send({ reason: 'incident 42', by: 'ana' });
+    expect(paused.body).not.toHaveProperty('unseen');
     expect((await rollback()).status).toBe(409);
     const resumed = await request(h.app).post('/v1/apps/podinfo-prod/resume').set(admin).send({ by: 'ben', reason: 'migration done' });
     expect(resumed.body).toMatchObject({ app: 'podinfo-prod', paused: null, resumed_by: 'ben', was_paused: { reason: 'incident 42', by: 'ana' } });
@@ -55,6 +58,25 @@ describe.each(DIALECTS)('the pause switch on %s', (_dialect, createDatabase) => 
     expect(res.status).toBe(422);
     expect(res.body.error.message).toMatch(message);
     expect((await rollback()).status).toBe(202);
+  });
+
+  it('when a pause names an app the service has not seen, then 404 saying how to mean it, and nothing is paused or listed', async () => {
+    const res = await request(h.app).post('/v1/apps/podinfo-prdo/pause').set(admin).send({ reason: 'typo', by: 'ana' });
+    expect(res.status).toBe(404);
+    expect(res.body.error.message).toBe('no report, rollback or pause of app "podinfo-prdo" yet: to pause an app before it sends anything, say so with allow_unseen: true');
+    expect((await request(h.app).get('/v1/apps').set(admin)).body.apps).toEqual([]);
+  });
+
+  it.each([
+    ['markup', '<img src=x>'],
+    ['a space', 'my app'],
+    ['a NUL character', 'app\u0000x'],
+  ])('when a pause or resume names an app with %s, then it is refused like the webhook refuses it, and no app is made up', async (_name, app) => {
+    for (const action of ['pause', 'resume']) {
+      const res = await request(h.app).post(`/v1/apps/${encodeURIComponent(app)}/${action}`).set(admin).send({ reason: 'x', by: 'ana', allow_unseen: true });
+      expect([action, res.status]).toEqual([action, app.includes('\u0000') ? 404 : 422]);
+    }
+    expect((await request(h.app).get('/v1/apps').set(admin)).body.apps).toEqual([]);
   });
 
   it('when the webhook token is used to pause, then 401: the switch needs the admin token', async () => {

@@ -23,7 +23,7 @@ const listQuery = z.strictObject({
   after: z.string().min(1).max(253).optional(),
 });
 
-const pauseBody = z.strictObject({ reason: reasonField('shown to everyone and in every refusal'), by: byField });
+const pauseBody = z.strictObject({ reason: reasonField('shown to everyone and in every refusal'), by: byField, allow_unseen: z.boolean().optional() });
 const resumeBody = z.strictObject({ by: byField, reason: z.string().trim().max(500).optional() });
 
 const pauseView = (pause: AppPause | undefined) => (pause ? { reason: pause.reason, by: pause.by, since: iso(pause.since) } : null);
@@ -124,9 +124,9 @@ export function createAppsController({ config, store, clock }: AppDeps) {
   const pause: RequestHandler = async (req, res) => {
     const app = String(req.params.app);
     const body = parseBody(pauseBody, req.body);
-    const { since } = await pauseByHand(store, app, { by: body.by, reason: body.reason, via: 'api' }, clock.now());
-    req.log.warn({ app, by: body.by, reason: body.reason }, `app paused: its rollbacks are refused until resumed (${body.reason})`);
-    res.json({ app, paused: { reason: body.reason, by: body.by, since: iso(since) } });
+    const { since, unseen } = await pauseByHand(store, app, { by: body.by, reason: body.reason, via: 'api', allowUnseen: body.allow_unseen }, clock.now());
+    req.log.warn({ app, by: body.by, reason: body.reason, unseen }, `app paused${unseen ? ' before it sent anything (allow_unseen)' : ''}: its rollbacks are refused until resumed (${body.reason})`);
+    res.json({ app, paused: { reason: body.reason, by: body.by, since: iso(since) }, ...(unseen ? { unseen: true } : {}) });
   };
 
   /** POST /v1/apps/{app}/resume {by, reason?}: rollbacks go through again. */

@@ -89,6 +89,7 @@ const envSchema = z
     DELIVERY_LEASE_MS: integer(1000, 3_600_000, 60_000),
     GITHUB_MIN_INTERVAL_MS: integer(0, 3_600_000, 1000),
     GITHUB_TIMEOUT_MS: integer(100, 600_000, 10_000),
+    GITHUB_LOG_TIMEOUT_MS: integer(100, 600_000, 5000),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
     INGRESS_RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000, 600),
     ROLLBACK_MAX_PER_WINDOW: integer(1, 1000, 3),
@@ -230,6 +231,8 @@ export interface Config {
     /** VALUES_PATHS: what apps without a route's values_paths restore; undefined leaves it to the workflow. */
     readonly valuesPaths: readonly string[] | undefined;
     readonly timeoutMs: number;
+    /** Reading a failed job's log from the address GitHub redirects to: redirect, headers and body, all of it. */
+    readonly logTimeoutMs: number;
     readonly minIntervalMs: number;
     /** How often the wiring check (token, repositories, permissions) runs again. */
     readonly checkIntervalMs: number;
@@ -359,6 +362,7 @@ export function loadConfig(
       eventType: e.WEBHOOK_EVENT,
       valuesPaths: valuesPaths.paths,
       timeoutMs: e.GITHUB_TIMEOUT_MS,
+      logTimeoutMs: e.GITHUB_LOG_TIMEOUT_MS,
       minIntervalMs: e.GITHUB_MIN_INTERVAL_MS,
       checkIntervalMs: e.GITHUB_CHECK_INTERVAL_SECONDS,
       readyRequiresGitHub: e.READY_REQUIRES_GITHUB,

@@ -15,6 +15,8 @@ export interface FailedStep {
   url: string;
   /** The last error line of the job's log (timestamp removed), when the log could be read. */
   errorLine?: string;
+  /** Why the log said nothing: it could not be read in time, or had no error line in what was read. */
+  logProblem?: string;
 }
 
 /** A workflow as GET /repos/{owner}/{repo}/actions/workflows lists it. */
@@ -107,7 +109,7 @@ export function knownCauseOf(errorLine: string | undefined): KnownCause | undefi
 export function describeFailedStep(failure: FailedStep): string {
   const where = failure.step ? `job "${failure.job}" failed at step "${failure.step}"` : `job "${failure.job}" failed`;
   const cause = knownCauseOf(failure.errorLine);
-  const said = failure.errorLine ? `: ${failure.errorLine}` : '';
+  const said = failure.errorLine ? `: ${failure.errorLine}` : failure.logProblem ? ` (${failure.logProblem})` : '';
   return cause ? `${where}${said} — ${cause.name}; ${cause.remedy}` : `${where}${said}`;
 }
 

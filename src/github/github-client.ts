@@ -15,14 +15,12 @@ export interface GitHubClient {
   /** One GET of the REST API (same headers); `data` is the parsed body of a 2xx answer. Never throws. */
   get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<{ answer: GitHubAnswer; data: unknown }>;
   /**
-   * A job's log (GET …/actions/jobs/{id}/logs): GitHub answers 302 to a short-lived signed address on
-   * another host, fetched without the token; `data` is the log's text (at most MAX_LOG_BYTES). Never throws.
+   * Where a job's log is (GET …/actions/jobs/{id}/logs): GitHub answers 302 to a short-lived signed
+   * address on another host, which is the answer asked for (`location`); read it with readJobLog, which
+   * never sends the token. Never throws.
    */
-  getLog(path: string, signal?: AbortSignal): Promise<{ answer: GitHubAnswer; data: unknown }>;
+  getLogAddress(path: string, signal?: AbortSignal): Promise<{ answer: GitHubAnswer; location?: string }>;
 }
-
-/** The most of a job's log read to find why it failed (a restore job's log is a few KB). */
-export const MAX_LOG_BYTES = 4 * 1024 * 1024;
 
 export interface GitHubClientOptions {
   apiUrl: string;
@@ -117,13 +115,12 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     get(path, params, signal) {
       return exchangeFor(repositoryOf(path), async () => http.get(path, { headers: await headersFor(repositoryOf(path)), params, signal, responseType: 'json' }));
     },
-    async getLog(path, signal) {
-      const first = await exchangeFor(repositoryOf(path), async () => http.get(path, { headers: await headersFor(repositoryOf(path)), signal, responseType: 'text' }));
-      if (first.answer.kind !== 'response' || first.answer.status !== 302) return first;
-      const location = first.answer.headers.location;
-      if (!location || !/^https?:\/\//.test(location)) return { answer: { kind: 'transport', message: 'GitHub answered 302 for the job log without an address' }, data: undefined };
-      // The signed address is the credential: the token is not sent there.
-      return exchange(async () => http.get(location, { headers: { 'User-Agent': USER_AGENT }, signal, responseType: 'text', maxContentLength: MAX_LOG_BYTES }));
+    async getLogAddress(path, signal) {
+      const { answer } = await exchangeFor(repositoryOf(path), async () => http.get(path, { headers: await headersFor(repositoryOf(path)), signal, responseType: 'text' }));
+      if (answer.kind !== 'response' || answer.status !== 302) return { answer };
+      const location = answer.headers.location;
+      if (!location) return { answer: { kind: 'transport', message: 'GitHub answered 302 for the job log without an address' } };
+      return { answer, location };
     },
   };
 }

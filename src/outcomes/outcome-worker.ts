@@ -6,6 +6,7 @@ import { NOTIFIED_OUTCOMES, decideOutcome, healthyReportQuery, type Observations
 import { errorLineOf, parseWorkflows, pickFailedStep } from '../domain/restore-failure';
 import { classifyGitHubAnswer, type GitHubAnswer } from '../github/classify-answer';
 import type { GitHubClient } from '../github/github-client';
+import { readJobLog, seconds } from '../github/log-reader';
 import type { Metrics } from '../metrics/metrics';
 import { pickPullRequest, pickRestoreCommit, pickRun, rollbackBranch } from '../github/restore-lookups';
 import type { Store } from '../store/database';
@@ -34,7 +35,15 @@ export interface OutcomeWorkerOptions {
   pollIntervalMs?: number;
   owner?: string;
   metrics?: Metrics;
+  /**
+   * Reading a failed job's log, outside the token's slot: GitHub's API address (a private one allows a
+   * private log address, as on GitHub Enterprise Server) and the whole read's deadline.
+   */
+  jobLog: { apiUrl: string; timeoutMs: number };
 }
+
+/** The most of a job's log read to find why it failed (a restore job's log is a few KB): the rest is not read. */
+export const MAX_LOG_BYTES = 4 * 1024 * 1024;
 
 /** Conclusions that are not a failure to explain: success, and a cancel (dispatched again or reported as such). */
 const QUIET_CONCLUSIONS = ['success', 'cancelled', 'skipped', 'neutral'];
@@ -98,7 +107,7 @@ export class OutcomeWorker extends PollingLoop {
   }
 
   /** One request through the token's slot (see read): a GET of the REST API or a job's log. */
-  private async send(followed: FollowedRollback, request: (signal: AbortSignal) => Promise<{ answer: GitHubAnswer; data: unknown }>): Promise<Read> {
+  private async send(followed: FollowedRollback, request: (signal: AbortSignal) => Promise<{ answer: GitHubAnswer; data: unknown }>, redirectIsAnswer = false): Promise<Read> {
     const { store, leaseMs, minIntervalMs } = this.options;
     const slot = await this.takeSlot();
     if (!slot) return { ok: false, problem: 'stopping' };
@@ -113,7 +122,8 @@ export class OutcomeWorker extends PollingLoop {
       const { answer, data } = await request(this.stopSignal.signal);
       this.options.metrics?.observeGitHubAnswer(answer);
       const finishedAt = this.clock.now();
-      const verdict = classifyGitHubAnswer(answer, finishedAt);
+      // A job log's 302 is the answer asked for: its address, read outside the slot.
+      const verdict = redirectIsAnswer && answer.kind === 'response' && answer.status === 302 ? ({ kind: 'delivered' } as const) : classifyGitHubAnswer(answer, finishedAt);
       nextAllowedAt = finishedAt + minIntervalMs;
       switch (verdict.kind) {
         case 'delivered':
@@ -131,6 +141,21 @@ export class OutcomeWorker extends PollingLoop {
     } finally {
       await releaseSlot(store.db, store.dialect, slot, nextAllowedAt);
     }
+  }
+
+  /**
+   * The line of a failed job's log that says why, read with its own deadline and outside the token's
+   * slot, so a slow or endless log address holds up neither dispatches nor other looks; a read that ran
+   * out of time or size is used as far as it went.
+   */
+  private async readLog(address: string): Promise<{ errorLine?: string; logProblem?: string }> {
+    const { apiUrl, timeoutMs } = this.options.jobLog;
+    const read = await readJobLog(address, { apiUrl, deadlineMs: timeoutMs, maxBytes: MAX_LOG_BYTES, signal: this.stopSignal.signal });
+    if (!read.ok) return { logProblem: read.problem };
+    const errorLine = errorLineOf(read.text);
+    if (errorLine) return { errorLine };
+    if (read.cut === 'size') return { logProblem: `no error line in the log's first ${MAX_LOG_BYTES / 1024 / 1024} MB` };
+    return read.cut === 'time' ? { logProblem: `log not readable in ${seconds(timeoutMs)}` } : {};
   }
 
   private async observe(followed: FollowedRollback): Promise<{ seen: Observations; retryAt?: number }> {
@@ -154,8 +179,18 @@ export class OutcomeWorker extends PollingLoop {
         // Failed: which job and step, and the line of its log that says why.
         seen.failedStep = pickFailedStep(take(await this.read(followed, `${repo}/actions/runs/${encodeURIComponent(seen.run.id)}/jobs`, { filter: 'latest', per_page: '100' })));
         if (seen.failedStep) {
-          const log = take(await this.send(followed, (signal) => this.options.github.getLog(`${repo}/actions/jobs/${encodeURIComponent(seen.failedStep!.jobId)}/logs`, signal)));
-          if (typeof log === 'string') seen.failedStep.errorLine = errorLineOf(log);
+          const path = `${repo}/actions/jobs/${encodeURIComponent(seen.failedStep.jobId)}/logs`;
+          const address = take(
+            await this.send(
+              followed,
+              async (signal) => {
+                const { answer, location } = await this.options.github.getLogAddress(path, signal);
+                return { answer, data: location };
+              },
+              true,
+            ),
+          );
+          if (typeof address === 'string') Object.assign(seen.failedStep, await this.readLog(address));
         }
       }
       if (!seen.run && state.runId === null && this.clock.now() - state.deliveredAt > this.options.limits.runLookupMs) {

@@ -186,6 +186,37 @@ describe('rollback outcomes and notifications', () => {
     expect(metrics).not.toContain('rollback_outcomes_reached_total{outcome="verified"}');
   });
 
+  it('when the failed job\'s log address trickles forever, then the read ends at GITHUB_LOG_TIMEOUT_MS and decides with what was read, and new rollbacks are dispatched meanwhile', async () => {
+    const harness = await start({ GITHUB_LOG_TIMEOUT_MS: '3000' });
+    harness.github.logTrickleMs = 200;
+    actions.failLog = 'Run deploy/github/restore-values.sh\nchecking out the healthy revision';
+    actions.plan.push('fail', 'none', 'none', 'none');
+    const id = await rollback(harness);
+    const blobReads = () => harness.github.reads.filter((r) => r.path.startsWith('/_blob/'));
+    await harness.github.waitFor(() => blobReads().length === 1);
+    // While the log trickles: three more apps degrade, and each is dispatched without waiting on it.
+    for (const app of ['other-1', 'other-2', 'other-3']) {
+      const res = await request(harness.app).post('/v1/webhooks/argocd').set(auth).send({ client_payload: { app, failed_revision: repo.commits.failed, healthy_revision: repo.commits.healthy } });
+      expect(res.status).toBe(202);
+    }
+    await harness.github.waitFor((g) => g.accepted().length === 4);
+    const logRead = blobReads()[0]!;
+    expect(logRead.endedAt ?? Infinity).toBeGreaterThan(Math.max(...harness.github.accepted().map((d) => d.receivedAt)));
+    await waitForOutcome(harness, id, 'restore_failed');
+    expect((await view(harness, id)).outcome_reason).toMatch(/failed at step "Restore what the app renders from as of the healthy revision" \(log not readable in 3 s\)$/);
+    expect(blobReads()[0]!.endedAt).toBeDefined();
+  });
+
+  it('when the failed job\'s log is over 4 MB, then its first 4 MB are read and the line that names the cause is kept', async () => {
+    const harness = await start();
+    actions.failLog = ['bash: deploy/github/restore-values.sh: No such file or directory', ...Array.from({ length: 100_000 }, (_, i) => `progress line ${i} ${'.'.repeat(40)}`), '##[error]Process completed with exit code 127.'].join('\n');
+    expect(actions.failLog.length).toBeGreaterThan(5 * 1024 * 1024);
+    actions.plan.push('fail');
+    const id = await rollback(harness);
+    await waitForOutcome(harness, id, 'restore_failed');
+    expect((await view(harness, id)).outcome_reason).toMatch(/: bash: deploy\/github\/restore-values\.sh: No such file or directory — the restore script is missing from the GitOps repository/);
+  });
+
   it('when a rollback needs a person, then the overview and /v1/status say so until someone acknowledges it (who and why recorded); a verified one cannot be acknowledged', async () => {
     const harness = await start();
     actions.plan.push('fail');

@@ -18,6 +18,8 @@ export type RunPlan = 'run' | 'cancel' | 'fail' | 'none';
  */
 export class ActionsStandIn {
   readonly plan: RunPlan[] = [];
+  /** The failed job's log of plan 'fail': by default, as a GitOps repository without the restore script fails (bash's line, then GitHub's). */
+  failLog = 'bash: deploy/github/restore-values.sh: No such file or directory\n##[error]Process completed with exit code 127.';
   readonly results: WorkflowRun[] = [];
   private readonly pending = new Set<Promise<void>>();
 
@@ -40,8 +42,7 @@ export class ActionsStandIn {
       return;
     }
     if (mode === 'fail') {
-      // As a GitOps repository without the restore script fails: bash's line, then GitHub's.
-      this.github.failRun(run, { step: RESTORE_STEP, log: 'bash: deploy/github/restore-values.sh: No such file or directory\n##[error]Process completed with exit code 127.' });
+      this.github.failRun(run, { step: RESTORE_STEP, log: this.failLog });
       return;
     }
     const job = (async () => {

@@ -103,6 +103,8 @@ export interface ReceivedRead {
   query: Record<string, string>;
   status: number;
   receivedAt: number;
+  /** When the answer ended (its body sent, or the client hung up). */
+  endedAt?: number;
 }
 
 /**
@@ -125,6 +127,11 @@ export class FakeGitHub {
    * the dispatch just started may be listed seconds later). 0: listed at once.
    */
   runListDelayMs = 0;
+  /**
+   * When above 0, a job log's address sends the log, then one more line every this many ms and never
+   * ends: a log host that trickles (until the client hangs up).
+   */
+  logTrickleMs = 0;
   private readonly listedFrom = new Map<number, number>();
   /** Installation tokens issued, newest last (what GitHub's POST /app/installations/{id}/access_tokens gave). */
   readonly installationTokens: Array<{ token: string; installationId: number; expiresAt: number }> = [];
@@ -264,7 +271,15 @@ export class FakeGitHub {
     this.reads.push(read);
     const log = this.jobLogs.get(jobId);
     read.status = req.headers.authorization ? 400 : log === undefined || sig !== this.blobSignature(jobId) ? 403 : 200;
-    if (read.status === 200) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(log);
+    res.once('close', () => {
+      read.endedAt = Date.now();
+      this.signal.changed();
+    });
+    if (read.status === 200 && this.logTrickleMs > 0) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).write(`${log}\n`);
+      const trickle = setInterval(() => res.write(`${new Date().toISOString()} waiting for the runner\n`), this.logTrickleMs);
+      res.once('close', () => clearInterval(trickle));
+    } else if (read.status === 200) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(log);
     else res.writeHead(read.status, { 'content-type': 'application/xml' }).end(read.status === 400 ? '<Error><Code>InvalidAuthenticationInfo</Code></Error>' : '<Error><Code>AuthenticationFailed</Code></Error>');
     this.signal.changed();
   }

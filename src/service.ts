@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { capConnections } from './http/connection-cap';
 import { createApp } from './app';
 import { continueAfterAuth } from './http/middleware/auth';
 import { createDatabaseClock, systemClock, type Clock, type DatabaseClock } from './clock';
@@ -153,8 +154,7 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
   // slow or idle clients (slowloris) cannot hold the listener. Node checks the timeouts every second.
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, maxConnectionsPerClient } = config.http;
   const server: Server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, connectionsCheckingInterval: 1000 }, app);
-  server.maxConnections = maxConnections;
-  if (maxConnectionsPerClient > 0) capConnectionsPerClient(server, maxConnectionsPerClient, logger);
+  capConnections(server, { max: maxConnections, maxPerClient: maxConnectionsPerClient, logger });
   // Node keeps the first 2,000 raw header entries and drops the rest silently; read them all (16 KB in all
   // at most, Node's own bound) so the app answers 431 past MAX_HEADER_LINES instead of guessing.
   server.maxHeadersCount = 0;
@@ -231,33 +231,3 @@ async function serve(config: Config, logger: Logger, clock: Clock, store: Store,
   return { url, app, store, workers, stop };
 }
 
-/**
- * One client address may hold at most `max` connections at once (HTTP_MAX_CONNECTIONS_PER_CLIENT): past
- * it, a new connection from that address is closed at once, so one client holding idle sockets cannot
- * use up HTTP_MAX_CONNECTIONS and keep the probes out. The address is the TCP peer: behind a proxy, the
- * proxy's. Said once a minute per address.
- */
-function capConnectionsPerClient(server: Server, max: number, logger: Logger): void {
-  const open = new Map<string, number>();
-  const saidAt = new Map<string, number>();
-  server.on('connection', (socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
-    const held = open.get(address) ?? 0;
-    if (held >= max) {
-      socket.destroy();
-      const now = Date.now();
-      if (now - (saidAt.get(address) ?? 0) >= 60_000) {
-        saidAt.set(address, now);
-        if (saidAt.size > 10_000) saidAt.clear();
-        logger.warn({ component: 'http', address, max }, `${address} holds ${max} connections (HTTP_MAX_CONNECTIONS_PER_CLIENT): its new connections are closed at once`);
-      }
-      return;
-    }
-    open.set(address, held + 1);
-    socket.once('close', () => {
-      const left = (open.get(address) ?? 1) - 1;
-      if (left > 0) open.set(address, left);
-      else open.delete(address);
-    });
-  });
-}

@@ -261,6 +261,51 @@ describe('the built service as a real process', () => {
     expect((await service.exited).code).toBe(0);
   });
 
+  it('when 1,100 idle sockets from 11 addresses fill HTTP_MAX_CONNECTIONS and reopen as they are cut, then probes and a webhook from another address are still answered, each at once', async () => {
+    // Long timeouts: the idle sockets stay until something closes them.
+    const service = await spawnService({ ...env, HTTP_HEADERS_TIMEOUT_MS: '60000', HTTP_REQUEST_TIMEOUT_MS: '60000' }, dir);
+    const port = Number(new URL(service.url).port);
+    let cut = 0;
+    let stopped = false;
+    const sockets = new Set<ReturnType<typeof connect>>();
+    const hold = (localAddress: string) => {
+      const socket = connect({ port, host: '127.0.0.1', localAddress });
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        cut += 1;
+        // The attacker opens another at once.
+        if (!stopped) hold(localAddress);
+      });
+    };
+    for (let a = 2; a <= 12; a++) for (let i = 0; i < 100; i++) hold(`127.0.0.${a}`);
+    // 1,100 against a cap of 1,000: the service has closed at least 100 of them (whichever rule it follows).
+    const deadline = Date.now() + 20_000;
+    while (cut < 100 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(cut).toBeGreaterThanOrEqual(100);
+
+    // A fresh connection for each request, as a kubelet probe makes.
+    const get = (path: string) =>
+      new Promise<number>((resolve) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(0));
+        req.end();
+      });
+    const answers: number[] = [];
+    for (let i = 0; i < 20; i++) answers.push(await get(i % 2 === 0 ? '/healthz' : '/readyz'));
+    expect(answers).toEqual(Array.from({ length: 20 }, () => 200));
+    expect((await postRollback(service.url, 1)).status).toBe(202);
+    stopped = true;
+    for (const socket of sockets) socket.destroy();
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+  }, 60_000);
+
   it('when it starts, then the listening line names the socket and the URL this machine reaches it at', async () => {
     const service = await spawnService(env, dir);
     const listening = service.lines.map((l) => JSON.parse(l) as { msg?: string; listen?: string; url?: string }).find((l) => l.msg === 'listening')!;

@@ -9,7 +9,7 @@ import { classifyGitHubAnswer, type DeliveryVerdict } from '../github/classify-a
 import type { GitHubClient } from '../github/github-client';
 import type { Metrics } from '../metrics/metrics';
 import type { Store } from '../store/database';
-import { claimDeliveries, completeDelivery, completeDeliveryAsDryRun, nextDeliveryDueAt, releaseDeliveries, type ClaimedDelivery } from '../store/deliveries.repository';
+import { beginAttempt, claimDeliveries, completeDelivery, completeDeliveryAsDryRun, nextDeliveryDueAt, releaseDeliveries, type ClaimedDelivery } from '../store/deliveries.repository';
 import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
 import type { Lease } from '../store/leased-work';
 import { enqueueNotification } from '../store/notifications.repository';
@@ -133,9 +133,9 @@ export class DeliveryWorker extends PollingLoop {
    * Runs the transaction that records a delivery. When it fails (the store went away, or the lease was
    * lost and nothing was written), the token's slot is still given back, with the pace this dispatch set.
    */
-  private async record(slot: Lease<'dispatch_slots'>, nextAllowedAt: number, work: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
+  private async record<T>(slot: Lease<'dispatch_slots'>, nextAllowedAt: number, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     try {
-      await this.options.store.transaction(work);
+      return await this.options.store.transaction(work);
     } catch (error) {
       await releaseSlot(this.options.store.db, this.options.store.dialect, slot, nextAllowedAt).catch(() => undefined);
       throw error;
@@ -160,6 +160,10 @@ export class DeliveryWorker extends PollingLoop {
     const attempt = delivery.attempts + 1;
     log.info({ attempt, repo: `${event.target.owner}/${event.target.repo}` }, 'delivering');
     const startedAt = this.clock.now();
+    // Written before sending: if the result cannot be written after, the history still says a request
+    // may have reached GitHub. If this write fails, nothing is sent (the slot goes back unused).
+    const begun = await this.record(slot, 0, (trx) => beginAttempt(trx, store.dialect, delivery, startedAt, this.options.leaseMs));
+    delivery.lease = begun.lease;
     const answer = await github.sendDispatch(event.target, withDispatchId(event.dispatchBody, delivery.id), this.cancelSignal.signal);
     const finishedAt = this.clock.now();
     const verdict = classifyGitHubAnswer(answer, finishedAt);
@@ -181,7 +185,7 @@ export class DeliveryWorker extends PollingLoop {
         state: next.state,
         transientFailures: next.transientFailures,
         lastError: next.error,
-        attempt: { attempt, startedAt, finishedAt, statusCode, outcome: next.state === 'retrying' ? 'retry' : next.state, error: next.error, nextAttemptAt: next.nextAttemptAt },
+        attempt: { attempt: begun.attempt, startedAt, finishedAt, statusCode, outcome: next.state === 'retrying' ? 'retry' : next.state, error: next.error, nextAttemptAt: next.nextAttemptAt },
       });
       const message = { app: event.app, eventId: event.id, failedRevision: event.failedRevision, healthyRevision: event.healthyRevision, link: null, at: finishedAt };
       if (next.state === 'delivered') {

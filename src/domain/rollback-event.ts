@@ -25,7 +25,14 @@ export const FINAL_OUTCOMES = ['verified', 'run_missing', 'restore_failed', 'unv
 /** Dead ends: the rollback did not bring the app back, and a person must act (until one acknowledges it). */
 export const NEEDS_A_PERSON = ['restore_failed', 'run_missing', 'unverified'] as const satisfies readonly Outcome[];
 
-export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'failed'] as const;
+/**
+ * `unconfirmed`: written before the request is sent and replaced by its result; one that stays was sent
+ * (or about to be) but its result could not be recorded (the store failed, the process died): it may
+ * have reached GitHub.
+ */
+export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'failed', 'unconfirmed'] as const;
+/** The error an unconfirmed attempt carries until its result replaces it. */
+export const UNCONFIRMED_ATTEMPT = 'sent, but its result could not be recorded (the store failed or the process stopped): it may have reached GitHub';
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /**

@@ -1,5 +1,5 @@
 import { ERROR_CATALOGUE } from '../errors';
-import { EVENT_STATUSES, OUTCOMES } from '../domain/rollback-event';
+import { ATTEMPT_OUTCOMES, EVENT_STATUSES, OUTCOMES } from '../domain/rollback-event';
 import { VERSION } from '../version';
 
 /**
@@ -92,7 +92,7 @@ export const OPENAPI_DOCUMENT = {
           dispatch: { type: 'object', required: ['event_type', 'client_payload'] },
           delivery_attempts: {
             type: 'array',
-            items: { type: 'object', additionalProperties: false, required: ['attempt', 'started_at', 'finished_at', 'status_code', 'outcome', 'error', 'next_attempt_at'], properties: { attempt: { type: 'integer' }, started_at: { type: 'string' }, finished_at: { type: 'string' }, status_code: nullable('integer'), outcome: { enum: ['delivered', 'retry', 'failed'] }, error: nullable('string'), next_attempt_at: time } },
+            items: { type: 'object', additionalProperties: false, required: ['attempt', 'started_at', 'finished_at', 'status_code', 'outcome', 'error', 'next_attempt_at'], properties: { attempt: { type: 'integer' }, started_at: { type: 'string' }, finished_at: { type: 'string' }, status_code: nullable('integer'), outcome: { enum: [...ATTEMPT_OUTCOMES] }, error: nullable('string'), next_attempt_at: time } },
           },
           outcome_history: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['at', 'outcome', 'reason', 'url'], properties: { at: { type: 'string' }, outcome: { enum: [...OUTCOMES] }, reason: { type: 'string' }, url: nullable('string') } } },
           verified_by: { type: ['object', 'null'], required: ['report_id', 'revision', 'reported_at'] },

@@ -1,10 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Kysely, Transaction } from 'kysely';
-import type { DeliveryAttempt, RollbackEvent } from '../domain/rollback-event';
+import { UNCONFIRMED_ATTEMPT, type DeliveryAttempt, type RollbackEvent } from '../domain/rollback-event';
 import type { Dialect } from './database';
 import type { DeliveryRow, DeliveryState } from './deliveries.table';
 import { summarizeDelivery, toRollbackEvent } from './events.repository';
-import { claimWork, completeWork, leaseOf, nextDueAt, releaseLeases, type Lease } from './leased-work';
+import { claimWork, completeWork, leaseOf, nextDueAt, releaseLeases, renewLease, type Lease } from './leased-work';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -110,9 +110,27 @@ export interface DeliveryResult {
 }
 
 /**
- * Records one attempt and the delivery's new state, in the caller's transaction, while `delivery.lease`
- * still holds (LeaseLostError otherwise: nothing is written), and the event's summary. The attempt is
- * numbered after every earlier attempt of the event, so the history reads in order across replays.
+ * Before a request goes to GitHub: its attempt is written `unconfirmed` (UNCONFIRMED_ATTEMPT), numbered
+ * after every earlier attempt of the event (the history reads in order across replays), while the lease
+ * holds, which this renews (LeaseLostError otherwise: nothing is written, nothing may be sent). Its
+ * result replaces it (completeDelivery); if that write fails, the history still shows a request that may
+ * have reached GitHub. Returns the attempt's number and the renewed lease.
+ */
+export async function beginAttempt(trx: Db, dialect: Dialect, delivery: ClaimedDelivery, startedAt: number, leaseMs: number): Promise<{ attempt: number; lease: Lease<'deliveries'> }> {
+  const lease = await renewLease(trx, dialect, delivery.lease, leaseMs);
+  const last = await trx.selectFrom('attempts').select((eb) => eb.fn.max('attempt').as('n')).where('event_id', '=', delivery.event.id).executeTakeFirst();
+  const attempt = (last?.n ?? 0) + 1;
+  await trx
+    .insertInto('attempts')
+    .values({ event_id: delivery.event.id, delivery_id: delivery.id, attempt, started_at: startedAt, finished_at: startedAt, status_code: null, outcome: 'unconfirmed', error: UNCONFIRMED_ATTEMPT, next_attempt_at: null })
+    .execute();
+  return { attempt, lease };
+}
+
+/**
+ * Records the result of the attempt beginAttempt wrote (`result.attempt.attempt` is its number) and the
+ * delivery's new state, in the caller's transaction, while `delivery.lease` still holds (LeaseLostError
+ * otherwise: nothing is written), and the event's summary.
  */
 export async function completeDelivery(trx: Db, dialect: Dialect, delivery: ClaimedDelivery, result: DeliveryResult): Promise<void> {
   const { attempt } = result;
@@ -126,24 +144,11 @@ export async function completeDelivery(trx: Db, dialect: Dialect, delivery: Clai
     finished_at: finished ? attempt.finishedAt : null,
     due_at: finished ? null : attempt.nextAttemptAt,
   });
-  const last = await trx
-    .selectFrom('attempts')
-    .select((eb) => eb.fn.max('attempt').as('n'))
-    .where('event_id', '=', delivery.event.id)
-    .executeTakeFirst();
   await trx
-    .insertInto('attempts')
-    .values({
-      event_id: delivery.event.id,
-      delivery_id: delivery.id,
-      attempt: (last?.n ?? 0) + 1,
-      started_at: attempt.startedAt,
-      finished_at: attempt.finishedAt,
-      status_code: attempt.statusCode,
-      outcome: attempt.outcome,
-      error: attempt.error,
-      next_attempt_at: attempt.nextAttemptAt,
-    })
+    .updateTable('attempts')
+    .set({ finished_at: attempt.finishedAt, status_code: attempt.statusCode, outcome: attempt.outcome, error: attempt.error, next_attempt_at: attempt.nextAttemptAt })
+    .where('event_id', '=', delivery.event.id)
+    .where('attempt', '=', attempt.attempt)
     .execute();
   await summarizeDelivery(trx, dialect, row, attempt.finishedAt);
 }

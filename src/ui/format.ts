@@ -39,6 +39,7 @@ export function toneOf(value: string | null | undefined): Tone {
     case 'Progressing':
       return 'busy';
     case 'paused':
+    case 'unconfirmed':
       return 'warn';
     case 'Degraded':
     case 'failed':

@@ -256,7 +256,8 @@ describe('delivery to GitHub', () => {
       await h.waitForStatus(id, 'delivered');
       // The lease runs on the database's clock; this clock is real time, so the two read alike here.
       expect((await attemptsOf(id))[0]!.startedAt).toBeGreaterThanOrEqual(claimedAt + 300);
-      expect(await currentDelivery(h.store.db, id)).toMatchObject({ state: 'delivered', lease_owner: null, version: claimed!.lease.version + 2 });
+      // Three writes since the dead worker's claim: the survivor's claim, its attempt written before sending, its result.
+      expect(await currentDelivery(h.store.db, id)).toMatchObject({ state: 'delivered', lease_owner: null, version: claimed!.lease.version + 3 });
     } finally {
       await survivor.stop(1000);
     }

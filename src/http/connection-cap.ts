@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { clientKeyOf } from './client-key';
 
 export interface ConnectionCapOptions {
   /** HTTP_MAX_CONNECTIONS: connections held at once. */
@@ -40,7 +41,7 @@ export function capConnections(server: Server, options: ConnectionCapOptions): v
   };
 
   server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
+    const address = clientKeyOf(socket.remoteAddress ?? 'unknown');
     const mine = perClient.get(address) ?? 0;
     if (maxPerClient > 0 && mine >= maxPerClient) {
       socket.destroy();

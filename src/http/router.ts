@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { CLIENT_IPV6_PREFIX } from './client-key';
 import { AppError } from '../errors';
 import type { AppDeps } from './app-deps';
 import { createAppsController } from './controllers/apps.controller';
@@ -56,6 +57,8 @@ export function createRouter(deps: AppDeps): Router {
           windowMs: 60_000,
           limit: config.http.ingressRateLimitPerMinute,
           standardHeaders: 'draft-7',
+          // The same client as every other budget: an IPv6 one by its /64.
+          ipv6Subnet: CLIENT_IPV6_PREFIX,
           legacyHeaders: false,
           handler: (_req, _res, next) => next(new AppError('RATE_LIMITED', `more than ${config.http.ingressRateLimitPerMinute} webhooks a minute from this client`)),
           // Its own checks print multi-line text to the console; the one that matters is logged as JSON below.

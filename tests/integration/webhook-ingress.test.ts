@@ -273,6 +273,20 @@ describe('behind a proxy (TRUST_PROXY)', () => {
     expect(h.logs.entries.some((e) => String(e.msg).startsWith('X-Forwarded-For received but TRUST_PROXY=false'))).toBe(false);
   });
 
+  it('when TRUST_PROXY=1 and IPv6 clients rotate through one /64, then they share one rate-limit bucket', async () => {
+    h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1', ROLLBACK_MAX_PER_WINDOW: '100' } });
+    const a = [(await from('2001:db8:9:9::1', 1)).status, (await from('2001:db8:9:9::2', 2)).status, (await from('2001:db8:9:9:abcd::3', 3)).status];
+    const b = [(await from('2001:db8:9:a::1', 4)).status];
+    expect({ a, b }).toEqual({ a: [202, 202, 429], b: [202] });
+  });
+
+  it('when TRUST_PROXY is not set and a guesser varies X-Forwarded-For, then every guess still spends the one budget of its TCP address', async () => {
+    h = await createHarness({ worker: false });
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i += 1) statuses.push((await request(h.app).get('/v1/events').set('X-Forwarded-For', `198.51.100.${i + 1}`).set('Authorization', `Bearer guess-${i}-0123456789`)).status);
+    expect(statuses).toEqual([...Array<number>(20).fill(401), 429, 429]);
+  });
+
   it('when TRUST_PROXY is not set, then X-Forwarded-For is not believed (one bucket), and that is said once as a JSON log line', async () => {
     h = await createHarness({ worker: false, env: { INGRESS_RATE_LIMIT_PER_MINUTE: '2' } });
     const statuses = [(await from('203.0.113.1', 1)).status, (await from('203.0.113.2', 2)).status, (await from('203.0.113.3', 3)).status];
@@ -371,6 +385,16 @@ describe('guessing a token is stopped, without locking out the owner (one budget
     expect(form.status).toBe(429);
     expect(form.text).toMatch(/Too many wrong tokens from this address: try again in \d+ s\./);
     expect((await request(h.app).post('/v1/webhooks/argocd').set('X-Forwarded-For', '203.0.113.7').set(auth).send(seedBody())).status).toBe(429);
+  });
+
+  it('when one IPv6 client moves to a new address of its /64 for every guess, then its guesses still spend one budget; another /64 is not slowed', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i += 1) statuses.push((await events(`2001:db8:1:2::${(i + 1).toString(16)}`, { Authorization: `Bearer guess-${i}-0123456789` })).status);
+    expect(statuses).toEqual([...Array<number>(20).fill(401), ...Array<number>(5).fill(429)]);
+    expect((await events('2001:db8:1:2:ffff:ffff:ffff:fffe', admin)).status).toBe(429);
+    expect((await events('2001:db8:1:3::1', admin)).status).toBe(200);
+    // Said once, naming the network.
+    expect(h.logs.entries.filter((e) => e.address === '2001:db8:1:2::/64')).toHaveLength(1);
   });
 
   it('when the owner signs in 30 times in a minute, or a client sends no token at all, then nothing is spent', async () => {

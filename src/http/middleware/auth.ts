@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Clock } from '../../clock';
+import { clientKeyOf } from '../client-key';
 import { AUTH_FAILURES_PER_MINUTE, type AuthFailureBudget } from './auth-failures';
 import { AppError } from '../../errors';
 
@@ -59,7 +60,8 @@ export interface FailureGuard {
   onBlocked(): void;
 }
 
-export const clientAddress = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+/** The client a budget is kept for: its address (behind a trusted proxy, X-Forwarded-For's), an IPv6 one as its /64. */
+export const clientAddress = (req: Request): string => clientKeyOf(req.ip ?? req.socket.remoteAddress ?? 'unknown');
 
 /** 429 with Retry-After when the request's address has used up its budget, else undefined. */
 export function overBudget(req: Request, res: Response, guard: FailureGuard | undefined): AppError | undefined {

@@ -31,6 +31,7 @@ import { serviceEnv } from '../tests/support/service-process';
 import { fillHistory } from './bench/history';
 import { benchGrowth, createGrowthDatabase, GROWTH_APPS, GROWTH_EVENTS, type GrowthResult } from './bench/growth';
 import { benchStatusPage, UI_APPS, type StatusPageResult } from './bench/status-page';
+import { benchIncident, INCIDENT_APPS, printIncident, type IncidentResult } from './bench/incident';
 import { BENCH_ENVIRONMENT_NOTE, spawnBenchService } from './bench/service';
 import { waitUntilIdle } from './bench/idle';
 
@@ -447,6 +448,31 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'growth') {
     const results = await growth();
     writeResult({ at: new Date().toISOString(), machine: machine(), growth: results });
+    await github.stop();
+    removeWork();
+    return;
+  }
+  const incident = async (): Promise<IncidentResult[]> => {
+    const results: IncidentResult[] = [];
+    step(`an incident: ${INCIDENT_APPS} rollbacks at once on SQLite`);
+    results.push(await benchIncident({ work, databaseUrl: `sqlite:${join(work, 'incident.db')}`, say: (line) => console.log(`bench: ${line}`) }));
+    printIncident(results[0]!);
+    if (process.env.BENCH_INCIDENT_REPLICAS !== '0') {
+      step(`an incident: ${INCIDENT_APPS} rollbacks at once, two replicas on PostgreSQL`);
+      const database = await createGrowthDatabase(POSTGRES_URL);
+      try {
+        results.push(await benchIncident({ work, databaseUrl: database.url, replicas: 2, say: (line) => console.log(`bench: ${line}`) }));
+        printIncident(results[1]!);
+      } finally {
+        await database.drop();
+      }
+    }
+    partial.incident = results;
+    return results;
+  };
+  if (process.env.BENCH_ONLY === 'incident') {
+    const results = await incident();
+    writeResult({ at: new Date().toISOString(), machine: machine(), incident: results });
     await github.stop();
     removeWork();
     return;

@@ -58,6 +58,14 @@ export interface FakeGitHubOptions {
   webPages?: boolean;
   /** What GET …/actions/workflows lists (default: the shipped gitops-rollback workflow, active). */
   workflows?: Array<{ name: string; path: string; state: string }>;
+  /** How long each API answer takes, ms (drawn per request): GitHub answers in 100–400 ms. Default 0. */
+  latencyMs?: () => number;
+  /**
+   * GitHub's documented secondary rate limits: at most 100 requests in flight, 900 points a minute (a GET
+   * is 1, a POST 5) and 80 content-creating requests a minute; past one, 403 with GitHub's message and
+   * `retry-after: 60`, counted in `secondaryLimited`.
+   */
+  secondaryLimits?: boolean;
 }
 
 /** A job of a run, as GET /repos/{owner}/{repo}/actions/runs/{id}/jobs lists it (GitHub's field names). */
@@ -145,6 +153,10 @@ export class FakeGitHub {
   onAccepted: ((dispatch: ReceivedDispatch) => void) | undefined;
   private remaining = 5000;
   private inFlight = 0;
+  /** Requests answered 403 for a secondary rate limit (options.secondaryLimits). */
+  secondaryLimited = 0;
+  private readonly recent: Array<{ at: number; points: number; creates: boolean }> = [];
+  private apiInFlight = 0;
   /** The most dispatches that were ever open at the same time. */
   maxConcurrent = 0;
   /** GETs waiting on holdReads(). */
@@ -424,11 +436,11 @@ export class FakeGitHub {
     }
     if (resource === 'actions/runs') {
       const since = query.created?.startsWith('>=') ? Date.parse(query.created.slice(2)) : 0;
-      const runs = this.runs
+      const matching = this.runs
         .filter((r) => (query.event === undefined || r.event === query.event) && Date.parse(r.created_at) >= since && Date.now() >= (this.listedFrom.get(r.id) ?? 0))
-        .sort((a, b) => b.id - a.id)
-        .slice(0, perPage);
-      return finish(200, { total_count: runs.length, workflow_runs: runs });
+        .sort((a, b) => b.id - a.id);
+      const page = Math.max(1, Number(query.page ?? 1));
+      return finish(200, { total_count: matching.length, workflow_runs: matching.slice((page - 1) * perPage, page * perPage) });
     }
     if (resource === 'pulls') {
       const [headOwner, headRef] = (query.head ?? ':').split(':');
@@ -452,8 +464,35 @@ export class FakeGitHub {
     return finish(200, commits);
   }
 
+  /** Past a secondary limit (options.secondaryLimits): the reason, else undefined. Counts the request. */
+  private overSecondaryLimit(method: string): string | undefined {
+    const now = Date.now();
+    while (this.recent.length > 0 && this.recent[0]!.at <= now - 60_000) this.recent.shift();
+    const creates = method === 'POST';
+    this.recent.push({ at: now, points: creates ? 5 : 1, creates });
+    if (this.apiInFlight > 100) return 'more than 100 concurrent requests';
+    if (this.recent.reduce((sum, r) => sum + r.points, 0) > 900) return 'more than 900 points in a minute';
+    if (creates && this.recent.filter((r) => r.creates).length > 80) return 'more than 80 content-creating requests in a minute';
+    return undefined;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this.handleApp(req, res, new URL(req.url ?? '/', 'http://fake').pathname)) return;
+    const pathname = new URL(req.url ?? '/', 'http://fake').pathname;
+    if (this.handleApp(req, res, pathname)) return;
+    if (!pathname.startsWith('/_blob/')) {
+      this.apiInFlight += 1;
+      res.once('close', () => (this.apiInFlight -= 1));
+      const latency = this.options.latencyMs?.() ?? 0;
+      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+      const limited = this.options.secondaryLimits ? this.overSecondaryLimit(req.method ?? 'GET') : undefined;
+      if (limited) {
+        this.secondaryLimited += 1;
+        req.resume();
+        this.answer(res, 403, { 'retry-after': '60' }, { message: `You have exceeded a secondary rate limit (${limited}). Please wait a few minutes before you try again.`, documentation_url: 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits', status: '403' });
+        this.signal.changed();
+        return;
+      }
+    }
     if (req.method === 'GET') {
       const gate = this.readGate;
       if (gate) {

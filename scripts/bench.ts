@@ -455,15 +455,18 @@ async function main(): Promise<void> {
   const incident = async (): Promise<IncidentResult[]> => {
     const results: IncidentResult[] = [];
     step(`an incident: ${INCIDENT_APPS} rollbacks at once on SQLite`);
-    results.push(await benchIncident({ work, databaseUrl: `sqlite:${join(work, 'incident.db')}`, say: (line) => console.log(`bench: ${line}`) }));
+    results.push(await benchIncident({ work, databaseUrl: `sqlite:${join(work, 'incident.db')}`, say: (line) => console.log(`bench: ${line}`), track }));
     printIncident(results[0]!);
     if (process.env.BENCH_INCIDENT_REPLICAS !== '0') {
       step(`an incident: ${INCIDENT_APPS} rollbacks at once, two replicas on PostgreSQL`);
       const database = await createGrowthDatabase(POSTGRES_URL);
+      const drop = () => database.drop();
+      cleanups.add(drop);
       try {
-        results.push(await benchIncident({ work, databaseUrl: database.url, replicas: 2, say: (line) => console.log(`bench: ${line}`) }));
+        results.push(await benchIncident({ work, databaseUrl: database.url, replicas: 2, say: (line) => console.log(`bench: ${line}`), track }));
         printIncident(results[1]!);
       } finally {
+        cleanups.delete(drop);
         await database.drop();
       }
     }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeGitHub, type ReceivedDispatch } from '../../tests/support/fake-github';
@@ -62,7 +62,7 @@ function readKind(path: string): string {
  * commit. The service runs with its defaults (a dispatch a second). Measures what an on-call engineer
  * watching 100 apps go red would ask: when was each one dispatched, when verified, and what it cost.
  */
-export async function benchIncident(options: { work: string; databaseUrl: string; replicas?: number; say: (line: string) => void }): Promise<IncidentResult> {
+export async function benchIncident(options: { work: string; databaseUrl: string; replicas?: number; say: (line: string) => void; track: (child: ChildProcess) => void }): Promise<IncidentResult> {
   const { work, say } = options;
   const replicas = options.replicas ?? 1;
   const origin = join(work, `incident-${Date.now()}.git`);
@@ -79,7 +79,11 @@ export async function benchIncident(options: { work: string; databaseUrl: string
   // The service's own defaults: no pace, poll or lookup setting of the bench's.
   delete env.GITHUB_MIN_INTERVAL_MS;
   const services = [];
-  for (let i = 0; i < replicas; i += 1) services.push(await spawnService(env, work));
+  for (let i = 0; i < replicas; i += 1) {
+    const service = await spawnService(env, work);
+    options.track(service.child);
+    services.push(service);
+  }
   const url = services[0]!.url;
   const post = (body: unknown) => fetch(`${url}/v1/webhooks/argocd`, { method: 'POST', headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 

@@ -10,7 +10,7 @@ import type { GitHubClient } from '../github/github-client';
 import type { Metrics } from '../metrics/metrics';
 import type { Store } from '../store/database';
 import { beginAttempt, claimDeliveries, completeDelivery, completeDeliveryAsDryRun, nextDeliveryDueAt, releaseDeliveries, type ClaimedDelivery } from '../store/deliveries.repository';
-import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
+import { acquireSlot, holdToken, releaseSlot } from '../store/dispatch-slots.repository';
 import type { Lease } from '../store/leased-work';
 import { enqueueNotification } from '../store/notifications.repository';
 import { startFollow } from '../store/outcome-follows.repository';
@@ -173,7 +173,10 @@ export class DeliveryWorker extends PollingLoop {
     metrics?.countDelivery(resultClass, (finishedAt - startedAt) / 1000, event.app);
     const statusCode = answer.kind === 'response' ? answer.status : null;
     // A rate limit belongs to the token: no replica dispatches with it before GitHub's time.
-    const nextAllowedAt = verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, finishedAt + this.options.minIntervalMs) : finishedAt + this.options.minIntervalMs;
+    // GitHub asks for a second between content-creating requests: counted from this one's start (the
+    // slot was held while it was in flight, so none overlapped), not from its answer.
+    const paced = Math.max(startedAt + this.options.minIntervalMs, finishedAt);
+    const nextAllowedAt = verdict.kind === 'rate_limited' ? Math.max(verdict.retryAt, paced) : paced;
     // The attempt, the delivery's new state, the follow-up it starts, its news and the slot's release
     // commit together: one write per dispatch. A lost lease rolls all of it back (LeaseLostError).
     let notified = false;
@@ -181,6 +184,8 @@ export class DeliveryWorker extends PollingLoop {
     await this.record(slot, nextAllowedAt, async (trx) => {
       // The slot first, then the delivery and its event: the order the claim takes them in.
       slotKept = await releaseSlot(trx, store.dialect, slot, nextAllowedAt);
+      // A rate limit is the token's: its reads wait too.
+      if (verdict.kind === 'rate_limited') await holdToken(trx, store.dialect, this.options.tokenKey, verdict.retryAt);
       await completeDelivery(trx, store.dialect, delivery, {
         state: next.state,
         transientFailures: next.transientFailures,

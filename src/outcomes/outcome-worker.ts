@@ -10,7 +10,8 @@ import { readJobLog, seconds } from '../github/log-reader';
 import type { Metrics } from '../metrics/metrics';
 import { pickPullRequest, pickRestoreCommit, pickRun, rollbackBranch } from '../github/restore-lookups';
 import type { Store } from '../store/database';
-import { acquireSlot, releaseSlot } from '../store/dispatch-slots.repository';
+import { acquireSlot, holdToken, readSlotKey, releaseSlot } from '../store/dispatch-slots.repository';
+import { MIN_READ_INTERVAL_MS, nextReadAt } from '../github/read-pace';
 import { renewLease, type Lease } from '../store/leased-work';
 import { enqueueNotification } from '../store/notifications.repository';
 import { claimFollow, findVerifyingReport, nextFollowDueAt, recordFollowDecision, releaseFollows, type FollowedRollback } from '../store/outcome-follows.repository';
@@ -42,6 +43,11 @@ export interface OutcomeWorkerOptions {
   jobLog: { apiUrl: string; timeoutMs: number };
 }
 
+/** How old a runs or commits listing may be and still answer another follow-up's look (at most half of OUTCOME_POLL_MS). */
+const RUN_LIST_FRESH_MS = 5000;
+/** Runs listings read at most this many pages of 100 (an incident of 500 rollbacks in one repository). */
+const MAX_LIST_PAGES = 5;
+
 /** The most of a job's log read to find why it failed (a restore job's log is a few KB): the rest is not read. */
 export const MAX_LOG_BYTES = 4 * 1024 * 1024;
 
@@ -65,6 +71,8 @@ const READ_REMEDIES: Record<number, string> = {
  */
 export class OutcomeWorker extends PollingLoop {
   readonly owner: string;
+  /** The last runs and commits listing of each repository (listRuns, listCommits). */
+  private readonly listings = new Map<string, { at: number; since: string; items: unknown[] }>();
 
   constructor(private readonly options: OutcomeWorkerOptions) {
     super(options.clock, options.logger.child({ component: 'outcomes' }), options.pollIntervalMs ?? 5000);
@@ -87,11 +95,14 @@ export class OutcomeWorker extends PollingLoop {
     this.options.metrics?.countLeaseLost('outcome');
   }
 
-  /** Waits for the token's slot; undefined when the worker stops first. */
+  /**
+   * Waits for the token's read slot (its own pace, apart from the dispatches': a read never delays a due
+   * dispatch); undefined when the worker stops first.
+   */
   private async takeSlot(): Promise<Lease<'dispatch_slots'> | undefined> {
     const { store, tokenKey, leaseMs } = this.options;
     while (this.running) {
-      const attempt = await acquireSlot(store.db, store.dialect, tokenKey, this.owner, this.clock.now(), leaseMs);
+      const attempt = await acquireSlot(store.db, store.dialect, readSlotKey(tokenKey), this.owner, this.clock.now(), leaseMs);
       if (attempt.acquired) return attempt.lease;
       await this.clock.sleep(Math.min(Math.max(0, attempt.retryAt - this.clock.now()), 1000), this.stopSignal.signal);
     }
@@ -108,10 +119,10 @@ export class OutcomeWorker extends PollingLoop {
 
   /** One request through the token's slot (see read): a GET of the REST API or a job's log. */
   private async send(followed: FollowedRollback, request: (signal: AbortSignal) => Promise<{ answer: GitHubAnswer; data: unknown }>, redirectIsAnswer = false): Promise<Read> {
-    const { store, leaseMs, minIntervalMs } = this.options;
+    const { store, leaseMs, tokenKey } = this.options;
     const slot = await this.takeSlot();
     if (!slot) return { ok: false, problem: 'stopping' };
-    let nextAllowedAt = this.clock.now() + minIntervalMs;
+    let nextAllowedAt = this.clock.now() + MIN_READ_INTERVAL_MS;
     try {
       followed.lease = await renewLease(store.db, store.dialect, followed.lease, leaseMs);
     } catch (error) {
@@ -124,12 +135,14 @@ export class OutcomeWorker extends PollingLoop {
       const finishedAt = this.clock.now();
       // A job log's 302 is the answer asked for: its address, read outside the slot.
       const verdict = redirectIsAnswer && answer.kind === 'response' && answer.status === 302 ? ({ kind: 'delivered' } as const) : classifyGitHubAnswer(answer, finishedAt);
-      nextAllowedAt = finishedAt + minIntervalMs;
+      nextAllowedAt = nextReadAt(answer, finishedAt);
       switch (verdict.kind) {
         case 'delivered':
           return { ok: true, data };
         case 'rate_limited':
           nextAllowedAt = Math.max(verdict.retryAt, nextAllowedAt);
+          // The token's limit: its dispatches wait too.
+          await holdToken(store.db, store.dialect, tokenKey, verdict.retryAt);
           return { ok: false, problem: verdict.reason, retryAt: verdict.retryAt };
         case 'permanent': {
           const status = answer.kind === 'response' ? answer.status : 0;
@@ -158,6 +171,45 @@ export class OutcomeWorker extends PollingLoop {
     return read.cut === 'time' ? { logProblem: `log not readable in ${seconds(timeoutMs)}` } : {};
   }
 
+  /**
+   * The repository's dispatched runs since `since`, every page: one listing answers every follow-up of
+   * the repository that looks within RUN_LIST_FRESH_MS and needs no older runs (in an incident, a
+   * hundred rollbacks of one repository cost one listing per look, not a hundred).
+   */
+  private async listRuns(followed: FollowedRollback, repo: string, since: string): Promise<Read> {
+    const key = `runs ${repo}`;
+    const cached = this.listings.get(key);
+    if (cached && cached.since <= since && this.clock.now() - cached.at <= this.listingFreshMs()) return { ok: true, data: { workflow_runs: cached.items } };
+    const items: unknown[] = [];
+    for (let page = 1; page <= MAX_LIST_PAGES; page += 1) {
+      const read = await this.read(followed, `${repo}/actions/runs`, { event: 'repository_dispatch', created: `>=${since}`, per_page: '100', page: String(page) });
+      if (!read.ok) return read;
+      const { workflow_runs: runs, total_count: total } = (read.data ?? {}) as { workflow_runs?: unknown[]; total_count?: number };
+      items.push(...(Array.isArray(runs) ? runs : []));
+      if (!Array.isArray(runs) || runs.length < 100 || (typeof total === 'number' && items.length >= total)) break;
+    }
+    this.listings.set(key, { at: this.clock.now(), since, items });
+    return { ok: true, data: { workflow_runs: items } };
+  }
+
+  /**
+   * The branch's commits since `since` (the newest 100), shared like listRuns; a listing is reused only
+   * when it was read after the run finished (`notBefore`), so a restore commit pushed by then is in it.
+   */
+  private async listCommits(followed: FollowedRollback, repo: string, branch: string, since: string, notBefore: number): Promise<Read> {
+    const key = `commits ${repo} ${branch}`;
+    const cached = this.listings.get(key);
+    if (cached && cached.since <= since && this.clock.now() - cached.at <= this.listingFreshMs() && Number.isFinite(notBefore) && cached.at >= notBefore) return { ok: true, data: cached.items };
+    const read = await this.read(followed, `${repo}/commits`, { sha: branch, since, per_page: '100' });
+    if (read.ok && Array.isArray(read.data)) this.listings.set(key, { at: this.clock.now(), since, items: read.data as unknown[] });
+    return read;
+  }
+
+  /** RUN_LIST_FRESH_MS, or half the first poll interval when that is shorter (no look sees only its own past). */
+  private listingFreshMs(): number {
+    return Math.min(RUN_LIST_FRESH_MS, this.options.limits.pollMs / 2);
+  }
+
   private async observe(followed: FollowedRollback): Promise<{ seen: Observations; retryAt?: number }> {
     const { event, state } = followed;
     const { branch } = this.options.limits;
@@ -173,7 +225,7 @@ export class OutcomeWorker extends PollingLoop {
     };
 
     if (state.outcome === 'awaiting_run' || state.outcome === 'restoring') {
-      const runs = take(await this.read(followed, `${repo}/actions/runs`, { event: 'repository_dispatch', created: `>=${since}`, per_page: '100' }));
+      const runs = take(await this.listRuns(followed, repo, since));
       seen.run = pickRun(runs, { eventId: event.id, dispatchId: followed.deliveryId, sentAt: state.deliveredAt }, state.cancelledRuns);
       if (seen.run?.status === 'completed' && !QUIET_CONCLUSIONS.includes(seen.run.conclusion ?? '')) {
         // Failed: which job and step, and the line of its log that says why.
@@ -198,7 +250,7 @@ export class OutcomeWorker extends PollingLoop {
         seen.workflows = parseWorkflows(take(await this.read(followed, `${repo}/actions/workflows`, { per_page: '100' })));
       }
       if (seen.run?.status === 'completed' && seen.run.conclusion === 'success') {
-        seen.commit = pickRestoreCommit(take(await this.read(followed, `${repo}/commits`, { sha: branch, since, per_page: '100' })), event.id);
+        seen.commit = pickRestoreCommit(take(await this.listCommits(followed, repo, branch, since, seen.run.updatedAt)), event.id);
         if (!seen.commit) {
           const head = `${event.target.owner}:${rollbackBranch(event.id)}`;
           seen.pullRequest = pickPullRequest(take(await this.read(followed, `${repo}/pulls`, { state: 'all', head, per_page: '100' })), event.id);

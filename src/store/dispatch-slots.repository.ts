@@ -50,3 +50,23 @@ export async function releaseSlot(db: Db, dialect: Dialect, lease: Lease<'dispat
     return false;
   }
 }
+
+/** The slot GitHub reads take with a token: its own pace, apart from the token's dispatch slot. */
+export function readSlotKey(tokenKey: string): string {
+  return `${tokenKey}#reads`;
+}
+
+/**
+ * A rate limit GitHub announced belongs to the token: neither its dispatches nor its reads go before
+ * `until` (never moved earlier), whichever of them heard it.
+ */
+export async function holdToken(db: Db, dialect: Dialect, tokenKey: string, until: number): Promise<void> {
+  const later = dialect === 'postgres' ? sql<number>`greatest(dispatch_slots.due_at, excluded.due_at)` : sql<number>`max(dispatch_slots.due_at, excluded.due_at)`;
+  for (const key of [tokenKey, readSlotKey(tokenKey)]) {
+    await db
+      .insertInto('dispatch_slots')
+      .values({ token_key: key, lease_owner: null, lease_expires_at: null, due_at: until, version: 0 })
+      .onConflict((oc) => oc.column('token_key').doUpdateSet({ due_at: later }))
+      .execute();
+  }
+}

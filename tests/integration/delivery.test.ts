@@ -192,7 +192,8 @@ describe('delivery to GitHub', () => {
     for (const id of ids) await h.waitForStatus(id, 'delivered');
     const times = h.github.received.map((r) => r.receivedAt);
     expect(times).toHaveLength(3);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(149);
+    // Paced from each request's start at the sender: a few ms of arrival jitter either way.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(140);
     expect(h.github.maxConcurrent).toBe(1);
   });
 

@@ -186,6 +186,42 @@ describe('rollback outcomes and notifications', () => {
     expect(metrics).not.toContain('rollback_outcomes_reached_total{outcome="verified"}');
   });
 
+  it('when an outcome read hangs at GitHub, then a new rollback is still dispatched meanwhile (reads have their own slot)', async () => {
+    const harness = await start({ GITHUB_MIN_INTERVAL_MS: '1000' });
+    actions.plan.push('none', 'none');
+    await rollback(harness);
+    await harness.github.waitFor((g) => g.accepted().length === 1);
+    const release = harness.github.holdReads();
+    try {
+      await harness.github.waitFor((g) => g.heldReads > 0);
+      const res = await request(harness.app).post('/v1/webhooks/argocd').set(auth).send({ client_payload: { app: 'other-app', failed_revision: repo.commits.failed, healthy_revision: repo.commits.healthy } });
+      expect(res.status).toBe(202);
+      await harness.github.waitFor((g) => g.accepted().length === 2);
+      expect(harness.github.heldReads).toBeGreaterThan(0);
+    } finally {
+      release();
+    }
+  });
+
+  it('when GitHub answers an outcome read with a secondary rate limit, then the token\'s dispatches wait for it too', async () => {
+    const harness = await start();
+    actions.plan.push('none', 'none');
+    harness.github.scriptReads({ status: 403, headers: { 'retry-after': '60' } });
+    await rollback(harness);
+    await harness.github.waitFor((g) => g.reads.some((r) => r.status === 403));
+    const res = await request(harness.app).post('/v1/webhooks/argocd').set(auth).send({ client_payload: { app: 'other-app', failed_revision: repo.commits.failed, healthy_revision: repo.commits.healthy } });
+    expect(res.status).toBe(202);
+    // Not sent inside GitHub's minute: the event waits, its delivery due no earlier than the limit's end.
+    const limitedAt = harness.github.reads.find((r) => r.status === 403)!.receivedAt;
+    await harness.waitForLog((e) => e.msg === 'queued' && e.app === 'other-app', 'the second rollback queued');
+    const slots = await harness.store.db.selectFrom('dispatch_slots').select(['token_key', 'due_at']).execute();
+    expect(slots.map((s) => [s.token_key.endsWith('#reads') ? 'reads' : 'dispatches', Number(s.due_at) >= limitedAt + 59_000]).sort()).toEqual([
+      ['dispatches', true],
+      ['reads', true],
+    ]);
+    expect(harness.github.accepted()).toHaveLength(1);
+  });
+
   it('when the failed job\'s log address trickles forever, then the read ends at GITHUB_LOG_TIMEOUT_MS and decides with what was read, and new rollbacks are dispatched meanwhile', async () => {
     const harness = await start({ GITHUB_LOG_TIMEOUT_MS: '3000' });
     harness.github.logTrickleMs = 200;

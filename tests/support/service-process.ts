@@ -46,7 +46,11 @@ export async function spawnService(env: Record<string, string>, cwd: string, tim
   let buffer = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Not left running behind the caller's back.
+      child.kill('SIGKILL');
+      reject(new Error(`service did not start within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });

@@ -1,0 +1,28 @@
+import { MIN_READ_INTERVAL_MS, nextReadAt } from '../../src/github/read-pace';
+import type { GitHubAnswer } from '../../src/github/classify-answer';
+
+const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);
+const answer = (limit: string, remaining: string, resetInSeconds: number): GitHubAnswer => ({
+  kind: 'response',
+  status: 200,
+  headers: { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': remaining, 'x-ratelimit-reset': String(NOW / 1000 + resetInSeconds) },
+  message: undefined,
+});
+
+const NO_HEADERS: GitHubAnswer = { kind: 'response', status: 200, headers: {}, message: undefined };
+const TRANSPORT: GitHubAnswer = { kind: 'transport', message: 'ECONNRESET' };
+
+describe('the pace of reads', () => {
+  it.each([
+    ['a full hour of a PAT: 4,500 usable over 3,600 s', 800, answer('5000', '5000', 3600)],
+    ['half the budget left with half the hour: slower', 900, answer('5000', '2500', 1800)],
+    ['little left: much slower', 18_000, answer('5000', '600', 1800)],
+    ['only the dispatches\' reserve left: wait for the reset', 1_200_000, answer('5000', '500', 1200)],
+    ['an App with 15,000 an hour: faster', 267, answer('15000', '15000', 3600)],
+    ['plenty left just before the reset: the shortest gap', MIN_READ_INTERVAL_MS, answer('5000', '4000', 10)],
+    ['no rate-limit headers', MIN_READ_INTERVAL_MS, NO_HEADERS],
+    ['a transport error', MIN_READ_INTERVAL_MS, TRANSPORT],
+  ])('when %s, then the next read waits %d ms', (_name, waitMs, given) => {
+    expect(nextReadAt(given, NOW) - NOW).toBe(waitMs);
+  });
+});

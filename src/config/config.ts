@@ -88,6 +88,7 @@ const envSchema = z
     DELIVERY_RETRY_BASE_MS: integer(1, 3_600_000, 2000),
     DELIVERY_LEASE_MS: integer(1000, 3_600_000, 60_000),
     GITHUB_MIN_INTERVAL_MS: integer(0, 3_600_000, 1000),
+    GITHUB_READ_INTERVAL_MS: integer(0, 3_600_000, 100),
     GITHUB_TIMEOUT_MS: integer(100, 600_000, 10_000),
     GITHUB_LOG_TIMEOUT_MS: integer(100, 600_000, 5000),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
@@ -234,6 +235,8 @@ export interface Config {
     /** Reading a failed job's log from the address GitHub redirects to: redirect, headers and body, all of it. */
     readonly logTimeoutMs: number;
     readonly minIntervalMs: number;
+    /** The shortest gap between two reads with one token (reads keep their own pace: src/github/read-pace.ts). */
+    readonly readIntervalMs: number;
     /** How often the wiring check (token, repositories, permissions) runs again. */
     readonly checkIntervalMs: number;
     /** /readyz fails while the wiring check fails (default: it only reports it). */
@@ -364,6 +367,7 @@ export function loadConfig(
       timeoutMs: e.GITHUB_TIMEOUT_MS,
       logTimeoutMs: e.GITHUB_LOG_TIMEOUT_MS,
       minIntervalMs: e.GITHUB_MIN_INTERVAL_MS,
+      readIntervalMs: e.GITHUB_READ_INTERVAL_MS,
       checkIntervalMs: e.GITHUB_CHECK_INTERVAL_SECONDS,
       readyRequiresGitHub: e.READY_REQUIRES_GITHUB,
     },

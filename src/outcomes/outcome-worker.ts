@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics/metrics';
 import { pickPullRequest, pickRestoreCommit, pickRun, rollbackBranch } from '../github/restore-lookups';
 import type { Store } from '../store/database';
 import { acquireSlot, holdToken, readSlotKey, releaseSlot } from '../store/dispatch-slots.repository';
-import { MIN_READ_INTERVAL_MS, nextReadAt } from '../github/read-pace';
+import { nextReadAt } from '../github/read-pace';
 import { renewLease, type Lease } from '../store/leased-work';
 import { enqueueNotification } from '../store/notifications.repository';
 import { claimFollow, findVerifyingReport, nextFollowDueAt, recordFollowDecision, releaseFollows, type FollowedRollback } from '../store/outcome-follows.repository';
@@ -28,6 +28,8 @@ export interface OutcomeWorkerOptions {
   /** How long a look may hold a rollback (and the token's slot) before another replica takes over. */
   leaseMs: number;
   minIntervalMs: number;
+  /** GITHUB_READ_INTERVAL_MS: the shortest gap between two reads with the token (read-pace.ts). */
+  readIntervalMs: number;
   notify: boolean;
   /** Wakes the notifier when a message was written. */
   onNotification?: () => void;
@@ -119,10 +121,10 @@ export class OutcomeWorker extends PollingLoop {
 
   /** One request through the token's slot (see read): a GET of the REST API or a job's log. */
   private async send(followed: FollowedRollback, request: (signal: AbortSignal) => Promise<{ answer: GitHubAnswer; data: unknown }>, redirectIsAnswer = false): Promise<Read> {
-    const { store, leaseMs, tokenKey } = this.options;
+    const { store, leaseMs, tokenKey, readIntervalMs } = this.options;
     const slot = await this.takeSlot();
     if (!slot) return { ok: false, problem: 'stopping' };
-    let nextAllowedAt = this.clock.now() + MIN_READ_INTERVAL_MS;
+    let nextAllowedAt = this.clock.now() + readIntervalMs;
     try {
       followed.lease = await renewLease(store.db, store.dialect, followed.lease, leaseMs);
     } catch (error) {
@@ -135,7 +137,7 @@ export class OutcomeWorker extends PollingLoop {
       const finishedAt = this.clock.now();
       // A job log's 302 is the answer asked for: its address, read outside the slot.
       const verdict = redirectIsAnswer && answer.kind === 'response' && answer.status === 302 ? ({ kind: 'delivered' } as const) : classifyGitHubAnswer(answer, finishedAt);
-      nextAllowedAt = nextReadAt(answer, finishedAt);
+      nextAllowedAt = nextReadAt(answer, finishedAt, readIntervalMs);
       switch (verdict.kind) {
         case 'delivered':
           return { ok: true, data };

@@ -61,6 +61,7 @@ export function createWorkers(config: Config, parts: WorkerParts): Workers {
       limits: config.outcomes,
       leaseMs: config.delivery.leaseMs,
       minIntervalMs: config.github.minIntervalMs,
+      readIntervalMs: config.github.readIntervalMs,
       jobLog: { apiUrl: config.github.apiUrl, timeoutMs: config.github.logTimeoutMs },
       notify,
       onNotification: () => notifier?.notify(),

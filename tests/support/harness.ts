@@ -119,6 +119,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     ADMIN_TOKEN,
     DATABASE_URL: database.url,
     GITHUB_MIN_INTERVAL_MS: '0',
+    GITHUB_READ_INTERVAL_MS: '0',
     DELIVERY_RETRY_BASE_MS: '10',
     SHUTDOWN_TIMEOUT_MS: '1000',
     LOG_LEVEL: 'debug',

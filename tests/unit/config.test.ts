@@ -40,7 +40,7 @@ describe('loadConfig', () => {
   it('when only the required variables are set, then the documented defaults apply', () => {
     const config = loadConfig(minimal);
     expect(config).toEqual({
-      github: { token: 'gh-test-token-value', app: undefined, apiUrl: 'https://api.github.com', owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', timeoutMs: 10_000, logTimeoutMs: 5000, minIntervalMs: 1000, checkIntervalMs: 300_000, readyRequiresGitHub: false },
+      github: { token: 'gh-test-token-value', app: undefined, apiUrl: 'https://api.github.com', owner: 'acme', repo: 'gitops', eventType: 'argo-degraded', timeoutMs: 10_000, logTimeoutMs: 5000, minIntervalMs: 1000, readIntervalMs: 100, checkIntervalMs: 300_000, readyRequiresGitHub: false },
       auth: { webhookToken: 'webhook-token-0123456789', adminToken: 'webhook-token-0123456789' },
       http: { port: 8080, host: '0.0.0.0', ingressRateLimitPerMinute: 600, trustProxy: false, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, maxConnections: 1000, maxConnectionsPerClient: 100 },
       databaseUrl: 'sqlite:./data/rollback.db',

@@ -427,8 +427,12 @@ async function main(): Promise<void> {
     return result;
   };
   const growth = async (): Promise<GrowthResult[]> => {
-    step(`growth on SQLite: ${GROWTH_EVENTS} events over ${GROWTH_APPS} apps`);
-    const results = [await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: `sqlite:${join(work, 'growth.db')}`, track })];
+    const results: GrowthResult[] = [];
+    // BENCH_GROWTH_SQLITE=0: PostgreSQL only (a rerun of that half).
+    if (process.env.BENCH_GROWTH_SQLITE !== '0') {
+      step(`growth on SQLite: ${GROWTH_EVENTS} events over ${GROWTH_APPS} apps`);
+      results.push(await benchGrowth({ root: ROOT, work, githubUrl: github.url, port: await freePort(), nodeOptions: imageNodeOptions(), databaseUrl: `sqlite:${join(work, 'growth.db')}`, track }));
+    }
     partial.growth = results;
     if (WITH_POSTGRES) {
       step(`growth on PostgreSQL: ${GROWTH_EVENTS} events over ${GROWTH_APPS} apps`);

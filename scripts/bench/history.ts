@@ -7,7 +7,7 @@
  * that no worker picks up again.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { openStore } from '../../src/store/database';
+import { DEFAULT_POSTGRES_LIMITS, openStore } from '../../src/store/database';
 import { openDelivery } from '../../src/store/deliveries.repository';
 import { insertEvent } from '../../src/store/events.repository';
 import { insertReport } from '../../src/store/reports.repository';
@@ -24,7 +24,9 @@ export interface FillOptions {
 
 export async function fillHistory(databaseUrl: string, events: number, apps: number, options: FillOptions = {}): Promise<{ seconds: number }> {
   const started = Date.now();
-  const store = openStore(databaseUrl);
+  // A bulk fill, not a request: its chunks wait on each other's row locks of \`apps\` for longer than a
+  // request may (PG_QUERY_TIMEOUT_MS), so its statements get minutes.
+  const store = openStore(databaseUrl, { postgres: { ...DEFAULT_POSTGRES_LIMITS, queryTimeoutMs: 600_000, idleInTransactionTimeoutMs: 600_000, poolWaitMs: 600_000 } });
   await store.migrate();
   const first = Date.now() - YEAR_MS;
   const step = (YEAR_MS - 24 * 3_600_000) / Math.max(events, 1);

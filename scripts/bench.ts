@@ -31,7 +31,7 @@ import { serviceEnv } from '../tests/support/service-process';
 import { fillHistory } from './bench/history';
 import { benchGrowth, createGrowthDatabase, GROWTH_APPS, GROWTH_EVENTS, type GrowthResult } from './bench/growth';
 import { benchStatusPage, UI_APPS, type StatusPageResult } from './bench/status-page';
-import { benchIncident, INCIDENT_APPS, printIncident, type IncidentResult } from './bench/incident';
+import { benchIncident, INCIDENT_APPS, incidentTargets, printIncident, type IncidentResult } from './bench/incident';
 import { BENCH_ENVIRONMENT_NOTE, spawnBenchService } from './bench/service';
 import { waitUntilIdle } from './bench/idle';
 
@@ -583,6 +583,7 @@ async function main(): Promise<void> {
   }
   const ui: StatusPageResult | undefined = full ? await statusPage() : undefined;
   const grown = !full || process.env.BENCH_GROWTH === '0' ? [] : await growth();
+  const incidents = !full || process.env.BENCH_INCIDENT === '0' ? [] : await incident();
   await github.stop();
 
   const by = (name: string) => rows.find((r) => r.server === name);
@@ -611,6 +612,7 @@ async function main(): Promise<void> {
     [`start to ready with ${HISTORY_EVENTS} events stored <= 500 ms`]: history === undefined ? 'not measured' : history.startToReadyMs <= 500,
     [`status page overview (${UI_APPS} apps) p50 < 200 ms`]: ui === undefined ? 'not measured' : ui.pages[0]!.p50Ms < 200,
     ...growthTargets(grown),
+    ...Object.assign({}, ...incidents.map(incidentTargets)),
   };
 
   const pad = (s: string, n: number) => s.padEnd(n);
@@ -678,6 +680,7 @@ async function main(): Promise<void> {
     history: history && { ...history, at32: strip(history.at32) },
     statusPage: ui,
     growth: grown,
+    incident: incidents,
     targets,
   };
   writeResult(result);

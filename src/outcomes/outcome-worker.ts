@@ -20,14 +20,13 @@ import { PollingLoop } from '../workers/polling-loop';
 export interface OutcomeWorkerOptions {
   store: Store;
   github: GitHubClient;
-  /** The token's dispatch slot (tokenKeyFor): reads share the dispatches' pace and rate-limit pauses. */
+  /** The token (tokenKeyFor): reads take its read slot (readSlotKey), apart from its dispatches, and share its rate-limit pauses. */
   tokenKey: string;
   clock: Clock;
   logger: Logger;
   limits: Omit<OutcomeLimits, 'eventType'>;
   /** How long a look may hold a rollback (and the token's slot) before another replica takes over. */
   leaseMs: number;
-  minIntervalMs: number;
   /** GITHUB_READ_INTERVAL_MS: the shortest gap between two reads with the token (read-pace.ts). */
   readIntervalMs: number;
   notify: boolean;
@@ -67,8 +66,8 @@ const READ_REMEDIES: Record<number, string> = {
 
 /**
  * Follows every delivered rollback to its outcome: leases one that is due, asks GitHub for its run,
- * restore commit or pull request (one request at a time through the token's slot, like the
- * dispatches), looks for the Healthy report that verifies it, and records the decision
+ * restore commit or pull request (one request at a time through the token's read slot, paced apart
+ * from the dispatches), looks for the Healthy report that verifies it, and records the decision
  * (src/domain/outcome.ts) with its notifications in one transaction.
  */
 export class OutcomeWorker extends PollingLoop {

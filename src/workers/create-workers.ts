@@ -60,7 +60,6 @@ export function createWorkers(config: Config, parts: WorkerParts): Workers {
       logger,
       limits: config.outcomes,
       leaseMs: config.delivery.leaseMs,
-      minIntervalMs: config.github.minIntervalMs,
       readIntervalMs: config.github.readIntervalMs,
       jobLog: { apiUrl: config.github.apiUrl, timeoutMs: config.github.logTimeoutMs },
       notify,

@@ -67,7 +67,24 @@ describe('POST / and /v1/webhooks/argocd (shape A, the seed contract)', () => {
       event_type: 'argo-degraded',
       client_payload: { failed_revision: FAILED, healthy_revision: HEALTHY, app: 'podinfo-prod', event_id: res.body.id },
     });
-    expect(h.logs.entries).toContainEqual(expect.objectContaining({ msg: 'queued', eventId: res.body.id, app: 'podinfo-prod' }));
+    // One line for the webhook, carrying the request and the decision.
+    const lines = h.logs.entries.filter((e) => e.reqId === res.headers['x-request-id']);
+    expect(lines).toEqual([expect.objectContaining({ level: 30, msg: 'queued', eventId: res.body.id, app: 'podinfo-prod', healthyRevision: HEALTHY, req: expect.objectContaining({ method: 'POST', path }), res: { statusCode: 202 }, responseTime: expect.any(Number) })]);
+  });
+
+  it('when a webhook is refused (409 loop guard, 401), then its one log line carries the decision, the code and the request', async () => {
+    const refused = await request(h.app).post('/').set({ Authorization: 'Bearer wrong-token-of-some-length' }).send(seedBody());
+    expect(refused.status).toBe(401);
+    expect(h.logs.entries.filter((e) => e.reqId === refused.headers['x-request-id'])).toEqual([
+      expect.objectContaining({ level: 30, code: 'UNAUTHORIZED', res: { statusCode: 401 }, req: expect.objectContaining({ path: '/' }) }),
+    ]);
+    const answers = [];
+    for (let i = 1; i <= 4; i++) answers.push(await request(h.app).post('/').set(auth).send(seedBody({ failed_revision: failedRevision(i) })));
+    const loop = answers[3]!;
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 409]);
+    expect(h.logs.entries.filter((e) => e.reqId === loop.headers['x-request-id'])).toEqual([
+      expect.objectContaining({ level: 40, msg: expect.stringMatching(/^rollback suppressed: loop guard/), code: 'ROLLBACK_SUPPRESSED', eventId: expect.any(String), res: { statusCode: 409 } }),
+    ]);
   });
 
   it('when Argo CD sends no Content-Type, then the body is read as JSON', async () => {
@@ -254,7 +271,7 @@ describe('DRY_RUN=true', () => {
     expect(res.body.status).toBe('dry_run');
     expect((await findEvent(h.store.db, res.body.id as string))?.event.status).toBe('dry_run');
     const line = h.logs.entries.find((e) => e.eventId === res.body.id && String(e.msg).startsWith('dry run'));
-    expect(line).toMatchObject({ repo: 'acme/gitops', dispatch: { event_type: 'argo-degraded', client_payload: { event_id: res.body.id } } });
+    expect(line).toMatchObject({ msg: 'dry run: recorded; this dispatch would be sent to GitHub', dispatches: [{ eventId: res.body.id, repo: 'acme/gitops', dispatch: { event_type: 'argo-degraded', client_payload: { event_id: res.body.id } } }] });
     expect(h.worker).toBeUndefined();
     expect(h.github.received).toHaveLength(0);
   });

@@ -4,10 +4,12 @@ import { parseWebhookMessage } from '../../domain/webhook-message';
 import { AppError } from '../../errors';
 import { recordHealth, recordNotRestorable, recordRollback } from '../../rollback/record-rollback';
 import type { AppDeps } from '../app-deps';
+import { noteDecision } from '../middleware/request-logger';
 
 /**
  * POST / and POST /v1/webhooks/argocd: parse (domain), store durably under the policy's plan
- * (rollback/record-rollback), then one answer and one log line per outcome. Delivery happens later.
+ * (rollback/record-rollback), then one answer; what was decided goes into the request's one log line
+ * (noteDecision). Delivery happens later.
  */
 export function createWebhookController({ config, store, clock, wiring, onEventStored, onReportRecorded, onNotification }: AppDeps): RequestHandler {
   const notify = config.notify.url !== undefined;
@@ -15,12 +17,11 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
   const hosts = githubHosts(config);
   return async (req, res) => {
     const message = parseWebhookMessage(req.body, sourceIndexFor);
-    const log = req.log;
     res.locals.app = message.app;
 
     if (message.kind === 'not_deployed') {
       // Nothing Argo CD deployed can be rolled back; a 2xx keeps Argo CD from re-sending every minute.
-      log.warn({ app: message.app, shape: message.shape }, `not a rollback: ${message.reason}`);
+      noteDecision(res, 'warn', { app: message.app, shape: message.shape }, `not a rollback: ${message.reason}`);
       if (await recordNotRestorable(store, message, { now: clock.now(), notify })) onNotification?.();
       res.locals.outcome = 'not_deployed';
       res.status(200).json({ status: 'not_deployed', app: message.app, message: message.reason });
@@ -29,7 +30,12 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
     if (message.kind === 'not_restorable') {
       // 2xx on purpose, as not_deployed: nothing can be dispatched, and a 4xx would be re-sent every minute.
       const told = await recordNotRestorable(store, message, { now: clock.now(), notify });
-      if (message.health === 'Degraded') log.warn({ app: message.app, shape: message.shape, revision: message.revision, reason: message.reason }, `Degraded, not restorable: ${message.reason}`);
+      noteDecision(
+        res,
+        message.health === 'Degraded' ? 'warn' : 'info',
+        { app: message.app, shape: message.shape, revision: message.revision, reason: message.reason },
+        message.health === 'Degraded' ? `Degraded, not restorable: ${message.reason}` : `${message.health}, not restorable: ${message.reason}`,
+      );
       if (told) onNotification?.();
       res.locals.outcome = 'not_restorable';
       res.status(200).json({ status: 'not_restorable', app: message.app, revision: message.revision, message: message.reason });
@@ -37,7 +43,7 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
     }
     if (message.kind === 'health') {
       await recordHealth(store, message, clock.now());
-      log.info({ app: message.app, health: message.status, revision: message.revision }, 'health recorded');
+      noteDecision(res, 'info', { app: message.app, health: message.status, revision: message.revision }, 'health recorded');
       if (message.status === 'Healthy') onReportRecorded?.();
       res.locals.outcome = 'recorded';
       res.status(200).json({ status: 'recorded', app: message.app, health: message.status, revision: message.revision });
@@ -55,12 +61,11 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
         const eventFields = { ...fields, eventId: outcome.id, healthyRevision: outcome.healthyRevision, targetReason: outcome.targetReason };
         for (const target of outcome.targets) wiring?.noteRepository?.(target.repository);
         if (outcome.status === 'queued') {
-          log.info({ ...eventFields, restore: outcome.targets }, 'queued');
+          noteDecision(res, 'info', { ...eventFields, restore: outcome.targets }, 'queued');
           onEventStored?.();
         } else {
-          for (const [i, d] of outcome.dispatches.entries()) {
-            log.info({ ...eventFields, eventId: outcome.targets[i]!.id, repo: d.repository, dispatch: d.body }, 'dry run: recorded; this dispatch would be sent to GitHub');
-          }
+          const dispatches = outcome.dispatches.map((d, i) => ({ eventId: outcome.targets[i]!.id, repo: d.repository, dispatch: d.body }));
+          noteDecision(res, 'info', { ...eventFields, dispatches }, `dry run: recorded; ${dispatches.length === 1 ? 'this dispatch' : `these ${dispatches.length} dispatches`} would be sent to GitHub`);
         }
         res
           .status(202)
@@ -77,27 +82,27 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
         return;
       }
       case 'duplicate':
-        log.info({ ...fields, eventId: outcome.id }, 'duplicate rollback: already known, nothing sent');
+        noteDecision(res, 'info', { ...fields, eventId: outcome.id }, 'duplicate rollback: already known, nothing sent');
         res.status(200).location(`/v1/events/${outcome.id}`).json({ status: 'duplicate', id: outcome.id });
         return;
       case 'not_a_deploy':
         // 2xx on purpose: a 4xx would make Argo CD's retry trigger send this every minute.
-        log.warn({ ...fields, reason: outcome.reason, repeat: !outcome.firstTime }, `Degraded without rollback: ${outcome.reason}`);
+        noteDecision(res, 'warn', { ...fields, reason: outcome.reason, repeat: !outcome.firstTime }, `Degraded without rollback: ${outcome.reason}`);
         if (outcome.firstTime) onNotification?.();
         res.status(200).json({ status: 'not_a_deploy', app: message.app, revision: message.failedRevision, message: outcome.reason });
         return;
       case 'not_restorable':
-        log.warn({ ...fields, reason: outcome.reason, repeat: !outcome.firstTime }, `Degraded, not restorable: ${outcome.reason}`);
+        noteDecision(res, 'warn', { ...fields, reason: outcome.reason, repeat: !outcome.firstTime }, `Degraded, not restorable: ${outcome.reason}`);
         if (outcome.firstTime) onNotification?.();
         res.status(200).json({ status: 'not_restorable', app: message.app, revision: message.failedRevision, message: outcome.reason });
         return;
       case 'suppressed':
         if (!outcome.repeat) onNotification?.();
-        log.warn({ ...fields, eventId: outcome.id, reason: outcome.reason, repeat: outcome.repeat }, `rollback suppressed: ${outcome.reason}`);
+        noteDecision(res, 'warn', { ...fields, eventId: outcome.id, reason: outcome.reason, repeat: outcome.repeat }, `rollback suppressed: ${outcome.reason}`);
         throw new AppError('ROLLBACK_SUPPRESSED', `rollback refused: ${outcome.reason} (event ${outcome.id})`);
       case 'no_target':
         if (outcome.firstTime) onNotification?.();
-        log.warn({ ...fields, reason: outcome.reason }, 'no healthy revision to roll back to');
+        noteDecision(res, 'warn', { ...fields, reason: outcome.reason }, 'no healthy revision to roll back to');
         throw new AppError('NO_HEALTHY_REVISION', outcome.reason);
     }
   };

@@ -3,6 +3,7 @@ import { AppError } from '../../errors';
 import { InvalidPayloadError } from '../../domain/invalid-payload';
 import { isStoreUnavailable, isUnconfirmedWrite, storeProblemOf } from '../../store/store-error';
 import { WWW_AUTHENTICATE } from './auth';
+import { noteDecision } from './request-logger';
 
 /** Errors raised by body-parser/raw-body carry a `type`; map the ones a client can cause. */
 function fromBodyParser(error: unknown): AppError | undefined {
@@ -67,7 +68,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
   if (appError.status >= 500) {
     req.log.error({ err: appError.cause ?? error, code: appError.code, storeProblem: problem?.kind }, problem ? `${appError.message} (${problem.label})` : appError.message);
   } else {
-    req.log.info({ code: appError.code, status: appError.status }, appError.message);
+    // Said in the request's one log line, after what the controller decided (if it decided anything).
+    noteDecision(res, 'info', { code: appError.code }, appError.message);
   }
   if (appError.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
   // The webhook metric's outcome: what the controller decided, else the error code.

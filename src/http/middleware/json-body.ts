@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import express, { type Request, type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../../errors';
 import { MAX_JSON_DEPTH, inspectJson } from '../../domain/webhook-message';
+import { noteDecision } from './request-logger';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -48,9 +49,11 @@ function isTooLarge(error: unknown): boolean {
  * keys such as __proto__ (422) so no later merge can pollute a prototype.
  */
 /** Argo CD does not re-send a 4xx: this rollback is lost unless someone reads this line. */
-function warnTooLarge(req: Request, start: string): void {
+function warnTooLarge(req: Request, res: Response, start: string): void {
   const app = APP_FIELD.exec(start)?.[1];
-  req.log.warn(
+  noteDecision(
+    res,
+    'warn',
     { app, contentLength: req.headers['content-length'], limitBytes: BODY_LIMIT_BYTES },
     `webhook body over ${BODY_LIMIT_BYTES / 1024} KB refused${app ? ` for app ${app}` : ''}: send the shipped template's body, not the whole Application`,
   );
@@ -84,7 +87,7 @@ export const parseJsonBody: RequestHandler = (req, res, next) => {
   if (Number.isFinite(declared) && declared > BODY_LIMIT_BYTES) {
     // Answered from the declared length at once: the rest is never read, and the connection closes.
     void readHeadOnly(req, 1000).then((start) => {
-      warnTooLarge(req, start);
+      warnTooLarge(req, res, start);
       res.setHeader('Connection', 'close');
       next(new AppError('PAYLOAD_TOO_LARGE'));
     });
@@ -93,7 +96,7 @@ export const parseJsonBody: RequestHandler = (req, res, next) => {
   const head = keepHead(req);
   readRawBody(req, res, (error?: unknown) => {
     const start = head();
-    if (isTooLarge(error)) warnTooLarge(req, start);
+    if (isTooLarge(error)) warnTooLarge(req, res, start);
     if (error) return next(error);
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     if (raw.trim() === '') return next(new AppError('INVALID_JSON', 'the body is empty; expected a JSON object'));

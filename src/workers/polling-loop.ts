@@ -51,10 +51,13 @@ export abstract class PollingLoop {
     this.done = this.loop();
   }
 
-  /** Wakes the loop early: there may be work. */
+  /**
+   * Wakes the loop early: there may be work. Called once per stored webhook: a signal already aborted is
+   * left alone, since abort() builds its DOMException reason (with a stack trace) on every call.
+   */
   notify(): void {
     this.woken = true;
-    this.waitSignal.abort();
+    if (!this.waitSignal.signal.aborted) this.waitSignal.abort();
   }
 
   async stop(graceMs = 0): Promise<void> {

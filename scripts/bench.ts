@@ -32,7 +32,7 @@ import { fillHistory } from './bench/history';
 import { benchGrowth, createGrowthDatabase, GROWTH_APPS, GROWTH_EVENTS, type GrowthResult } from './bench/growth';
 import { benchStatusPage, UI_APPS, type StatusPageResult } from './bench/status-page';
 import { benchIncident, INCIDENT_APPS, incidentTargets, printIncident, type IncidentResult } from './bench/incident';
-import { BENCH_ENVIRONMENT_NOTE, spawnBenchService } from './bench/service';
+import { BENCH_ENVIRONMENT_NOTE, buildNullStoreService, spawnBenchService } from './bench/service';
 import { waitUntilIdle } from './bench/idle';
 
 const ROOT = resolve(__dirname, '..');
@@ -63,6 +63,20 @@ interface LoadResult {
   settleSeconds?: number;
   /** For a server that works after answering: requests ÷ seconds from the first request until its last piece of work ran. */
   completedPerSec?: number;
+  /** Ours: its event loop's delay during the load (perf_hooks.monitorEventLoopDelay via prom-client's /metrics), p99 and max. */
+  eventLoop?: { p99Ms: number; maxMs: number };
+}
+
+/**
+ * Ours exposes its event loop's delay on /metrics (prom-client's nodejs_eventloop_lag_*, read from
+ * perf_hooks.monitorEventLoopDelay, whose histogram each scrape resets): scraped once before a load
+ * (the reset) and once after, it is the delay during that load.
+ */
+async function eventLoopDelay(port: number): Promise<{ p99Ms: number; maxMs: number }> {
+  // /metrics takes the admin token, which is WEBHOOK_TOKEN when no ADMIN_TOKEN is set (the bench sets none).
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } })).text();
+  const seconds = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { p99Ms: seconds('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: seconds('nodejs_eventloop_lag_max_seconds') * 1000 };
 }
 
 interface Target {
@@ -262,7 +276,7 @@ function imageNodeOptions(): string {
  * `pace`: 'shipped' leaves GITHUB_MIN_INTERVAL_MS at its default (the accept runs measure what production
  * runs, the workers at their shipped pace beside ingress); 'drain' sets it to 0 (the drain, on its own).
  */
-function ours(databaseUrl: string, githubUrl: string, logFile: string, pace: 'shipped' | 'drain' = 'shipped'): Target {
+function ours(databaseUrl: string, githubUrl: string, logFile: string, pace: 'shipped' | 'drain' = 'shipped', main?: string): Target {
   const env = serviceEnv(githubUrl, databaseUrl, {
     NODE_ENV: 'production',
     NODE_OPTIONS: imageNodeOptions(),
@@ -279,8 +293,14 @@ function ours(databaseUrl: string, githubUrl: string, logFile: string, pace: 'sh
     name: 'ours',
     path: '/v1/webhooks/argocd',
     readyPath: '/readyz',
-    start: (port) => spawnBenchService({ root: ROOT, cwd: work, env: { ...env, PORT: String(port) }, logFile, nodeArgs: process.env.BENCH_NODE_ARGS }),
+    start: (port) => spawnBenchService({ root: ROOT, cwd: work, env: { ...env, PORT: String(port) }, logFile, nodeArgs: process.env.BENCH_NODE_ARGS, main }),
   };
+}
+
+/** The shipped process with its store replaced by one that answers at once (scripts/bench/null-store-main.ts). */
+async function oursWithoutStore(githubUrl: string, logFile: string): Promise<Target> {
+  const main = await buildNullStoreService(ROOT);
+  return { ...ours('sqlite::memory:', githubUrl, logFile, 'shipped', main), name: 'ours, no store' };
 }
 
 function webhookTarget(): Target {
@@ -355,17 +375,22 @@ async function measure(target: Target, bodyFile: string, label = target.name): P
   step(`measuring ${label}: ${REQUESTS} requests at 32 connections, ${REQUESTS_2} at 2, ${REQUESTS_1} at 1`);
   await settleBefore(label);
   const { child, port, startToReadyMs } = await launch(target);
-  const at32 = await load(port, target.path, 32, REQUESTS, bodyFile);
-  await settle(target, at32);
-  const at2 = await load(port, target.path, 2, REQUESTS_2, bodyFile);
-  await settle(target, at2);
-  const at1 = await load(port, target.path, 1, REQUESTS_1, bodyFile);
-  await settle(target, at1);
+  const isOurs = label.startsWith('ours');
+  const loadOnce = async (connections: number, requests: number) => {
+    if (isOurs) await eventLoopDelay(port);
+    const result = await load(port, target.path, connections, requests, bodyFile);
+    if (isOurs) result.eventLoop = await eventLoopDelay(port);
+    await settle(target, result);
+    return result;
+  };
+  const at32 = await loadOnce(32, REQUESTS);
+  const at2 = await loadOnce(2, REQUESTS_2);
+  const at1 = await loadOnce(1, REQUESTS_1);
   const row: Row = { server: label, startToReadyMs, at32, at2, at1 };
-  if (label.startsWith('ours')) row.rssMiB = rssMiB(child.pid!);
+  if (isOurs) row.rssMiB = rssMiB(child.pid!);
   partial.rows = [...((partial.rows as Row[] | undefined) ?? []), { ...row, at32: { ...at32, ids: undefined }, at2: { ...at2, ids: undefined }, at1: { ...at1, ids: undefined } }];
   console.log(
-    `${label}: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms${completion(at32)}), ${at2.reqPerSec.toFixed(0)} req/s at 2 (p99 ${at2.p99Ms.toFixed(2)} ms${completion(at2)}), ${at1.reqPerSec.toFixed(0)} req/s at 1 (p99 ${at1.p99Ms.toFixed(2)} ms${completion(at1)})${row.rssMiB ? `, RSS ${row.rssMiB.toFixed(0)} MiB` : ''}`,
+    `${label}: ${at32.reqPerSec.toFixed(0)} req/s at 32 (p99 ${at32.p99Ms.toFixed(2)} ms${completion(at32)}), ${at2.reqPerSec.toFixed(0)} req/s at 2 (p99 ${at2.p99Ms.toFixed(2)} ms${completion(at2)}), ${at1.reqPerSec.toFixed(0)} req/s at 1 (p99 ${at1.p99Ms.toFixed(2)} ms${completion(at1)})${row.rssMiB ? `, RSS ${row.rssMiB.toFixed(0)} MiB` : ''}${isOurs ? `; event loop delay p99/max ${[at32, at2, at1].map((r) => `${r.eventLoop!.p99Ms.toFixed(1)}/${r.eventLoop!.maxMs.toFixed(1)}`).join(', ')} ms at 32, 2, 1` : ''}`,
   );
   return { row, child, port };
 }
@@ -521,6 +546,21 @@ async function main(): Promise<void> {
     removeWork();
     return;
   }
+  if (process.env.BENCH_ONLY === 'accept') {
+    // While working on the accept path: ours, ours without a store and the two Express rows, nothing else.
+    const accept: Row[] = [];
+    for (const target of [ours(`sqlite:${dbFile}`, github.url, logFile), await oursWithoutStore(github.url, join(work, 'no-store.log')), expressTarget('stack', join(work, 'express.log')), expressTarget('plain', logFile)]) {
+      const { row, child: server } = await measure(target, bodyFile);
+      accept.push(row);
+      await stop(server);
+    }
+    const stack = accept[2]!.at32.reqPerSec;
+    console.log(`over Express + helmet + pino-http at 32: ours ${(accept[0]!.at32.reqPerSec / stack).toFixed(2)}x, ours without a store ${(accept[1]!.at32.reqPerSec / stack).toFixed(2)}x`);
+    writeResult({ at: new Date().toISOString(), machine: machine(), only: 'accept', rows: accept.map((r) => ({ ...r, at32: { ...r.at32, ids: undefined }, at2: { ...r.at2, ids: undefined }, at1: { ...r.at1, ids: undefined } })) });
+    await github.stop();
+    removeWork();
+    return;
+  }
   const rows: Row[] = [];
 
   // Ours on SQLite, then its drain and a restart on the filled store.
@@ -574,7 +614,8 @@ async function main(): Promise<void> {
 
   // BENCH_ONLY=ours: ours alone (while working on it): its table and file, without the references' ratios.
   const full = process.env.BENCH_ONLY !== 'ours';
-  for (const target of full ? [expressTarget('stack', join(work, 'express.log')), expressTarget('plain', logFile), webhookTarget(), bareTarget()] : []) {
+  const references = full ? [await oursWithoutStore(github.url, join(work, 'no-store.log')), expressTarget('stack', join(work, 'express.log')), expressTarget('plain', logFile), webhookTarget(), bareTarget()] : [];
+  for (const target of references) {
     const { row, child: other } = await measure(target, bodyFile);
     rows.push(row);
     await stop(other);
@@ -607,7 +648,13 @@ async function main(): Promise<void> {
     const row = by(other);
     return row ? oursRow32.at32.reqPerSec / row.at32.reqPerSec : undefined;
   };
-  const ratios = { oursOverWebhookAt32: ratio('webhook'), oursOverBareAt32: ratio('bare'), oursOverExpressStackAt32: ratio('express+helmet+pino-http'), oursOverExpressAt32: ratio('express') };
+  const ratios = {
+    oursOverWebhookAt32: ratio('webhook'),
+    oursOverBareAt32: ratio('bare'),
+    oursOverExpressStackAt32: ratio('express+helmet+pino-http'),
+    oursOverExpressAt32: ratio('express'),
+    noStoreOverExpressStackAt32: by('ours, no store') && by('express+helmet+pino-http') ? by('ours, no store')!.at32.reqPerSec / by('express+helmet+pino-http')!.at32.reqPerSec : undefined,
+  };
   const ours32 = oursRow32.at32;
   const postgres = by('ours (PostgreSQL)');
   const webhookRow = by('webhook');
@@ -615,6 +662,7 @@ async function main(): Promise<void> {
   const targets: Record<string, boolean | 'not measured'> = {
     // Issue 36: against the framework's own ceiling, measured in the same run; the ratios to adnanh/webhook and bare node are reported, not required.
     'req/s at 32 >= 0.6x Express + helmet + pino-http': ratios.oursOverExpressStackAt32 === undefined ? 'not measured' : ratios.oursOverExpressStackAt32 >= 0.6,
+    'the shipped app without a store: req/s at 32 >= 0.8x Express + helmet + pino-http': ratios.noStoreOverExpressStackAt32 === undefined ? 'not measured' : ratios.noStoreOverExpressStackAt32 >= 0.8,
     '0 errors, 0 non-2xx (ours, SQLite)': [ours32, oursRow32.at2, oursRow32.at1].every((r) => r.errors + r.non2xx === 0),
     'p99 at 2 connections <= 5 ms': oursRow32.at2.p99Ms <= 5,
     'p99 at 1 connection <= 5 ms': oursRow32.at1.p99Ms <= 5,
@@ -650,7 +698,8 @@ async function main(): Promise<void> {
       pad('p99 ms', 7),
       pad('RSS MiB', 8),
       pad('start ms', 9),
-      'c32 done/s',
+      pad('c32 done/s', 11),
+      'loop p99/max ms c32, c2, c1',
     ].join(' '),
   );
   for (const r of rows) {
@@ -671,14 +720,17 @@ async function main(): Promise<void> {
         pad(num(r.at1.p99Ms, 2), 7),
         pad(num(r.rssMiB), 8),
         pad(num(r.startToReadyMs), 9),
-        num(r.at32.completedPerSec),
+        pad(num(r.at32.completedPerSec), 11),
+        r.at32.eventLoop ? [r.at32, r.at2, r.at1].map((l) => `${num(l.eventLoop?.p99Ms, 1)}/${num(l.eventLoop?.maxMs, 1)}`).join(', ') : '-',
       ].join(' '),
     );
   }
   if (ratios.oursOverWebhookAt32 !== undefined && ratios.oursOverBareAt32 !== undefined)
     console.log(`ours/webhook ${ratios.oursOverWebhookAt32.toFixed(2)}x, ours/bare ${ratios.oursOverBareAt32.toFixed(2)}x at 32 connections (reported, not required)`);
   if (ratios.oursOverExpressStackAt32 !== undefined && ratios.oursOverExpressAt32 !== undefined)
-    console.log(`ours/(Express + helmet + pino-http) ${ratios.oursOverExpressStackAt32.toFixed(2)}x, ours/Express ${ratios.oursOverExpressAt32.toFixed(2)}x at 32 connections`);
+    console.log(
+      `ours/(Express + helmet + pino-http) ${ratios.oursOverExpressStackAt32.toFixed(2)}x, ours/Express ${ratios.oursOverExpressAt32.toFixed(2)}x, ours without a store/(Express + helmet + pino-http) ${ratios.noStoreOverExpressStackAt32?.toFixed(2) ?? '-'}x at 32 connections`,
+    );
   for (const r of rows.filter((row) => row.at32.completedPerSec !== undefined))
     console.log(`${r.server} answered ${num(r.at32.reqPerSec)} req/s at 32 connections and ran its commands at ${num(r.at32.completedPerSec)}/s (idle ${num(r.at32.settleSeconds, 1)} s after its last answer)`);
   for (const [name, ok] of Object.entries(targets)) console.log(`  ${ok === 'not measured' ? 'not measured' : ok ? 'met   ' : 'MISSED'} ${name}`);

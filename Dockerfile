@@ -34,6 +34,12 @@ COPY --from=build /app/dist ./dist
 # The status page's stylesheet and script (served at /ui/static/), found beside dist/.
 COPY public ./public
 COPY deploy/routes.example.yaml ./deploy/routes.example.yaml
+# Node's compile cache (Node 22.1 and later): V8's compiled code for dist/main.js, written once here by a
+# start that stops at the configuration check (no variables are set while building; the exit 1 is
+# expected), then read by every start of the container. Start to ready on Node 22: 511 -> 471 ms
+# (medians of 7, README Performance). Owned by "node", who runs the service.
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN node dist/main.js > /dev/null 2>&1; mkdir -p /app/.node-compile-cache && chown -R node:node /app/.node-compile-cache
 # The SQLite database lives on a volume owned by the unprivileged "node" user (uid 1000).
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]

@@ -192,8 +192,9 @@ describe('delivery to GitHub', () => {
     for (const id of ids) await h.waitForStatus(id, 'delivered');
     const times = h.github.received.map((r) => r.receivedAt);
     expect(times).toHaveLength(3);
-    // Paced from each request's start at the sender: a few ms of arrival jitter either way.
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(140);
+    // Paced from each request's start at the sender; its arrival here lags that start by a little, more on
+    // a loaded CI machine (one arrived 13 ms late beside 66 other suites). Unpaced, the gaps are a few ms.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(120);
     expect(h.github.maxConcurrent).toBe(1);
   });
 

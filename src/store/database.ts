@@ -88,6 +88,11 @@ export interface StoreOptions {
   poolSize?: number;
   /** SQLite: the WAL's length in frames (pages) past which the writer lets the checkpoint catch up. */
   walRestartFrames?: number;
+  /**
+   * SQLite: how often the checkpoint thread runs (default 100 ms). The writer learns the WAL's length from
+   * it, so the WAL may outgrow walRestartFrames by what commits write in one interval.
+   */
+  checkpointIntervalMs?: number;
 }
 
 /** `sqlite:<path>`, `sqlite::memory:`, or `postgres://user@host:port/database` (also `postgresql://`). */
@@ -194,7 +199,7 @@ function openSqlite(location: string, options: StoreOptions): Store {
         sqlite.pragma('wal_autocheckpoint = 1000');
         options.onBackgroundError?.(error);
       },
-      { restartFrames: options.walRestartFrames },
+      { restartFrames: options.walRestartFrames, intervalMs: options.checkpointIntervalMs },
     );
   }
   // Before a group: when the WAL has grown past its bound under a steady stream of commits, wait (off the

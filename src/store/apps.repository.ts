@@ -1,12 +1,17 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { prepared } from './prepared';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** Notes that `app` exists (the first report, rollback or pause of an app adds its row), in the caller's transaction. */
 export async function noteApp(db: Db, app: string, now: number): Promise<void> {
-  await db.insertInto('apps').values({ app, first_seen_at: now }).onConflict((oc) => oc.column('app').doNothing()).execute();
+  await insertApp(db, { app, now });
 }
+
+const insertApp = prepared((db, p: { app: string; now: number }) =>
+  db.insertInto('apps').values({ app: p.app, first_seen_at: p.now }).onConflict((oc) => oc.column('app').doNothing()),
+);
 
 /** Whether the service has seen `app` (a report, a rollback or a pause). */
 export async function appExists(db: Db, app: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type ControlledTransaction, type SqliteDatabase, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type ControlledTransaction, type SqliteDatabase, type Transaction } from 'kysely';
 import type PgModule from 'pg';
 import { pgModule } from './pg-module';
 import type { Database } from './schema';
@@ -372,6 +372,11 @@ function withStatementCache(sqlite: SQLite.Database, max = 1000): SqliteDatabase
   };
 }
 
+// Each unit of a group runs inside its own savepoint; the texts are fixed, so they are compiled once.
+const SAVEPOINT = CompiledQuery.raw('savepoint unit');
+const RELEASE = CompiledQuery.raw('release savepoint unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint unit');
+
 interface Unit {
   work: (trx: Transaction<Database>) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -415,15 +420,15 @@ export function groupCommit(
     let cause: unknown;
     try {
       for (const unit of group) {
-        await sql`savepoint unit`.execute(trx);
+        await trx.executeQuery(SAVEPOINT);
         try {
           const value = await runAsTransactionWork(() => unit.work(trx));
-          await sql`release savepoint unit`.execute(trx);
+          await trx.executeQuery(RELEASE);
           outcomes.push(() => unit.resolve(value));
         } catch (error) {
           try {
-            await sql`rollback to savepoint unit`.execute(trx);
-            await sql`release savepoint unit`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
           } catch {
             // SQLite ended the whole transaction itself (a full disk, an I/O error): the unit's error is the cause.
             cause = error;

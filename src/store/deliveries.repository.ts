@@ -5,6 +5,7 @@ import type { Dialect } from './database';
 import type { DeliveryRow, DeliveryState } from './deliveries.table';
 import { summarizeDelivery, toRollbackEvent } from './events.repository';
 import { claimWork, completeWork, leaseOf, nextDueAt, releaseLeases, renewLease, type Lease } from './leased-work';
+import { prepared } from './prepared';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -69,9 +70,12 @@ export async function openDelivery(
     lease_expires_at: null,
     version: 0,
   };
-  await trx.insertInto('deliveries').values(row).execute();
+  await insertDelivery(trx, row);
   return row;
 }
+
+// Per accepted webhook: built once (src/store/prepared.ts).
+const insertDelivery = prepared((db, row: DeliveryRow) => db.insertInto('deliveries').values(row));
 
 /**
  * Leases up to `limit` due deliveries (a dead worker's once its lease expired) to `owner`, and shows

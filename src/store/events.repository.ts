@@ -5,6 +5,7 @@ import type { DeliveryRow } from './deliveries.table';
 import type { OutcomeFollowRow } from './outcome-follows.table';
 import type { Dialect } from './database';
 import type { EventRow } from './events.table';
+import { prepared } from './prepared';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -72,32 +73,32 @@ export interface NewEvent {
   restorePlan?: StoredRestorePlan;
 }
 
+type EventValues = Pick<EventRow, 'id' | 'app' | 'failed_revision' | 'healthy_revision' | 'target_owner' | 'target_repo' | 'event_type' | 'dispatch_body'> &
+  Pick<EventRow, 'next_attempt_at' | 'request_id' | 'target_reason' | 'suppression_reason' | 'restore_plan'> & { status: 'queued' | 'dry_run' | 'suppressed'; now: number };
+
+const insertEventRow = prepared((db, { now, ...row }: EventValues) =>
+  db.insertInto('events').values({ ...row, attempts: 0, last_error: null, created_at: now, updated_at: now, delivered_at: null }),
+);
+
 /** Stores what the event is, with the summary of its first delivery (see openDelivery). */
 export async function insertEvent(db: Db, event: NewEvent, now: number): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      id: event.id,
-      app: event.app,
-      failed_revision: event.failedRevision,
-      healthy_revision: event.healthyRevision,
-      target_owner: event.target.owner,
-      target_repo: event.target.repo,
-      event_type: event.eventType,
-      dispatch_body: event.dispatchBody,
-      status: event.status,
-      attempts: 0,
-      next_attempt_at: event.status === 'queued' ? now : null,
-      last_error: null,
-      request_id: event.requestId,
-      target_reason: event.targetReason,
-      suppression_reason: event.suppressionReason,
-      restore_plan: event.restorePlan === undefined ? null : JSON.stringify(event.restorePlan),
-      created_at: now,
-      updated_at: now,
-      delivered_at: null,
-    })
-    .execute();
+  await insertEventRow(db, {
+    id: event.id,
+    app: event.app,
+    failed_revision: event.failedRevision,
+    healthy_revision: event.healthyRevision,
+    target_owner: event.target.owner,
+    target_repo: event.target.repo,
+    event_type: event.eventType,
+    dispatch_body: event.dispatchBody,
+    status: event.status,
+    next_attempt_at: event.status === 'queued' ? now : null,
+    request_id: event.requestId,
+    target_reason: event.targetReason,
+    suppression_reason: event.suppressionReason,
+    restore_plan: event.restorePlan === undefined ? null : JSON.stringify(event.restorePlan),
+    now,
+  });
   // No noteApp here: an event is stored only beside its Degraded report, or after one (a repeat), and
   // insertReport notes the app; a second lookup on the accept path would find the row every time.
 }
@@ -121,9 +122,12 @@ function eventsOfKey(db: Db, key: RollbackKey) {
     .where('failed_revision', '=', key.failedRevision);
 }
 
+const rollbackOfKey = prepared((db, key: { owner: string; repo: string; app: string; failedRevision: string }) => eventsOfKey(db, key).where(NOT_SUPPRESSED).limit(1));
+
 /** The id of the rollback already stored for `key` (suppressed requests do not count), if any. */
 export async function findRollbackId(db: Db, key: RollbackKey): Promise<string | undefined> {
-  return (await eventsOfKey(db, key).where(NOT_SUPPRESSED).executeTakeFirst())?.id;
+  const [row] = await rollbackOfKey(db, { owner: key.owner, repo: key.repo, app: key.app, failedRevision: key.failedRevision });
+  return row?.id;
 }
 
 /** The newest suppressed event for `key`, if any: a repeat of the same refusal is answered with it. */
@@ -131,19 +135,22 @@ export async function findSuppressedId(db: Db, key: RollbackKey): Promise<string
   return (await eventsOfKey(db, key).where('status', '=', 'suppressed').orderBy('id', 'desc').executeTakeFirst())?.id;
 }
 
+const rollbacksSince = prepared((db, p: { app: string; since: number }) =>
+  db
+    .selectFrom('events')
+    .select((eb) => eb.fn.count<number>('failed_revision').distinct().as('n'))
+    .where('app', '=', p.app)
+    .where(NOT_SUPPRESSED)
+    .where('created_at', '>=', p.since),
+);
+
 /**
  * Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count.
  * One rollback may be several events (one per repository), so failed revisions are counted.
  */
 export async function countRollbacksSince(db: Db, app: string, since: number): Promise<number> {
-  const row = await db
-    .selectFrom('events')
-    .select((eb) => eb.fn.count<number>('failed_revision').distinct().as('n'))
-    .where('app', '=', app)
-    .where(NOT_SUPPRESSED)
-    .where('created_at', '>=', since)
-    .executeTakeFirstOrThrow();
-  return row.n;
+  const [row] = await rollbacksSince(db, { app, since });
+  return row!.n;
 }
 
 /** The events with these ids (in no particular order). */

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { AppPausesTable } from './app-pauses.table';
 import { noteApp } from './apps.repository';
+import { prepared } from './prepared';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -30,9 +31,12 @@ export async function resumeApp(db: Db, app: string): Promise<AppPause | undefin
 }
 
 export async function findPause(db: Db, app: string): Promise<AppPause | undefined> {
-  const row = await db.selectFrom('app_pauses').selectAll().where('app', '=', app).executeTakeFirst();
+  const [row] = await pauseOf(db, { app });
   return row ? toPause(row) : undefined;
 }
+
+// Read per webhook: built once (src/store/prepared.ts).
+const pauseOf = prepared((db, p: { app: string }) => db.selectFrom('app_pauses').selectAll().where('app', '=', p.app));
 
 /** The pauses of these apps (apps not paused are absent). */
 export async function findPauses(db: Db, apps: readonly string[]): Promise<AppPause[]> {

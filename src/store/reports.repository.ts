@@ -1,8 +1,10 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { isKnownFailed, summarizeRevision } from '../domain/revision-summary';
 import { byTime, type RevisionReport } from '../domain/rollback-policy';
-import type { HealthReportRow } from './health-reports.table';
+import type { HealthReportRow, HealthReportsTable } from './health-reports.table';
 import { noteApp } from './apps.repository';
+import { prepared } from './prepared';
+import type { RevisionStatesTable } from './revision-states.table';
 import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -38,23 +40,34 @@ export interface NewReport {
  */
 export async function insertReport(db: Db, report: NewReport, now: number): Promise<void> {
   const row = { id: report.id, app: report.app, revision: report.revision, status: report.status, source: report.source, event_id: report.eventId, reported_at: now, note: report.note ?? null };
-  await db.insertInto('health_reports').values(row).execute();
+  await insertReportRow(db, row);
   await noteApp(db, report.app, now);
-  const state = await db.selectFrom('revision_states').select('reports').where('app', '=', report.app).where('revision', '=', report.revision).executeTakeFirst();
+  const [state] = await revisionState(db, { app: report.app, revision: report.revision });
   const summary = summarizeRevision([...(state ? (JSON.parse(state.reports) as RevisionReport[]) : []), toReport(row)]);
   const values = {
     app: report.app,
     revision: report.revision,
-    id_length: report.revision.length,
     reports: JSON.stringify(summary),
     newest_healthy_at: summary.find((r) => r.status === 'Healthy')?.reportedAt ?? null,
     known_failed: isKnownFailed(summary) ? 1 : 0,
   };
-  await (state
-    ? db.updateTable('revision_states').set({ reports: values.reports, newest_healthy_at: values.newest_healthy_at, known_failed: values.known_failed }).where('app', '=', report.app).where('revision', '=', report.revision)
-    : db.insertInto('revision_states').values(values)
-  ).execute();
+  await (state ? updateRevisionState(db, values) : insertRevisionState(db, { ...values, id_length: report.revision.length }));
 }
+
+// The accept path's statements, built once (src/store/prepared.ts).
+const insertReportRow = prepared((db, row: Selectable<HealthReportsTable>) => db.insertInto('health_reports').values(row));
+const revisionState = prepared((db, p: { app: string; revision: string }) =>
+  db.selectFrom('revision_states').select('reports').where('app', '=', p.app).where('revision', '=', p.revision),
+);
+type RevisionStateValues = Pick<Selectable<RevisionStatesTable>, 'app' | 'revision' | 'reports' | 'newest_healthy_at' | 'known_failed'>;
+const updateRevisionState = prepared((db, p: RevisionStateValues) =>
+  db
+    .updateTable('revision_states')
+    .set({ reports: p.reports, newest_healthy_at: p.newest_healthy_at, known_failed: p.known_failed })
+    .where('app', '=', p.app)
+    .where('revision', '=', p.revision),
+);
+const insertRevisionState = prepared((db, p: RevisionStateValues & { id_length: number }) => db.insertInto('revision_states').values(p));
 
 /** An app's newest reports, newest first. */
 export async function listReports(db: Db, app: string, limit = REPORTS_CONSIDERED): Promise<RevisionReport[]> {
@@ -69,6 +82,26 @@ export async function listReports(db: Db, app: string, limit = REPORTS_CONSIDERE
   return rows.map(toReport);
 }
 
+// What the policy reads per webhook, built once (src/store/prepared.ts). The shortest and the longest id
+// of the app, one index entry each; the named revisions; the newest healthy others.
+const idLengths = prepared((db, p: { app: string }) => {
+  const lengths = db.selectFrom('revision_states').select('id_length').where('app', '=', p.app).limit(1);
+  return db.selectNoFrom([lengths.orderBy('id_length', 'asc').as('shortest'), lengths.orderBy('id_length', 'desc').as('longest')]);
+});
+const namedStates = prepared((db, p: { app: string; names: string[] }) =>
+  db.selectFrom('revision_states').select('reports').where('app', '=', p.app).where('revision', 'in', p.names),
+);
+const ledgerStates = prepared((db, p: { app: string; names: string[]; ledger: number }) =>
+  db
+    .selectFrom('revision_states')
+    .select('reports')
+    .where('app', '=', p.app)
+    .where('newest_healthy_at', 'is not', null)
+    .where('revision', 'not in', p.names)
+    .orderBy('newest_healthy_at', 'desc')
+    .limit(p.ledger),
+);
+
 /**
  * What the rollback policy reads of an app: the summaries of `revisions` (the failed revision, the
  * requested target, the history's revisions) and of the app's `ledger` newest healthy revisions, newest
@@ -82,23 +115,11 @@ export async function listPolicyReports(db: Db, app: string, revisions: readonly
   const [length] = asked;
   if (asked.size !== 1 || length === undefined) return listReports(db, app);
   const names = [...new Set(revisions)];
-  // The shortest and the longest id of the app, one index entry each.
-  const lengths = db.selectFrom('revision_states').select('id_length').where('app', '=', app).limit(1);
-  const { shortest, longest } = await db
-    .selectNoFrom([lengths.orderBy('id_length', 'asc').as('shortest'), lengths.orderBy('id_length', 'desc').as('longest')])
-    .executeTakeFirstOrThrow();
+  const [{ shortest, longest } = { shortest: null, longest: null }] = await idLengths(db, { app });
   const otherLength = (shortest !== null && shortest !== length) || (longest !== null && longest !== length);
   if (otherLength) return listReports(db, app);
-  const named = await db.selectFrom('revision_states').select('reports').where('app', '=', app).where('revision', 'in', names).execute();
-  const healthy = await db
-    .selectFrom('revision_states')
-    .select('reports')
-    .where('app', '=', app)
-    .where('newest_healthy_at', 'is not', null)
-    .where('revision', 'not in', names)
-    .orderBy('newest_healthy_at', 'desc')
-    .limit(ledger)
-    .execute();
+  const named = await namedStates(db, { app, names });
+  const healthy = await ledgerStates(db, { app, names, ledger });
   const rows = [...named, ...healthy];
   return rows.flatMap((r) => JSON.parse(r.reports) as RevisionReport[]).sort((a, b) => byTime(b, a));
 }

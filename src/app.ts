@@ -31,6 +31,8 @@ const refuseOddRequests: RequestHandler = (req, _res, next) => {
   next();
 };
 
+const UI_PATH = /^\/ui(?:\/|$)/i;
+
 /** Builds the Express app from its parts; never listens (src/main.ts does). */
 export function createApp(given: AppDeps): Express {
   const metrics = given.metrics ?? createMetrics({ store: given.store, clock: given.clock, appLabel: given.config.metrics.appLabel, maxApps: given.config.metrics.maxApps });
@@ -68,8 +70,11 @@ export function createApp(given: AppDeps): Express {
       next(new AppError('STARTING', `the service is starting: ${startup.waitingFor()}; send again in a moment`));
     });
   }
-  // The status page (its own CSP, cookie session and HTML errors), then the JSON API.
-  app.use(createUiRouter(deps));
+  // The status page (its own CSP, cookie session and HTML errors), then the JSON API. Only /ui and what
+  // is under it enter the page's router: a webhook would otherwise be matched against each of its layers.
+  const ui = createUiRouter(deps);
+  // (Express matches paths without regard to case, and so does this.)
+  app.use((req, res, next) => (UI_PATH.test(req.path) ? ui(req, res, next) : next()));
   app.use(createRouter(deps));
   app.use(notFound);
   app.use(errorHandler);

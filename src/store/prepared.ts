@@ -3,7 +3,7 @@ import type { Database } from './schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** A parameter's value: a scalar, or a list (one placeholder per element, as Kysely's `in` writes it). */
+/** A parameter's value: a scalar, or a list (one placeholder per element, as Kysely's `in` writes it: one shape per length). */
 type Value = string | number | null | readonly (string | number)[];
 
 /** Where each placeholder of the compiled text takes its value from: a parameter (an element of it), or a constant of the query. */
@@ -33,9 +33,11 @@ export function prepared<P extends Record<string, Value>, R>(build: (db: Db, par
     const dialectKey = db.getExecutor().adapter;
     let byLengths = shapes.get(dialectKey);
     if (!byLengths) shapes.set(dialectKey, (byLengths = new Map<string, Shape>()));
-    const lengths = Object.entries(params)
-      .map(([name, value]) => (Array.isArray(value) ? `${name}#${value.length}` : name))
-      .join(',');
+    let lengths = '';
+    for (const name in params) {
+      const value = params[name];
+      if (Array.isArray(value)) lengths += `${name}#${value.length},`;
+    }
     let shape = byLengths.get(lengths);
     if (shape) return shape;
     const stand: Record<string, Value> = {};

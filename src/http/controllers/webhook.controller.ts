@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { githubHosts, routeFor } from '../../config/config';
+import type { Route } from '../../config/routes';
 import { parseWebhookMessage } from '../../domain/webhook-message';
 import { AppError } from '../../errors';
 import { recordHealth, recordNotRestorable, recordRollback } from '../../rollback/record-rollback';
@@ -13,7 +14,10 @@ import { noteDecision } from '../middleware/request-logger';
  */
 export function createWebhookController({ config, store, clock, wiring, onEventStored, onReportRecorded, onNotification }: AppDeps): RequestHandler {
   const notify = config.notify.url !== undefined;
-  const sourceIndexFor = (app: string) => routeFor(config, app).sourceIndex;
+  // The route is resolved while parsing (its source index) and again to record: the last one is kept.
+  let last: { app: string; route: Route } | undefined;
+  const routeOf = (app: string): Route => (last?.app === app ? last.route : (last = { app, route: routeFor(config, app) }).route);
+  const sourceIndexFor = (app: string) => routeOf(app).sourceIndex;
   const hosts = githubHosts(config);
   return async (req, res) => {
     const message = parseWebhookMessage(req.body, sourceIndexFor);
@@ -50,7 +54,7 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
       return;
     }
 
-    const route = routeFor(config, message.app);
+    const route = routeOf(message.app);
     const requestId = typeof req.id === 'string' ? req.id : null;
     // Store errors reach the error handler, which answers 503 for them and 500 for anything else.
     const outcome = await recordRollback(store, message, route, { requestId, now: clock.now(), notify, githubHosts: hosts });

@@ -93,7 +93,9 @@ export const parseJsonBody: RequestHandler = (req, res, next) => {
     });
     return;
   }
-  const head = keepHead(req);
+  // Only a body of undeclared length can run over the limit while it is read (a declared one that does
+  // not match ends in a 400): only then is its head kept for the log line.
+  const head = Number.isFinite(declared) ? () => '' : keepHead(req);
   readRawBody(req, res, (error?: unknown) => {
     const start = head();
     if (isTooLarge(error)) warnTooLarge(req, res, start);

@@ -27,6 +27,7 @@ import {
   multiSource,
   neverSynced,
   singleSource,
+  syncState,
   toStateBody,
   withResources,
   type Application,
@@ -99,6 +100,9 @@ function largestApp(): Application {
   return app as Application;
 }
 
+const SYNC_RETRYING = { phase: 'Running', message: 'Retrying attempt #1 at 10:17AM: one or more objects failed to apply, reason: admission webhook denied the request' };
+const SYNC_FAILED = { phase: 'Failed', message: 'one or more objects failed to apply (dry run): error validating data' };
+
 /** The Application objects the scenarios name, built from the project's fixtures (tests/support/argocd-fixtures.ts). */
 function applications(): Record<string, Application> {
   const apps: Record<string, Application> = {
@@ -118,6 +122,10 @@ function applications(): Record<string, Application> {
     'kind-values-elsewhere-degraded': KIND_APPS.valuesElsewhere(),
     'kind-chart-bump-degraded': KIND_APPS.chartBump(),
     'kind-chart-only-degraded': KIND_APPS.chartOnly(),
+    // Issue 39: Healthy on 3b7e while a sync of 9f1c retries, after it failed; Degraded after it failed.
+    'single-healthy-syncing-9f1c': syncState('Healthy', SYNC_RETRYING),
+    'single-healthy-sync-failed-9f1c': syncState('Healthy', SYNC_FAILED),
+    'single-degraded-sync-failed-9f1c': syncState('Degraded', SYNC_FAILED),
   };
   // The harness adds the shipped subscription annotations and carries the notified one itself.
   for (const app of Object.values(apps)) (app as Json).metadata.annotations = {};
@@ -226,7 +234,10 @@ async function main(): Promise<void> {
     mkdirSync(out, { recursive: true });
     console.log(`\n===== ${name}`);
     const started = Date.now();
-    const scenario = JSON.parse(readFileSync(scenarioPath, 'utf8')) as { serviceEnv?: Record<string, string>; steps: ScenarioStep[] };
+    // `ledgerAfter` is this script's own check (the harness refuses keys it does not know): each app's
+    // whole ledger after the last step, newest first.
+    const { ledgerAfter, ...scenario } = JSON.parse(readFileSync(scenarioPath, 'utf8')) as { serviceEnv?: Record<string, string>; steps: ScenarioStep[]; ledgerAfter?: Record<string, string[]> };
+    writeFileSync(scenarioPath, `${JSON.stringify(scenario, null, 2)}\n`);
     // The service for real, not in dry run: run.sh's own service is always DRY_RUN=true.
     const github = await new FakeGitHub({ token: GITHUB_TOKEN, repos: ['acme/gitops', 'acme/helm-values', `${'o'.repeat(39)}/${'r'.repeat(100)}`] }).start();
     const service = await spawnService(serviceEnv(github.url, `sqlite:${join(out, 'service.db')}`, { ...scenario.serviceEnv, LOG_LEVEL: 'info' }), out);
@@ -246,6 +257,12 @@ async function main(): Promise<void> {
       const events = await settledEvents(service);
       const dispatches = checkDispatches(github, events);
       failures.push(...dispatches.problems.map((p) => `${name}: GitHub: ${p}`));
+      for (const [app, expected] of Object.entries(ledgerAfter ?? {})) {
+        const res = await fetch(`${service.url}/v1/apps/${encodeURIComponent(app)}`, { headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}` } });
+        const ledger = ((await res.json()) as { ledger?: Array<{ revision: string }> }).ledger?.map((r) => r.revision);
+        if (!isDeepStrictEqual(ledger, expected)) failures.push(`${name}: the ledger of ${app} is ${JSON.stringify(ledger)}, expected ${JSON.stringify(expected)}`);
+        else console.log(`===== ${name}: the ledger of ${app} is ${JSON.stringify(ledger)}, as expected`);
+      }
       console.log(`===== ${name}: ${events.length} event(s), ${dispatches.count} dispatch(es) to GitHub${dispatches.problems.length === 0 ? ', one per (app, failed revision)' : ''}`);
     } finally {
       service.child.kill('SIGTERM');

@@ -26,6 +26,8 @@ export type WebhookMessage =
       sourceIndex?: number;
     }
   | { kind: 'health'; shape: 'B' | 'C'; app: string; status: HealthStatus; revision: string }
+  /** A non-Degraded state that cannot tell which revision runs (a sync running, retrying or failed): it vouches for none. */
+  | { kind: 'health_not_recorded'; shape: 'C'; app: string; status: HealthStatus; reason: string }
   /** A Degraded app Argo CD never synced: no deployed revision, so nothing to roll back from. */
   | { kind: 'not_deployed'; shape: 'C'; app: string; reason: string }
   /** An app that renders only charts from chart repositories: its revisions are chart versions, no commit undoes them. */
@@ -219,11 +221,36 @@ function revisionsOf(holder: unknown): string[] | undefined {
   return nonEmpty(holder.revision) ? [holder.revision.toLowerCase()] : undefined;
 }
 
+/** Argo CD's operation phases that end a sync well, and that end it badly (gitops-engine `OperationPhase`). */
+const SUCCEEDED = 'Succeeded';
+
+/**
+ * What the body says Argo CD runs and what it is trying to sync, as holders of `revision`/`revisions`:
+ * - `deployed`: the revision set Argo CD ran and finished syncing: a Succeeded operation's syncResult, or
+ *   with no operation on record the newest history entry (history holds finished syncs only). Undefined
+ *   while an operation is running, retrying, failed or in error: the body cannot tell what runs then.
+ * - `attempted`: that unfinished operation's revision set (its syncResult, else the sync it was asked
+ *   for: operation.sync, which a whole Application carries).
+ * status.sync.revision is never either: it is what Git has, the comparison target, which moves ahead of
+ * what was deployed as soon as Argo CD compares.
+ */
+function readOperation(status: Json, history: unknown[] | undefined): { phase: string; deployed?: Json; attempted?: Json } {
+  const state = isObject(status.operationState) ? status.operationState : {};
+  const phase = str(state.phase);
+  const syncResult = isObject(state.syncResult) && revisionsOf(state.syncResult) !== undefined ? state.syncResult : undefined;
+  const newest = history?.[history.length - 1];
+  const newestEntry = isObject(newest) && revisionsOf(newest) !== undefined ? newest : undefined;
+  if (phase === SUCCEEDED) return { phase, deployed: syncResult ?? newestEntry };
+  if (phase === '') return { phase, deployed: syncResult ?? newestEntry };
+  const requested = isObject(state.operation) && isObject(state.operation.sync) && revisionsOf(state.operation.sync) !== undefined ? state.operation.sync : undefined;
+  return { phase, attempted: syncResult ?? requested };
+}
+
 /**
  * Shape C, the Argo CD application state the shipped template sends ({app, health, sync,
- * operationState, history}), or a whole Application object (`toJson .app`). The deployed revision is
- * operationState.syncResult's, else sync's: sync.revision moves ahead to what Git has as soon as Argo CD
- * compares, which may be newer than what was actually deployed.
+ * operationState, history}), or a whole Application object (`toJson .app`). A report vouches for the
+ * revision Argo CD deployed (readOperation), never for one it is still trying to sync; a Degraded one
+ * blames what changed: the unfinished sync's revision while one runs or has failed, else the deployed one.
  */
 function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undefined): WebhookMessage {
   const isApplication = isObject(body.metadata) && isObject(body.status);
@@ -234,8 +261,12 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
 
   const sources = parseSources(body, isApplication);
   const index = sources !== undefined && sourceIndexFor(app) === undefined ? Math.max(0, sources.findIndex((s) => s.chart === '')) : pickSourceIndex(status, sourceIndexFor(app));
-  const syncResult = isObject(status.operationState) ? status.operationState.syncResult : undefined;
-  const synced = revisionOf(syncResult, index);
+  const rawHistory = status.history;
+  if (rawHistory !== undefined && rawHistory !== null && !Array.isArray(rawHistory)) throw invalid('history', 'expected an array');
+  const operation = readOperation(status, Array.isArray(rawHistory) ? rawHistory : undefined);
+  // Degraded blames what changed (an unfinished sync's revision), anything else vouches for what runs.
+  const holder = health === 'Degraded' && operation.deployed === undefined ? operation.attempted : operation.deployed;
+  const synced = revisionOf(holder, index);
   // Every source is a chart (the first Git source would have been picked); a route's source_index that
   // names a chart is the route's mistake, refused below by the revision check.
   if (sourceIndexFor(app) === undefined && sources?.[index]?.chart && (synced ?? revisionOf(status.sync, index)) !== undefined) {
@@ -250,12 +281,26 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
       reason: `the app renders the Helm chart ${source.chart} ${version} from the chart repository ${source.repoURL}: a chart version is not a commit, nothing in git can undo it; roll the chart back by hand (targetRevision)`,
     };
   }
-  const rawHistory = status.history;
-  if (rawHistory !== undefined && rawHistory !== null && !Array.isArray(rawHistory)) throw invalid('history', 'expected an array');
-  if (synced === undefined && health === 'Degraded' && (!Array.isArray(rawHistory) || rawHistory.length === 0)) {
+  const pending = operation.deployed === undefined && operation.phase !== '' && operation.phase !== SUCCEEDED;
+  if (health !== 'Degraded' && synced === undefined && (pending || revisionOf(status.sync, index) !== undefined)) {
+    const trying = revisionOf(operation.attempted, index);
+    return {
+      kind: 'health_not_recorded',
+      shape: 'C',
+      app,
+      status: health,
+      reason:
+        pending
+          ? `Argo CD's sync${trying ? ` of ${trying}` : ''} is ${operation.phase}: the report cannot tell which revision runs, so it vouches for none (the next sync that succeeds is recorded)`
+          : `the body names no revision Argo CD deployed (no succeeded sync, no history), only what Git has (sync.revision ${revisionOf(status.sync, index)}), which Argo CD never ran: nothing recorded`,
+    };
+  }
+  const deployedBefore = Array.isArray(rawHistory) && rawHistory.length > 0;
+  if (synced === undefined && health === 'Degraded' && (operation.phase === '' || operation.phase === SUCCEEDED || !deployedBefore)) {
     // sync.revision alone is what Git has, not what Argo CD deployed: blaming it would poison a good commit.
     return { kind: 'not_deployed', shape: 'C', app, reason: 'Argo CD never synced this app (no operationState.syncResult revision, no history): there is no deployed revision to roll back from' };
   }
+  // A sync still running or failed that names no revision of its own: it is syncing what Git has.
   const revision = synced ?? revisionOf(status.sync, index);
   const field = 'operationState.syncResult.revision (or sync.revision)';
   if (revision === undefined) throw invalid(field, 'required: no synced revision in the body');
@@ -268,7 +313,7 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
     if (sources !== undefined) {
       message.sources = sources;
       message.sourceIndex = index;
-      message.failedRevisions = revisionsOf(syncResult) ?? revisionsOf(status.sync);
+      message.failedRevisions = revisionsOf(holder) ?? revisionsOf(status.sync);
     }
   }
   return message;

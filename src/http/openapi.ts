@@ -127,6 +127,7 @@ export const OPENAPI_DOCUMENT = {
           { type: 'object', additionalProperties: false, required: ['status', 'id'], properties: { status: { const: 'duplicate' }, id: { type: 'string' } } },
           { type: 'object', additionalProperties: false, required: ['status', 'app', 'health', 'revision'], properties: { status: { const: 'recorded' }, app: { type: 'string' }, health: { type: 'string' }, revision: { type: 'string' } } },
           { type: 'object', additionalProperties: false, required: ['status', 'app', 'message'], properties: { status: { const: 'not_deployed' }, app: { type: 'string' }, message: { type: 'string' } } },
+          { type: 'object', additionalProperties: false, required: ['status', 'app', 'health', 'message'], properties: { status: { const: 'not_recorded' }, app: { type: 'string' }, health: { type: 'string' }, message: { type: 'string' } } },
           { type: 'object', additionalProperties: false, required: ['status', 'app', 'revision', 'message'], properties: { status: { const: 'not_a_deploy' }, app: { type: 'string' }, revision: { type: 'string' }, message: { type: 'string' } } },
           { type: 'object', additionalProperties: false, required: ['status', 'app', 'revision', 'message'], properties: { status: { const: 'not_restorable' }, app: { type: 'string' }, revision: { type: 'string' }, message: { type: 'string' } } },
         ],
@@ -145,7 +146,7 @@ const webhook = {
     requestBody: { required: true, content: json({ type: 'object' }) },
     responses: {
       '202': { description: 'a rollback was stored and will be delivered', headers: { Location: { schema: { type: 'string' } } }, content: json(ref('Accepted')) },
-      '200': { description: 'duplicate, recorded, not_deployed, not_a_deploy or not_restorable', content: json(ref('Answered')) },
+      '200': { description: 'duplicate, recorded, not_recorded, not_deployed, not_a_deploy or not_restorable', content: json(ref('Answered')) },
       ...errors(400, 401, 409, 413, 415, 422, 429, 431, 500, 503),
     },
   },

@@ -62,7 +62,7 @@ export function createMetrics(options: { store: Store; clock: Clock; appLabel: b
 
   const webhooks = new Counter({
     name: 'rollback_webhooks_received_total',
-    help: 'Webhooks received, by outcome (accepted, duplicate, recorded, suppressed, no_target, not_deployed, not_a_deploy, not_restorable, or the error code of a refusal)',
+    help: 'Webhooks received, by outcome (accepted, duplicate, recorded, not_recorded, suppressed, no_target, not_deployed, not_a_deploy, not_restorable, or the error code of a refusal)',
     labelNames: withApp(['outcome']),
     registers: [registry],
   });

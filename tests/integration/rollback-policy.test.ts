@@ -7,7 +7,7 @@ import { listReports } from '../../src/store/reports.repository';
 import { healthyLedger, knownFailedReports } from '../../src/domain/rollback-policy';
 // Fixtures are untyped JSON reshaped the way Argo CD would.
 /* eslint-disable @typescript-eslint/no-explicit-any */
-import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
+import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, syncState, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
 import { DIALECTS } from '../support/dialects';
 import { ADMIN_TOKEN, WEBHOOK_TOKEN, createHarness, createManualClock, failedRevision, type Harness, type HarnessOptions } from '../support/harness';
 
@@ -118,6 +118,52 @@ describe.each(DIALECTS)('rollback policy through the webhook on %s', (_dialect, 
       await report('podinfo-prod', 'Degraded', REV_8);
       const res = await post(toStateBody(singleSource()));
       expect(res.body).toMatchObject({ healthy_revision: REV_7, target_reason: 'from history id 7' });
+    });
+  });
+
+  describe('a Healthy report vouches only for the revision Argo CD runs (issue 39)', () => {
+    const running = { phase: 'Running', message: 'Retrying attempt #1 at 10:17AM: one or more objects failed to apply' };
+    const failed = { phase: 'Failed', message: 'one or more objects failed to apply (dry run)' };
+    const G = 'c0ffee00000000000000000000000000000000a1';
+
+    it.each([
+      ['a whole Application', (app: Application) => app as unknown],
+      ['the shipped template body', (app: Application) => toStateBody(app) as unknown],
+    ])('when Healthy reports (%s) arrive while a sync of F runs, retries and fails, then only H joins the ledger, and a later Degraded revision rolls back to H', async (_shape, as) => {
+      await start({ worker: false });
+      const deployed = await post(as(syncState('Healthy', { phase: 'Succeeded', syncResult: REV_8, requested: REV_8 })));
+      expect(deployed.body).toEqual({ status: 'recorded', app: 'podinfo-prod', health: 'Healthy', revision: REV_8 });
+      for (const [op, phase] of [
+        [running, 'Running'],
+        [failed, 'Failed'],
+      ] as const) {
+        const res = await post(as(syncState('Healthy', op)));
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ status: 'not_recorded', app: 'podinfo-prod', health: 'Healthy', message: expect.stringContaining(`is ${phase}: the report cannot tell which revision runs`) });
+        expect(h.logs.entries).toContainEqual(expect.objectContaining({ app: 'podinfo-prod', health: 'Healthy', msg: expect.stringMatching(new RegExp(`^Healthy, not recorded: Argo CD's sync.* is ${phase}`)) }));
+      }
+      const ledger = await request(h.app).get('/v1/apps/podinfo-prod').set(admin);
+      expect((ledger.body as { ledger: Array<{ revision: string }> }).ledger.map((r) => r.revision)).toEqual([REV_8]);
+      expect((await listReports(h.store.db, 'podinfo-prod')).map((r) => [r.status, r.revision])).toEqual([['Healthy', REV_8]]);
+
+      // G is deployed and degrades: the target is H, never F (which never ran).
+      const degraded = await post(as(syncState('Degraded', { phase: 'Succeeded', syncResult: G, requested: G })));
+      expect(degraded.status).toBe(202);
+      expect(degraded.body).toMatchObject({ failed_revision: G, healthy_revision: REV_8 });
+    });
+
+    it('when the app goes Degraded while the sync of F fails, then F is blamed and H is never marked failed', async () => {
+      await start({ worker: false });
+      await post(syncState('Healthy', { phase: 'Succeeded', syncResult: REV_8, requested: REV_8 }));
+      const res = await post(syncState('Degraded', failed));
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ failed_revision: REV_9, healthy_revision: REV_8 });
+      const reports = await listReports(h.store.db, 'podinfo-prod');
+      expect(reports.map((r) => [r.status, r.revision])).toEqual([
+        ['Degraded', REV_9],
+        ['Healthy', REV_8],
+      ]);
+      expect(knownFailedReports(reports).map((r) => r.revision)).toEqual([REV_9]);
     });
   });
 

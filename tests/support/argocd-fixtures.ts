@@ -102,6 +102,37 @@ export function healthyAt(revision: string): Application {
   return app as Application;
 }
 
+/** An operation in Argo CD's operationState: its phase, message, result and requested revision (default REV_9); null: no result yet. */
+export type SyncOperation = { phase?: string; message?: string; syncResult?: string | string[] | null; requested?: string | string[] };
+
+/**
+ * The app deployed at REV_8 (history REV_7, REV_8; multi-source: the chart 6.9.0 beside each), Git at
+ * REV_9, health `health`, and the operation `op` on record (null: none). Issue 39's states: a sync of
+ * REV_9 running, retrying, failed; `history: false` for a first sync that never finished.
+ */
+export function syncState(health: string, op: SyncOperation | null, options: { multi?: boolean; history?: boolean } = {}): Application {
+  const app = (options.multi ? multiSource() : healthyAt(REV_8)) as Record<string, any>;
+  const set = (revision: string | string[]) => (options.multi ? { revisions: Array.isArray(revision) ? revision : [CHART_VERSION, revision] } : { revision });
+  app.status.health = { status: health, lastTransitionTime: '2025-06-03T10:27:41Z' };
+  if (options.history === false) delete app.status.history;
+  else app.status.history = [7, 8].map((id) => ({ id, deployedAt: '2025-06-03T09:00:00Z', deployStartedAt: '2025-06-03T08:59:50Z', ...set(id === 7 ? REV_7 : REV_8) }));
+  app.status.sync = { ...app.status.sync, status: 'OutOfSync', ...set(REV_9) };
+  if (op === null) {
+    delete app.status.operationState;
+    return app as Application;
+  }
+  const syncResult = op.syncResult === null ? undefined : { ...set(op.syncResult ?? REV_9), resources: [] };
+  app.status.operationState = {
+    operation: { sync: set(op.requested ?? REV_9), initiatedBy: { automated: true }, retry: { limit: 5 } },
+    phase: op.phase,
+    message: op.message ?? '',
+    ...(syncResult ? { syncResult } : {}),
+    startedAt: '2025-06-03T10:17:21Z',
+    ...(op.phase === 'Running' ? {} : { finishedAt: '2025-06-03T10:17:30Z' }),
+  };
+  return app as Application;
+}
+
 /** How many history entries the shipped templates send (the newest ones). */
 export const HISTORY_SENT = 10;
 

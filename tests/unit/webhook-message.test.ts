@@ -3,7 +3,7 @@ import { checkRevision } from '../../src/domain/revision';
 import { DEFAULT_APP, inspectJson, parseWebhookMessage } from '../../src/domain/webhook-message';
 // Fixtures are untyped JSON reshaped the way Argo CD would.
 /* eslint-disable @typescript-eslint/no-explicit-any */
-import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
+import { REV_7, REV_8, REV_9, firstDeploy, healthyAt, multiSource, neverSynced, singleSource, syncState, toStateBody, v3AppTree, type Application } from '../support/argocd-fixtures';
 import { InvalidPayloadError } from '../../src/domain/invalid-payload';
 import { toAppError } from '../../src/http/middleware/error-handler';
 
@@ -113,8 +113,8 @@ describe('parseWebhookMessage', () => {
       expect(parseWebhookMessage(toStateBody(app))).toMatchObject({ failedRevision: REV_9 });
     });
 
-    it('when there is no operationState, then sync.revision is used', () => {
-      const body = { ...toStateBody(singleSource()), operationState: null };
+    it('when there is no operationState, then the newest history entry (what Argo CD deployed) is blamed, not sync.revision', () => {
+      const body = { ...toStateBody(singleSource()), operationState: null, sync: { status: 'OutOfSync', revision: 'ffffffffffffffffffffffffffffffffffffffff', revisions: [] } };
       expect(parseWebhookMessage(body)).toMatchObject({ failedRevision: REV_9 });
     });
 
@@ -156,10 +156,16 @@ describe('parseWebhookMessage', () => {
       expect(parseWebhookMessage(build())).toEqual({ kind: 'not_deployed', shape: 'C', app: 'podinfo-prod', reason: expect.stringMatching(/^Argo CD never synced this app/) });
     });
 
-    it('when a never-synced app is Healthy, then sync.revision is still recorded as before', () => {
+    it('when a never-synced app is Healthy, then nothing is recorded: sync.revision is only what Git has', () => {
       const app = neverSynced();
       app.status.health = { status: 'Healthy', lastTransitionTime: '2025-06-03T10:27:41Z' };
-      expect(parseWebhookMessage(toStateBody(app))).toMatchObject({ kind: 'health', status: 'Healthy', revision: REV_9 });
+      expect(parseWebhookMessage(toStateBody(app))).toEqual({
+        kind: 'health_not_recorded',
+        shape: 'C',
+        app: 'podinfo-prod',
+        status: 'Healthy',
+        reason: expect.stringMatching(/^the body names no revision Argo CD deployed .*sync\.revision 9f1c2e7/),
+      });
     });
 
     it('when a multi-source app changes only its chart version, then the Git source is still the failed revision', () => {
@@ -247,5 +253,49 @@ describe('serializeDispatchBody', () => {
 
   it('when the payload reaches 64 KB, then it is refused', () => {
     expect(() => serializeDispatchBody(buildDispatchBody({ ...base, extras: { blob: 'x'.repeat(65_400) } }))).toThrow(/less than 64 KB/);
+  });
+});
+
+/**
+ * Issue 39: which revision a shape-C state vouches for (Healthy and the other non-Degraded states) or
+ * blames (Degraded), over the states an Application passes through while Argo CD syncs a new revision F
+ * = REV_9 over the deployed H = REV_8. Each state as a whole Application (what `toJson .app` sends) and
+ * as the shipped template's body (which carries no operationState.operation).
+ */
+describe('parseWebhookMessage: the revision Argo CD runs', () => {
+  const H = REV_8;
+  const F = REV_9;
+  const state = syncState;
+  const running = { phase: 'Running', message: 'Retrying attempt #1 at 10:17AM: one or more objects failed to apply, reason: admission webhook denied the request' };
+  const failed = { phase: 'Failed', message: 'one or more objects failed to apply (dry run): error validating data' };
+  const recorded = (revision: string) => ({ kind: 'health', status: 'Healthy', revision });
+  const notRecorded = (reason: RegExp) => ({ kind: 'health_not_recorded', status: 'Healthy', reason: expect.stringMatching(reason) });
+  const blames = (failedRevision: string) => ({ kind: 'rollback', failedRevision });
+
+  it.each([
+    ['Healthy after the sync of H succeeded', () => state('Healthy', { phase: 'Succeeded', syncResult: H, requested: H }), recorded(H), recorded(H)],
+    ['Healthy on H while the sync of F runs, retrying', () => state('Healthy', running), notRecorded(/sync of 9f1c2e7\w+ is Running/), notRecorded(/is Running/)],
+    ['Healthy on H after the sync of F failed', () => state('Healthy', failed), notRecorded(/sync of 9f1c2e7\w+ is Failed/), notRecorded(/is Failed/)],
+    ['Healthy on H after the sync of F ended in an error', () => state('Healthy', { phase: 'Error', message: 'ComparisonError' }), notRecorded(/is Error/), notRecorded(/is Error/)],
+    ['Healthy while a sync of F runs that has no result yet', () => state('Healthy', { ...running, syncResult: null }), notRecorded(/sync of 9f1c2e7\w+ is Running/), notRecorded(/sync is Running/)],
+    ['Healthy with no operation on record (history ends at H)', () => state('Healthy', null), recorded(H), recorded(H)],
+    ['Healthy, multi-source, after the sync of H succeeded', () => state('Healthy', { phase: 'Succeeded', syncResult: ['6.9.0', H], requested: ['6.9.0', H] }, { multi: true }), recorded(H), recorded(H)],
+    ['Healthy, multi-source, while the sync of F runs', () => state('Healthy', running, { multi: true }), notRecorded(/is Running/), notRecorded(/is Running/)],
+    ['Healthy while the first sync (of F) never finished', () => state('Healthy', { ...running, syncResult: null }, { history: false }), notRecorded(/is Running/), notRecorded(/is Running/)],
+    ['Degraded while the sync of F runs', () => state('Degraded', running), blames(F), blames(F)],
+    ['Degraded after the sync of F failed', () => state('Degraded', failed), blames(F), blames(F)],
+    ['Degraded after a failed sync of F with no result', () => state('Degraded', { ...failed, syncResult: null }), blames(F), blames(F)],
+    ['Degraded on H with no sync pending (Git moved on to F)', () => state('Degraded', { phase: 'Succeeded', syncResult: H, requested: H }), blames(H), blames(H)],
+    ['Degraded with no operation on record (history ends at H)', () => state('Degraded', null), blames(H), blames(H)],
+    ['Degraded, multi-source, after the sync of F failed', () => state('Degraded', failed, { multi: true }), blames(F), blames(F)],
+    ['Degraded while the first sync (of F) runs', () => state('Degraded', running, { history: false }), blames(F), blames(F)],
+  ])('%s', (_name, build, asApplication, asTemplate) => {
+    expect(parseWebhookMessage(build())).toMatchObject(asApplication);
+    expect(parseWebhookMessage(toStateBody(build()))).toMatchObject(asTemplate);
+  });
+
+  it('a Degraded report during a failed sync of F names F in every source it blames (multi-source), never H', () => {
+    const message = parseWebhookMessage(state('Degraded', failed, { multi: true }));
+    expect(message).toMatchObject({ kind: 'rollback', failedRevisions: ['6.9.0', F] });
   });
 });

@@ -45,6 +45,13 @@ export function createWebhookController({ config, store, clock, wiring, onEventS
       res.status(200).json({ status: 'not_restorable', app: message.app, revision: message.revision, message: message.reason });
       return;
     }
+    if (message.kind === 'health_not_recorded') {
+      // 2xx: Argo CD must not re-send it; the next report after a sync that succeeded is recorded.
+      noteDecision(res, 'info', { app: message.app, shape: message.shape, health: message.status, reason: message.reason }, `${message.status}, not recorded: ${message.reason}`);
+      res.locals.outcome = 'not_recorded';
+      res.status(200).json({ status: 'not_recorded', app: message.app, health: message.status, message: message.reason });
+      return;
+    }
     if (message.kind === 'health') {
       await recordHealth(store, message, clock.now());
       noteDecision(res, 'info', { app: message.app, health: message.status, revision: message.revision }, 'health recorded');

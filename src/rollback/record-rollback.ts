@@ -7,10 +7,10 @@ import { planRollback, type RollbackFacts, type RollbackPlan } from '../domain/r
 import type { WebhookMessage } from '../domain/webhook-message';
 import type { Store } from '../store/database';
 import { openDelivery } from '../store/deliveries.repository';
-import { countRollbacksSince, findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
+import { findRollbackId, findSuppressedId, insertEvent, isUniqueViolation, type RollbackKey } from '../store/events.repository';
 import { enqueueNotification, tellOnce } from '../store/notifications.repository';
-import { findPause } from '../store/pauses.repository';
 import { insertReport, listPolicyReports, recordRefusal } from '../store/reports.repository';
+import { readRollbackFacts } from '../store/rollback-facts.repository';
 
 type RollbackMessage = Extract<WebhookMessage, { kind: 'rollback' }>;
 type HealthMessage = Extract<WebhookMessage, { kind: 'health' }>;
@@ -107,21 +107,22 @@ export async function recordRollback(
   try {
     return await store.transaction(async (trx): Promise<RecordedRollback> => {
       await store.lockApp(trx, message.app);
-      const existingId = await findRollbackId(trx, key);
+      const known = await readRollbackFacts(trx, key, now - route.windowMinutes * 60_000);
+      const { existingId } = known;
       const facts: RollbackFacts = {
         failedRevision: message.failedRevision,
         requestedTarget: message.requestedTarget,
         history: message.history,
-        reports: existingId === undefined ? await listPolicyReports(trx, message.app, policyRevisions(message)) : [],
+        reports: existingId === undefined ? await listPolicyReports(trx, message.app, policyRevisions(message), undefined, known.idLengths) : [],
         existingId,
-        recentRollbacks: existingId === undefined ? await countRollbacksSince(trx, message.app, now - route.windowMinutes * 60_000) : 0,
+        recentRollbacks: existingId === undefined ? known.recentRollbacks : 0,
         maxPerWindow: route.maxPerWindow,
         windowMinutes: route.windowMinutes,
         dryRun: route.dryRun,
         shape: message.shape,
         healthyGraceMs: route.healthyGraceMs,
         now,
-        paused: existingId === undefined ? await findPause(trx, message.app) : undefined,
+        paused: existingId === undefined ? known.paused : undefined,
       };
       if (existingId !== undefined) return { kind: 'duplicate', id: existingId };
       const chartOnly = chartOnlyChange(message);

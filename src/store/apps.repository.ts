@@ -61,7 +61,7 @@ export interface AppHeads {
   lastEventId: string | null;
   lastReportId: string | null;
   lastRefusalId: string | null;
-  /** countRollbacksSince(app, since): distinct failed revisions of its events that were not suppressed. */
+  /** rollbacksSinceQuery(app, since): distinct failed revisions of its events that were not suppressed. */
   rollbacksInWindow: number;
 }
 

@@ -122,7 +122,12 @@ function eventsOfKey(db: Db, key: RollbackKey) {
     .where('failed_revision', '=', key.failedRevision);
 }
 
-const rollbackOfKey = prepared((db, key: { owner: string; repo: string; app: string; failedRevision: string }) => eventsOfKey(db, key).where(NOT_SUPPRESSED).limit(1));
+/** The rollback stored for `key` (suppressed requests do not count): a query of its id, at most one row. */
+export function rollbackIdQuery(db: Db, key: RollbackKey) {
+  return eventsOfKey(db, key).where(NOT_SUPPRESSED).limit(1);
+}
+
+const rollbackOfKey = prepared((db, key: { owner: string; repo: string; app: string; failedRevision: string }) => rollbackIdQuery(db, key));
 
 /** The id of the rollback already stored for `key` (suppressed requests do not count), if any. */
 export async function findRollbackId(db: Db, key: RollbackKey): Promise<string | undefined> {
@@ -135,23 +140,20 @@ export async function findSuppressedId(db: Db, key: RollbackKey): Promise<string
   return (await eventsOfKey(db, key).where('status', '=', 'suppressed').orderBy('id', 'desc').executeTakeFirst())?.id;
 }
 
-const rollbacksSince = prepared((db, p: { app: string; since: number }) =>
-  db
+/**
+ * Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count, as
+ * a query of one row, column `n`. One rollback may be several events (one per repository), so failed
+ * revisions are counted.
+ */
+export function rollbacksSinceQuery(db: Db, app: string, since: number) {
+  return db
     .selectFrom('events')
     .select((eb) => eb.fn.count<number>('failed_revision').distinct().as('n'))
-    .where('app', '=', p.app)
+    .where('app', '=', app)
     .where(NOT_SUPPRESSED)
-    .where('created_at', '>=', p.since),
-);
-
-/**
- * Rollbacks of `app` (any target, not suppressed) created at or after `since`: the loop guard's count.
- * One rollback may be several events (one per repository), so failed revisions are counted.
- */
-export async function countRollbacksSince(db: Db, app: string, since: number): Promise<number> {
-  const [row] = await rollbacksSince(db, { app, since });
-  return row!.n;
+    .where('created_at', '>=', since);
 }
+
 
 /** The events with these ids (in no particular order). */
 export async function findEventsByIds(db: Db, ids: readonly string[]): Promise<RollbackEvent[]> {

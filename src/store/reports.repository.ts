@@ -82,12 +82,21 @@ export async function listReports(db: Db, app: string, limit = REPORTS_CONSIDERE
   return rows.map(toReport);
 }
 
-// What the policy reads per webhook, built once (src/store/prepared.ts). The shortest and the longest id
-// of the app, one index entry each; the named revisions; the newest healthy others.
-const idLengths = prepared((db, p: { app: string }) => {
-  const lengths = db.selectFrom('revision_states').select('id_length').where('app', '=', p.app).limit(1);
-  return db.selectNoFrom([lengths.orderBy('id_length', 'asc').as('shortest'), lengths.orderBy('id_length', 'desc').as('longest')]);
-});
+/** The shortest and the longest revision id an app has reports of (null: none yet). */
+export interface IdLengths {
+  shortest: number | null;
+  longest: number | null;
+}
+
+/** The app's shortest and longest revision id, one index entry each, as two columns of a select (see readRollbackFacts). */
+export function idLengthColumns(db: Db, app: string) {
+  const lengths = db.selectFrom('revision_states').select('id_length').where('app', '=', app).limit(1);
+  return [lengths.orderBy('id_length', 'asc').as('shortest'), lengths.orderBy('id_length', 'desc').as('longest')] as const;
+}
+
+// What the policy reads per webhook, built once (src/store/prepared.ts): the id lengths; the named
+// revisions; the newest healthy others.
+const idLengths = prepared((db, p: { app: string }) => db.selectNoFrom(idLengthColumns(db, p.app)));
 const namedStates = prepared((db, p: { app: string; names: string[] }) =>
   db.selectFrom('revision_states').select('reports').where('app', '=', p.app).where('revision', 'in', p.names),
 );
@@ -105,17 +114,17 @@ const ledgerStates = prepared((db, p: { app: string; names: string[]; ledger: nu
 /**
  * What the rollback policy reads of an app: the summaries of `revisions` (the failed revision, the
  * requested target, the history's revisions) and of the app's `ledger` newest healthy revisions, newest
- * first. A summary answers every question the policy asks of its revision as all of its reports would
+ * first (`known`: the app's id lengths, when the caller read them with its own facts). A summary answers every question the policy asks of its revision as all of its reports would
  * (src/domain/revision-summary.ts), so the read is a few rows whatever the history. When ids of more
  * than one length are about (an abbreviated id may name a full one), the app's newest reports are read
  * instead, as before the summaries.
  */
-export async function listPolicyReports(db: Db, app: string, revisions: readonly string[], ledger = LEDGER_CONSIDERED): Promise<RevisionReport[]> {
+export async function listPolicyReports(db: Db, app: string, revisions: readonly string[], ledger = LEDGER_CONSIDERED, known?: IdLengths): Promise<RevisionReport[]> {
   const asked = new Set(revisions.map((r) => r.length));
   const [length] = asked;
   if (asked.size !== 1 || length === undefined) return listReports(db, app);
   const names = [...new Set(revisions)];
-  const [{ shortest, longest } = { shortest: null, longest: null }] = await idLengths(db, { app });
+  const { shortest, longest } = known ?? (await idLengths(db, { app }))[0] ?? { shortest: null, longest: null };
   const otherLength = (shortest !== null && shortest !== length) || (longest !== null && longest !== length);
   if (otherLength) return listReports(db, app);
   const named = await namedStates(db, { app, names });

@@ -4,6 +4,7 @@ import { pauseApp } from '../../src/store/pauses.repository';
 import { insertReport } from '../../src/store/reports.repository';
 import { readRollbackFacts } from '../../src/store/rollback-facts.repository';
 import { DIALECTS, type TestDatabase } from '../support/dialects';
+import { eventMaker } from '../support/new-events';
 
 const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
 const OTHER = 'a41d7c0e5f9b2d8c6e3a1f7b4d0c9e2a8b6f5d13';
@@ -13,20 +14,8 @@ const KEY = { owner: 'acme', repo: 'gitops', app: APP, failedRevision: FAILED };
 describe.each(DIALECTS)('the accept path\'s facts in one read (readRollbackFacts) on %s', (_dialect, createDatabase) => {
   let database: TestDatabase;
   let store: Store;
-  let n = 0;
-  const event = (failedRevision: string, status: NewEvent['status'], app = APP): NewEvent => ({
-    id: `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`,
-    app,
-    failedRevision,
-    healthyRevision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2',
-    target: { owner: 'acme', repo: 'gitops' },
-    eventType: 'argo-degraded',
-    dispatchBody: '{}',
-    status,
-    requestId: null,
-    targetReason: 'from payload',
-    suppressionReason: status === 'suppressed' ? 'loop guard' : null,
-  });
+  const make = eventMaker();
+  const event = (failedRevision: string, status: NewEvent['status'], app = APP): NewEvent => make(status, app, failedRevision);
 
   beforeEach(async () => {
     database = await createDatabase();

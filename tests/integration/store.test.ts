@@ -11,9 +11,9 @@ import { acquireSlot, releaseSlot } from '../../src/store/dispatch-slots.reposit
 import { insertEvent, isUniqueViolation, type NewEvent } from '../../src/store/events.repository';
 import { readDatabaseNow, type Lease } from '../../src/store/leased-work';
 import { DIALECTS, createPostgresDatabase, type TestDatabase } from '../support/dialects';
+import { eventMaker } from '../support/new-events';
 import { until } from '../support/until';
 
-const FAILED = '9f1c2e7d4b8a6f3e0d5c1b9a7e2f4d6c8b0a3e51';
 
 describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
   let database: TestDatabase;
@@ -37,20 +37,7 @@ describe.each(DIALECTS)('store on %s', (dialect, createDatabase) => {
     await database.drop();
   });
 
-  let n = 0;
-  const event = (status: NewEvent['status'], app = 'podinfo-prod', failedRevision = FAILED): NewEvent => ({
-    id: `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`,
-    app,
-    failedRevision,
-    healthyRevision: '3b7e0c5a9d2f41e8b6c7a1f0e9d8c7b6a5f4e3d2',
-    target: { owner: 'acme', repo: 'gitops' },
-    eventType: 'argo-degraded',
-    dispatchBody: '{}',
-    status,
-    requestId: null,
-    targetReason: 'from payload',
-    suppressionReason: status === 'suppressed' ? 'loop guard' : null,
-  });
+  const event = eventMaker();
 
   it('when bigint columns, counts and the database clock are read, then they arrive as numbers (no call site converts)', async () => {
     const at = 1_796_000_000_123;

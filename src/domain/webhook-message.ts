@@ -221,29 +221,30 @@ function revisionsOf(holder: unknown): string[] | undefined {
   return nonEmpty(holder.revision) ? [holder.revision.toLowerCase()] : undefined;
 }
 
-/** Argo CD's operation phases that end a sync well, and that end it badly (gitops-engine `OperationPhase`). */
+/** The operation phase of a sync that finished well (gitops-engine `OperationPhase`). */
 const SUCCEEDED = 'Succeeded';
 
 /**
  * What the body says Argo CD runs and what it is trying to sync, as holders of `revision`/`revisions`:
- * - `deployed`: the revision set Argo CD ran and finished syncing: a Succeeded operation's syncResult, or
- *   with no operation on record the newest history entry (history holds finished syncs only). Undefined
- *   while an operation is running, retrying, failed or in error: the body cannot tell what runs then.
- * - `attempted`: that unfinished operation's revision set (its syncResult, else the sync it was asked
- *   for: operation.sync, which a whole Application carries).
+ * - `pending`: an operation is running, retrying, failed or in error (any phase but Succeeded or none):
+ *   the body cannot tell what runs then.
+ * - `deployed` (not pending): the revision set Argo CD ran and finished syncing: a Succeeded operation's
+ *   syncResult, or with no operation on record the newest history entry (history holds finished syncs only).
+ * - `attempted` (pending): that operation's revision set (its syncResult, else the sync it was asked for:
+ *   operation.sync, which a whole Application carries).
  * status.sync.revision is never either: it is what Git has, the comparison target, which moves ahead of
  * what was deployed as soon as Argo CD compares.
  */
-function readOperation(status: Json, history: unknown[] | undefined): { phase: string; deployed?: Json; attempted?: Json } {
+function readOperation(status: Json, history: unknown[] | undefined): { phase: string; pending: boolean; deployed?: Json; attempted?: Json } {
   const state = isObject(status.operationState) ? status.operationState : {};
   const phase = str(state.phase);
   const syncResult = isObject(state.syncResult) && revisionsOf(state.syncResult) !== undefined ? state.syncResult : undefined;
-  const newest = history?.[history.length - 1];
-  const newestEntry = isObject(newest) && revisionsOf(newest) !== undefined ? newest : undefined;
-  if (phase === SUCCEEDED) return { phase, deployed: syncResult ?? newestEntry };
-  if (phase === '') return { phase, deployed: syncResult ?? newestEntry };
+  if (phase === SUCCEEDED || phase === '') {
+    const newest = history?.[history.length - 1];
+    return { phase, pending: false, deployed: syncResult ?? (isObject(newest) && revisionsOf(newest) !== undefined ? newest : undefined) };
+  }
   const requested = isObject(state.operation) && isObject(state.operation.sync) && revisionsOf(state.operation.sync) !== undefined ? state.operation.sync : undefined;
-  return { phase, attempted: syncResult ?? requested };
+  return { phase, pending: true, attempted: syncResult ?? requested };
 }
 
 /**
@@ -265,7 +266,7 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
   if (rawHistory !== undefined && rawHistory !== null && !Array.isArray(rawHistory)) throw invalid('history', 'expected an array');
   const operation = readOperation(status, Array.isArray(rawHistory) ? rawHistory : undefined);
   // Degraded blames what changed (an unfinished sync's revision), anything else vouches for what runs.
-  const holder = health === 'Degraded' && operation.deployed === undefined ? operation.attempted : operation.deployed;
+  const holder = health === 'Degraded' && operation.pending ? operation.attempted : operation.deployed;
   const synced = revisionOf(holder, index);
   // Every source is a chart (the first Git source would have been picked); a route's source_index that
   // names a chart is the route's mistake, refused below by the revision check.
@@ -281,7 +282,7 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
       reason: `the app renders the Helm chart ${source.chart} ${version} from the chart repository ${source.repoURL}: a chart version is not a commit, nothing in git can undo it; roll the chart back by hand (targetRevision)`,
     };
   }
-  const pending = operation.deployed === undefined && operation.phase !== '' && operation.phase !== SUCCEEDED;
+  const { pending } = operation;
   if (health !== 'Degraded' && synced === undefined && (pending || revisionOf(status.sync, index) !== undefined)) {
     const trying = revisionOf(operation.attempted, index);
     return {
@@ -296,7 +297,7 @@ function parseShapeC(body: Json, sourceIndexFor: (app: string) => number | undef
     };
   }
   const deployedBefore = Array.isArray(rawHistory) && rawHistory.length > 0;
-  if (synced === undefined && health === 'Degraded' && (operation.phase === '' || operation.phase === SUCCEEDED || !deployedBefore)) {
+  if (synced === undefined && health === 'Degraded' && (!pending || !deployedBefore)) {
     // sync.revision alone is what Git has, not what Argo CD deployed: blaming it would poison a good commit.
     return { kind: 'not_deployed', shape: 'C', app, reason: 'Argo CD never synced this app (no operationState.syncResult revision, no history): there is no deployed revision to roll back from' };
   }

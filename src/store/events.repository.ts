@@ -154,7 +154,6 @@ export function rollbacksSinceQuery(db: Db, app: string, since: number) {
     .where('created_at', '>=', since);
 }
 
-
 /** The events with these ids (in no particular order). */
 export async function findEventsByIds(db: Db, ids: readonly string[]): Promise<RollbackEvent[]> {
   if (ids.length === 0) return [];

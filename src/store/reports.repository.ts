@@ -114,7 +114,8 @@ const ledgerStates = prepared((db, p: { app: string; names: string[]; ledger: nu
 /**
  * What the rollback policy reads of an app: the summaries of `revisions` (the failed revision, the
  * requested target, the history's revisions) and of the app's `ledger` newest healthy revisions, newest
- * first (`known`: the app's id lengths, when the caller read them with its own facts). A summary answers every question the policy asks of its revision as all of its reports would
+ * first (`known`: the app's id lengths, when the caller read them with its own facts). A summary answers
+ * every question the policy asks of its revision as all of its reports would
  * (src/domain/revision-summary.ts), so the read is a few rows whatever the history. When ids of more
  * than one length are about (an abbreviated id may name a full one), the app's newest reports are read
  * instead, as before the summaries.
